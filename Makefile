@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# User-facing targets. The kernel build itself is described by module/Kbuild.
+#
+#   make demo        build, boot Debian 12's kernel in QEMU, load a real model file
+#   make check       build and run every test (host unit tests + QEMU guest suite)
+#   make module      build module/heapload.ko for KERNELRELEASE (default: running kernel)
+#   make tools       build the heapload command and library
+#   make install     install the module for KERNELRELEASE and the tools
+#   make dkms-install  register the source tree with DKMS and build/install it
+
+KERNELRELEASE ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
+WERROR ?= y
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+PREFIX ?= /usr
+
+.PHONY: all module clean-module tools guest-tests check demo install dkms-install clean
+
+all: module tools
+
+module/compat/generated.h: module/compat/probe.sh $(wildcard module/compat/probes/*.c) FORCE
+	module/compat/probe.sh $(KDIR) $@
+
+module: module/compat/generated.h
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module HEAPLOAD_WERROR=$(WERROR) modules
+
+clean-module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean || true
+	rm -f module/compat/generated.h
+
+tools:
+	$(MAKE) -C tools
+
+guest-tests:
+	$(MAKE) -C tests guest
+
+check:
+	tests/check.sh
+
+demo:
+	tests/demo.sh
+
+install: module tools
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module INSTALL_MOD_DIR=updates modules_install
+	$(MAKE) -C tools install PREFIX=$(PREFIX)
+
+dkms-install:
+	rm -rf /usr/src/heapload-$(VERSION)
+	mkdir -p /usr/src/heapload-$(VERSION)
+	cp -r dkms.conf Makefile module include /usr/src/heapload-$(VERSION)/
+	dkms install -m heapload -v $(VERSION)
+
+clean: clean-module
+	$(MAKE) -C tools clean
+	$(MAKE) -C tests clean
+
+FORCE:

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heapload,system: a page-backed dma-buf heap.
+ *
+ * Follows upstream drivers/dma-buf/heaps/system_heap.c: buffers are built
+ * from the largest page orders available (8, 4, 0: 1 MiB, 64 KiB and 4 KiB
+ * with 4 KiB pages, chosen to match common IOMMU mapping sizes), zeroed,
+ * and exported with a private sg_table per attachment. Unlike upstream, an
+ * allocation the machine cannot satisfy fails with -ENOMEM instead of
+ * waking the OOM killer, and a fatal signal stops a large allocation.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/err.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "heapload.h"
+
+struct heapload_attachment {
+	struct device *dev;
+	struct sg_table *table;
+	struct list_head list;
+	bool mapped;
+};
+
+/*
+ * Order-0 pages may reclaim but must fail rather than invoke the OOM
+ * killer (__GFP_RETRY_MAYFAIL); higher orders are opportunistic and never
+ * reclaim, as upstream.
+ */
+#define LOW_ORDER_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_RETRY_MAYFAIL | \
+			 __GFP_NOWARN)
+#define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN | \
+			   __GFP_NORETRY) & ~__GFP_RECLAIM) | __GFP_COMP)
+static const gfp_t order_flags[] = { HIGH_ORDER_GFP, HIGH_ORDER_GFP, LOW_ORDER_GFP };
+static const unsigned int orders[] = { 8, 4, 0 };
+#define NUM_ORDERS ARRAY_SIZE(orders)
+
+static struct sg_table *dup_sg_table(struct sg_table *table)
+{
+	struct scatterlist *sg, *new_sg;
+	struct sg_table *new_table;
+	unsigned int i;
+	int ret;
+
+	new_table = kzalloc(sizeof(*new_table), GFP_KERNEL);
+	if (!new_table)
+		return ERR_PTR(-ENOMEM);
+
+	ret = sg_alloc_table(new_table, table->orig_nents, GFP_KERNEL);
+	if (ret) {
+		kfree(new_table);
+		return ERR_PTR(-ENOMEM);
+	}
+
+	new_sg = new_table->sgl;
+	for_each_sgtable_sg(table, sg, i) {
+		sg_set_page(new_sg, sg_page(sg), sg->length, sg->offset);
+		new_sg = sg_next(new_sg);
+	}
+	return new_table;
+}
+
+static int system_heap_attach(struct dma_buf *dmabuf,
+			      struct dma_buf_attachment *attachment)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+	struct heapload_attachment *a;
+	struct sg_table *table;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+
+	table = dup_sg_table(&buffer->sg_table);
+	if (IS_ERR(table)) {
+		kfree(a);
+		return -ENOMEM;
+	}
+
+	a->table = table;
+	a->dev = attachment->dev;
+	INIT_LIST_HEAD(&a->list);
+	a->mapped = false;
+	attachment->priv = a;
+
+	mutex_lock(&buffer->lock);
+	list_add(&a->list, &buffer->attachments);
+	mutex_unlock(&buffer->lock);
+	return 0;
+}
+
+static void system_heap_detach(struct dma_buf *dmabuf,
+			       struct dma_buf_attachment *attachment)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+	struct heapload_attachment *a = attachment->priv;
+
+	mutex_lock(&buffer->lock);
+	list_del(&a->list);
+	mutex_unlock(&buffer->lock);
+
+	sg_free_table(a->table);
+	kfree(a->table);
+	kfree(a);
+}
+
+static struct sg_table *system_heap_map_dma_buf(struct dma_buf_attachment *attachment,
+						enum dma_data_direction direction)
+{
+	struct heapload_attachment *a = attachment->priv;
+	struct sg_table *table = a->table;
+	int ret;
+
+	ret = dma_map_sgtable(attachment->dev, table, direction, 0);
+	if (ret)
+		return ERR_PTR(ret);
+
+	a->mapped = true;
+	return table;
+}
+
+static void system_heap_unmap_dma_buf(struct dma_buf_attachment *attachment,
+				      struct sg_table *table,
+				      enum dma_data_direction direction)
+{
+	struct heapload_attachment *a = attachment->priv;
+
+	a->mapped = false;
+	dma_unmap_sgtable(attachment->dev, table, direction, 0);
+}
+
+static int system_heap_begin_cpu_access(struct dma_buf *dmabuf,
+					enum dma_data_direction direction)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+	struct heapload_attachment *a;
+
+	mutex_lock(&buffer->lock);
+	if (buffer->vmap_cnt)
+		invalidate_kernel_vmap_range(buffer->vaddr, buffer->len);
+
+	list_for_each_entry(a, &buffer->attachments, list) {
+		if (!a->mapped)
+			continue;
+		dma_sync_sgtable_for_cpu(a->dev, a->table, direction);
+	}
+	mutex_unlock(&buffer->lock);
+	return 0;
+}
+
+static int system_heap_end_cpu_access(struct dma_buf *dmabuf,
+				      enum dma_data_direction direction)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+	struct heapload_attachment *a;
+
+	mutex_lock(&buffer->lock);
+	if (buffer->vmap_cnt)
+		flush_kernel_vmap_range(buffer->vaddr, buffer->len);
+
+	list_for_each_entry(a, &buffer->attachments, list) {
+		if (!a->mapped)
+			continue;
+		dma_sync_sgtable_for_device(a->dev, a->table, direction);
+	}
+	mutex_unlock(&buffer->lock);
+	return 0;
+}
+
+static int system_heap_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+	struct sg_table *table = &buffer->sg_table;
+	unsigned long addr = vma->vm_start;
+	struct sg_page_iter piter;
+	int ret;
+
+	for_each_sgtable_page(table, &piter, vma->vm_pgoff) {
+		struct page *page = sg_page_iter_page(&piter);
+
+		ret = remap_pfn_range(vma, addr, page_to_pfn(page), PAGE_SIZE,
+				      vma->vm_page_prot);
+		if (ret)
+			return ret;
+		addr += PAGE_SIZE;
+		if (addr >= vma->vm_end)
+			return 0;
+	}
+	return 0;
+}
+
+static void *system_heap_do_vmap(struct heapload_buffer *buffer)
+{
+	struct sg_table *table = &buffer->sg_table;
+	unsigned long npages = buffer->len >> PAGE_SHIFT;
+	struct page **pages, **tmp;
+	struct sg_page_iter piter;
+	void *vaddr;
+
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+
+	tmp = pages;
+	for_each_sgtable_page(table, &piter, 0) {
+		WARN_ON(tmp - pages >= npages);
+		*tmp++ = sg_page_iter_page(&piter);
+	}
+
+	vaddr = vmap(pages, npages, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	if (!vaddr)
+		return ERR_PTR(-ENOMEM);
+	return vaddr;
+}
+
+static int system_heap_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+	void *vaddr;
+	int ret = 0;
+
+	mutex_lock(&buffer->lock);
+	if (buffer->vmap_cnt) {
+		buffer->vmap_cnt++;
+		iosys_map_set_vaddr(map, buffer->vaddr);
+		goto out;
+	}
+
+	vaddr = system_heap_do_vmap(buffer);
+	if (IS_ERR(vaddr)) {
+		ret = PTR_ERR(vaddr);
+		goto out;
+	}
+	buffer->vaddr = vaddr;
+	buffer->vmap_cnt++;
+	iosys_map_set_vaddr(map, buffer->vaddr);
+out:
+	mutex_unlock(&buffer->lock);
+	return ret;
+}
+
+static void system_heap_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+
+	mutex_lock(&buffer->lock);
+	if (!--buffer->vmap_cnt) {
+		vunmap(buffer->vaddr);
+		buffer->vaddr = NULL;
+	}
+	mutex_unlock(&buffer->lock);
+	iosys_map_clear(map);
+}
+
+static void system_heap_free(struct heapload_buffer *buffer)
+{
+	struct sg_table *table = &buffer->sg_table;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(table, sg, i) {
+		struct page *page = sg_page(sg);
+
+		heapload_stats_sub(page_size(page));
+		__free_pages(page, compound_order(page));
+	}
+	sg_free_table(table);
+	kfree(buffer);
+	heapload_stats_buffer(-1);
+}
+
+static void system_heap_dma_buf_release(struct dma_buf *dmabuf)
+{
+	system_heap_free(dmabuf->priv);
+}
+
+static const struct dma_buf_ops system_heap_buf_ops = {
+	.attach = system_heap_attach,
+	.detach = system_heap_detach,
+	.map_dma_buf = system_heap_map_dma_buf,
+	.unmap_dma_buf = system_heap_unmap_dma_buf,
+	.begin_cpu_access = system_heap_begin_cpu_access,
+	.end_cpu_access = system_heap_end_cpu_access,
+	.mmap = system_heap_mmap,
+	.vmap = system_heap_vmap,
+	.vunmap = system_heap_vunmap,
+	.release = system_heap_dma_buf_release,
+};
+
+static struct page *alloc_largest_available(unsigned long size,
+					    unsigned int max_order)
+{
+	struct page *page;
+	unsigned int i;
+
+	for (i = 0; i < NUM_ORDERS; i++) {
+		if (size < (PAGE_SIZE << orders[i]))
+			continue;
+		if (max_order < orders[i])
+			continue;
+
+		page = alloc_pages(order_flags[i], orders[i]);
+		if (!page)
+			continue;
+		return page;
+	}
+	return NULL;
+}
+
+static struct heapload_buffer *system_heap_allocate(struct heapload_heap *heap,
+						    size_t len)
+{
+	unsigned long size_remaining = len;
+	unsigned int max_order = orders[0];
+	struct heapload_buffer *buffer;
+	struct page *page, *tmp_page;
+	struct scatterlist *sg;
+	struct list_head pages;
+	unsigned int i = 0;
+	int ret;
+
+	ret = heapload_check_alloc(len);
+	if (ret)
+		return ERR_PTR(ret);
+
+	buffer = kzalloc(sizeof(*buffer), GFP_KERNEL);
+	if (!buffer)
+		return ERR_PTR(-ENOMEM);
+
+	INIT_LIST_HEAD(&buffer->attachments);
+	mutex_init(&buffer->lock);
+	buffer->heap = heap;
+	buffer->len = len;
+
+	INIT_LIST_HEAD(&pages);
+	while (size_remaining > 0) {
+		/* Let a killed caller go instead of finishing a huge allocation. */
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto free_pages;
+		}
+
+		page = alloc_largest_available(size_remaining, max_order);
+		if (!page) {
+			ret = -ENOMEM;
+			goto free_pages;
+		}
+
+		heapload_stats_add(page_size(page));
+		list_add_tail(&page->lru, &pages);
+		size_remaining -= page_size(page);
+		max_order = compound_order(page);
+		i++;
+		cond_resched();
+	}
+
+	if (sg_alloc_table(&buffer->sg_table, i, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto free_pages;
+	}
+
+	sg = buffer->sg_table.sgl;
+	list_for_each_entry_safe(page, tmp_page, &pages, lru) {
+		sg_set_page(sg, page, page_size(page), 0);
+		sg = sg_next(sg);
+		list_del(&page->lru);
+	}
+	heapload_stats_buffer(1);
+	return buffer;
+
+free_pages:
+	list_for_each_entry_safe(page, tmp_page, &pages, lru) {
+		heapload_stats_sub(page_size(page));
+		__free_pages(page, compound_order(page));
+	}
+	kfree(buffer);
+	return ERR_PTR(ret);
+}
+
+static const struct heapload_heap_ops system_heap_ops = {
+	.allocate = system_heap_allocate,
+	.free = system_heap_free,
+	.dmabuf_ops = &system_heap_buf_ops,
+};
+
+static struct heapload_heap system_heap = {
+	.name = "heapload,system",
+	.ops = &system_heap_ops,
+};
+
+int heapload_system_heap_init(void)
+{
+	return heapload_heap_add(&system_heap);
+}
+
+void heapload_system_heap_exit(void)
+{
+	heapload_heap_remove(&system_heap);
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The whole test suite: host unit tests, a DKMS build of the module, then
+# the guest suite in QEMU on Debian 12's own kernel. Installs what it needs
+# on a fresh Debian 12 machine. Prints one closing line
+# "N passed, N failed, N skipped" and exits non-zero on any failure.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+passed=0 failed=0 skipped=0
+
+# Add the counts of a component's closing line to the totals; a component
+# that printed none counts as one failure.
+tally() {
+	local name=$1 log=$2 line
+	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		echo "not ok - $name printed no result line"
+		failed=$((failed + 1))
+		return
+	fi
+	line=${line#*: }
+	set -- $(echo "$line" | tr -dc '0-9 ')
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+	skipped=$((skipped + ${3:-0}))
+}
+
+tests/install-deps.sh
+kver=$(tests/qemu/setup.sh | tail -n 1)
+echo "# kernel under test: $kver"
+
+make module KERNELRELEASE="$kver" WERROR=y
+make tools
+make guest-tests
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "# host: unit tests"
+make -s -C tools check 2>&1 | tee "$log" || true
+tally tools-unit "$log"
+make -s -C tests host-check 2>&1 | tee "$log" || true
+tally host-uapi "$log"
+
+echo "# host: DKMS build against $kver"
+tests/host/dkms-build.sh "$kver" 2>&1 | tee "$log" || true
+tally dkms "$log"
+
+echo "# guest: Debian $kver in QEMU"
+tests/qemu/run.sh --kver "$kver" --mode check 2>&1 | tee "$log" || true
+tally guest "$log"
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UAPI is forever: the layout of struct heapload_load and the ioctl number
+ * must never change. Compare them with the values of the first release.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/heapload.h>
+
+static int n, failed;
+
+static void check(int ok, const char *name)
+{
+	n++;
+	if (!ok)
+		failed++;
+	printf("%sok %d %s\n", ok ? "" : "not ", n, name);
+}
+
+#define FIELD(f, off, sz) \
+	check(offsetof(struct heapload_load, f) == (off) && \
+	      sizeof(((struct heapload_load *)0)->f) == (sz), \
+	      "uapi_load_field_" #f "_at_" #off)
+
+int main(void)
+{
+	printf("TAP version 13\n1..16\n");
+	check(sizeof(struct heapload_load) == 128, "uapi_load_struct_is_128_bytes");
+	check(HEAPLOAD_LOAD_SIZE_VER0 == 128, "uapi_load_size_ver0_is_128");
+	check(HEAPLOAD_IOC_LOAD == 0xC080B600u, "uapi_load_ioctl_number_is_0xc080b600");
+	check(HEAPLOAD_LOAD_DIRECT == 1 && HEAPLOAD_LOAD_BUFFERED == 2,
+	      "uapi_load_flag_values");
+	FIELD(size, 0, 4);
+	FIELD(flags, 4, 4);
+	FIELD(file_fd, 8, 4);
+	FIELD(fd_flags, 12, 4);
+	FIELD(offset, 16, 8);
+	FIELD(length, 24, 8);
+	FIELD(heap, 32, 64);
+	FIELD(dmabuf_fd, 96, 4);
+	FIELD(__pad, 100, 4);
+	FIELD(loaded, 104, 8);
+	FIELD(buf_size, 112, 8);
+	FIELD(reserved, 120, 8);
+	printf("%d passed, %d failed\n", n - failed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,436 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# heapload QEMU test rig: boot a Debian kernel with a busybox initramfs that
+# loads heapload.ko and runs the guest tests (check) or the demo (demo).
+#
+# Usage:
+#   tests/qemu/run.sh --kver KVER --mode check|demo [--mem 4G]
+#                     [--timeout SEC] [--test-timeout SEC] [--append ARGS]
+#                     [--verbose] [--keep]
+#
+# Needs: tests/qemu/setup.sh run once (host tools, kernel image tree), and
+# module/heapload.ko built for KVER (make module KERNELRELEASE=KVER).
+#
+# Environment overrides:
+#   HL_CACHE      kernel image tree of KVER  (<repo>/.cache/kernels/KVER)
+#   HL_MODULE     module to test             (<repo>/module/heapload.ko)
+#   HL_GUEST_DIR  guest test programs        (<repo>/tests/build/guest)
+#   HL_TOOL       user-space command         (<repo>/tools/heapload)
+#   HL_DATA_FREE_MB  free space on the data disk in MiB (256)
+#
+# Check mode prints each KTAP result line as "PROGRAM: ok N name", and as
+# its last line "N passed, N failed, N skipped"; exit status 1 if anything
+# failed or no guest test program ran.  Demo mode prints the guest's demo
+# output and exits 0 only if the guest said "DEMO OK".
+#
+# Logs of the last run per kernel and mode stay in .cache/qemu/logs/.
+
+set -euo pipefail
+
+RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$RIG_DIR/../.." && pwd)
+RIG_CACHE=$REPO/.cache/qemu
+TOKEN=HEAPLOAD-RIG-DONE
+
+# Distro modules the guest needs; their dependencies are added from
+# modules.dep.  crc32c_generic is only a soft dependency of ext4.
+GUEST_MODULES=(virtio_pci virtio_blk crc32c_generic crc16 mbcache jbd2 ext4 vgem)
+
+# Random test files on the data disk: name and size in bytes.
+DATA_FILES=(
+	"empty 0"
+	"one 1"
+	"page_minus_one 4095"
+	"8m $((8 << 20))"
+	"256m $((256 << 20))"
+	"unaligned $(((8 << 20) + 12345))"
+)
+
+log() { echo "run: $*" >&2; }
+die() { echo "run: error: $*" >&2; exit 2; }
+
+usage() {
+	sed -n '7,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+# ---------------------------------------------------------------- options --
+KVER='' MODE='' MEM=4G TIMEOUT='' TEST_TIMEOUT=0 APPEND_EXTRA='' KEEP=0 VERBOSE=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kver) KVER=${2:?}; shift 2 ;;
+	--mode) MODE=${2:?}; shift 2 ;;
+	--mem) MEM=${2:?}; shift 2 ;;
+	--timeout) TIMEOUT=${2:?}; shift 2 ;;
+	--test-timeout) TEST_TIMEOUT=${2:?}; shift 2 ;;
+	--append) APPEND_EXTRA=${2:?}; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	--verbose|-v) VERBOSE=1; shift ;;
+	-h|--help) usage ;;
+	*) echo "run: unknown argument: $1" >&2; usage ;;
+	esac
+done
+[ -n "$KVER" ] || usage
+case "$MODE" in
+check) TIMEOUT=${TIMEOUT:-1500} ;;
+demo) TIMEOUT=${TIMEOUT:-600} ;;
+*) usage ;;
+esac
+
+TREE=${HL_CACHE:-$REPO/.cache/kernels/$KVER}
+MODULE=${HL_MODULE:-$REPO/module/heapload.ko}
+GUEST_DIR=${HL_GUEST_DIR:-$REPO/tests/build/guest}
+TOOL=${HL_TOOL:-$REPO/tools/heapload}
+KDIR=$TREE/lib/modules/$KVER
+VMLINUZ=$TREE/boot/vmlinuz-$KVER
+
+# ------------------------------------------------------------ preflight --
+for cmd in qemu-system-x86_64 busybox cpio gzip mkfs.ext4 depmod modinfo \
+	   timeout sha256sum ldd; do
+	command -v "$cmd" >/dev/null || die "$cmd missing: run tests/qemu/setup.sh"
+done
+[ -f "$VMLINUZ" ] || die "no $VMLINUZ: run HL_KVER=$KVER tests/qemu/setup.sh"
+[ -f "$KDIR/modules.dep" ] || depmod -b "$TREE" "$KVER" ||
+	die "cannot make modules.dep in $KDIR"
+[ -f "$MODULE" ] ||
+	die "no $MODULE: build it with 'make module KERNELRELEASE=$KVER'"
+vermagic=$(modinfo -F vermagic "$MODULE" | cut -d' ' -f1)
+[ "$vermagic" = "$KVER" ] ||
+	die "$MODULE is built for '$vermagic', not $KVER"
+BUSYBOX=$(command -v busybox)
+if ldd "$BUSYBOX" >/dev/null 2>&1; then
+	die "$BUSYBOX is dynamically linked: install busybox-static"
+fi
+
+mkdir -p "$RIG_CACHE/logs"
+WORK=$(mktemp -d "$RIG_CACHE/work.XXXXXX")
+cleanup() {
+	# Never leave a guest running behind us.
+	if [ -n "${QEMU_PID:-}" ]; then kill "$QEMU_PID" 2>/dev/null || true; fi
+	if [ "$KEEP" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+T_START=$(date +%s.%N)
+elapsed() { echo "$(date +%s.%N) $T_START" | awk '{ printf "%.1f", $1 - $2 }'; }
+
+# ------------------------------------------------------------ initramfs --
+STAGE=$WORK/initramfs
+
+# Copy a file to the same absolute path inside the initramfs.
+stage_file() {
+	mkdir -p "$STAGE$(dirname "$1")"
+	cp -L "$1" "$STAGE$1"
+}
+
+# Copy the shared libraries and the dynamic loader $1 needs.  ldd prints
+# "libx.so => /path (addr)" and "/lib64/ld-linux-x86-64.so.2 (addr)";
+# static programs and scripts make it fail, which is fine.
+stage_libs() {
+	local out lib
+	out=$(ldd "$1" 2>/dev/null) || return 0
+	if grep -q 'not found' <<<"$out"; then
+		die "$1: $(grep 'not found' <<<"$out" | tr -s ' \t' ' ')"
+	fi
+	for lib in $(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' \
+		     <<<"$out"); do
+		[ -e "$STAGE$lib" ] || stage_file "$lib"
+	done
+}
+
+# Find a module by name in modules.dep; prints its path relative to KDIR.
+find_module() {
+	awk -F: -v n="$1" '{
+		f = $1; sub(/.*\//, "", f); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", f)
+		gsub(/-/, "_", f)
+		if (f == n) { print $1; exit }
+	}' "$KDIR/modules.dep"
+}
+
+# Depth-first walk over modules.dep: dependencies come out before users.
+declare -A MOD_DEPS MOD_SEEN
+ORDER=()
+load_modules_dep() {
+	local line
+	while IFS= read -r line; do
+		MOD_DEPS[${line%%:*}]=${line#*:}
+	done <"$KDIR/modules.dep"
+}
+visit_module() {
+	local m=$1 d
+	[ -z "${MOD_SEEN[$m]:-}" ] || return 0
+	MOD_SEEN[$m]=1
+	for d in ${MOD_DEPS[$m]}; do visit_module "$d"; done
+	ORDER+=("$m")
+}
+
+# Copy a (possibly compressed) module, decompressed: busybox insmod wants .ko.
+stage_module() {
+	local src=$KDIR/$1 dst=$STAGE/lib/modules/$KVER/${1%.ko*}.ko
+	mkdir -p "$(dirname "$dst")"
+	case "$1" in
+	*.ko.xz) xz -dc "$src" >"$dst" ;;
+	*.ko.zst) zstd -qdc "$src" >"$dst" ;;
+	*.ko.gz) gzip -dc "$src" >"$dst" ;;
+	*) cp "$src" "$dst" ;;
+	esac
+}
+
+build_initramfs() {
+	local name m rel f link
+	mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,data,etc}
+	mkdir -p "$STAGE"/opt/heapload/{bin,tests} "$STAGE/lib/modules/$KVER"
+
+	cp "$BUSYBOX" "$STAGE/bin/busybox"
+	for link in $("$BUSYBOX" --list-full); do
+		[ -e "$STAGE/$link" ] || ln -s /bin/busybox "$STAGE/$link"
+	done
+	install -m 0755 "$RIG_DIR/init" "$STAGE/init"
+	# The kernel opens /dev/console for init before devtmpfs is mounted.
+	if [ "$(id -u)" = 0 ]; then mknod -m 0600 "$STAGE/dev/console" c 5 1; fi
+
+	# Distro modules, in load order.
+	load_modules_dep
+	for name in "${GUEST_MODULES[@]}"; do
+		rel=$(find_module "$name")
+		if [ -z "$rel" ]; then
+			grep -q "/$name\.ko" "$KDIR/modules.builtin" ||
+				die "module $name not found for $KVER"
+			continue	# built in
+		fi
+		visit_module "$rel"
+	done
+	: >"$STAGE/lib/modules/$KVER/load-order"
+	for m in "${ORDER[@]}"; do
+		stage_module "$m"
+		echo "${m%.ko*}.ko" >>"$STAGE/lib/modules/$KVER/load-order"
+	done
+	# A modules.dep of its own lets the kernel's request_module() reach
+	# busybox modprobe for whatever we packed.
+	cp "$KDIR"/modules.builtin* "$STAGE/lib/modules/$KVER/" 2>/dev/null || true
+	depmod -b "$STAGE" "$KVER" 2>/dev/null || log "depmod in initramfs failed"
+	cp "$MODULE" "$STAGE/lib/modules/heapload.ko"
+
+	# Guest test programs and the user-space command, with their libraries.
+	if [ -d "$GUEST_DIR" ]; then
+		for f in "$GUEST_DIR"/*; do
+			[ -f "$f" ] && [ -x "$f" ] || continue
+			cp "$f" "$STAGE/opt/heapload/tests/"
+			stage_libs "$f"
+		done
+	else
+		log "no guest test dir $GUEST_DIR"
+	fi
+	if [ -x "$TOOL" ]; then
+		cp "$TOOL" "$STAGE/opt/heapload/bin/heapload"
+		stage_libs "$TOOL"
+	elif [ "$MODE" = demo ]; then
+		die "demo needs $TOOL"
+	fi
+
+	(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z |
+	 cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$WORK/initramfs.cpio.gz"
+}
+
+# ------------------------------------------------------------ data disk --
+DATA_CACHE=$RIG_CACHE/data
+
+# Path of the demo model (Debian's tesseract-ocr-script-latn).
+latin_model() {
+	dpkg -L tesseract-ocr-script-latn 2>/dev/null |
+		grep '/Latin\.traineddata$' | head -n1
+}
+
+# Random files are made once and reused; the image is rebuilt per run so
+# that what a previous guest wrote never leaks into the next run.
+build_data_image() {
+	local entry name size dir=$WORK/data files=$DATA_CACHE/files model used_kb
+	mkdir -p "$files" "$dir"
+	for entry in "${DATA_FILES[@]}"; do
+		read -r name size <<<"$entry"
+		if [ ! -f "$files/$name" ] ||
+		   [ "$(stat -c %s "$files/$name")" != "$size" ]; then
+			log "making random test file $name ($size bytes)"
+			head -c "$size" /dev/urandom >"$files/$name.tmp"
+			mv "$files/$name.tmp" "$files/$name"
+			rm -f "$DATA_CACHE/sha256"
+		fi
+		# Hard links: the image builder only reads them.
+		ln "$files/$name" "$dir/$name" 2>/dev/null || cp "$files/$name" "$dir/"
+	done
+	if [ ! -f "$DATA_CACHE/sha256" ]; then
+		(cd "$files" && sha256sum -- *) >"$DATA_CACHE/sha256.tmp"
+		mv "$DATA_CACHE/sha256.tmp" "$DATA_CACHE/sha256"
+	fi
+	cp "$DATA_CACHE/sha256" "$dir/sha256"
+	if [ "$MODE" = demo ]; then
+		model=$(latin_model)
+		[ -n "$model" ] && [ -f "$model" ] ||
+			die "no Latin.traineddata: run tests/qemu/setup.sh"
+		ln "$model" "$dir/Latin.traineddata" 2>/dev/null ||
+			cp "$model" "$dir/Latin.traineddata"
+		(cd "$dir" && sha256sum Latin.traineddata) >>"$dir/sha256"
+	fi
+	used_kb=$(du -sLk "$dir" | cut -f1)
+	# Room for ext4 metadata plus free space for tests that write files.
+	size_kb=$((used_kb + used_kb / 10 + 65536 + ${HL_DATA_FREE_MB:-256} * 1024))
+	# Initialise inode tables and journal now, not in the guest, so no
+	# ext4lazyinit thread disturbs the tests.
+	mkfs.ext4 -q -F -L hldata -E lazy_itable_init=0,lazy_journal_init=0 \
+		-d "$dir" "$WORK/data.img" "${size_kb}k" >&2
+	rm -rf "$dir"
+}
+
+# --------------------------------------------------------------- parser --
+# Reads the results port; prints result lines, the closing summary last.
+# Exit status 0 = all passed or skipped, 1 = failures or nothing ran.
+parse_results() {
+	awk -v token="$TOKEN" '
+	function start(name) {
+		prog = name; planned = 0; results = 0; fails = 0; plan0 = 0; open = 1
+	}
+	function finish(code,    missing) {
+		if (!open) return
+		open = 0
+		if (prog != "rig_setup" && prog != "kernel_log") programs++
+		missing = planned - results
+		if (missing > 0) {
+			printf "%s: not ok - %d of %d planned results missing\n", \
+				prog, missing, planned
+			failed += missing; fails += missing
+		}
+		if (results == 0 && planned == 0 && code == 4 && !plan0) {
+			printf "%s: ok - all skipped (exit 4) # SKIP\n", prog
+			skipped++
+		} else if (code != 0 && code != 4 && fails == 0) {
+			printf "%s: not ok - exit code %s\n", prog, code
+			failed++
+		} else if (results == 0 && planned == 0 && code == 0 && !plan0) {
+			printf "%s: not ok - no KTAP results\n", prog
+			failed++
+		}
+	}
+	{ sub(/\r+$/, "") }
+	$0 == token { done = 1; next }
+	/^# heapload-test: [^ ]+ start$/ { finish("none"); start($3); next }
+	/^# heapload-test: [^ ]+ exit=/ {
+		code = $4; sub(/^exit=/, "", code)
+		if (!open || prog != $3) start($3)
+		finish(code); next
+	}
+	/^1\.\.[0-9]+/ {
+		n = substr($1, 4) + 0; planned += n
+		if (n == 0) { plan0 = 1; printf "%s: %s\n", prog, $0; skipped++ }
+		next
+	}
+	/^(not )?ok [0-9]+/ {
+		if (!open) start("unknown")
+		results++
+		printf "%s: %s\n", prog, $0
+		if (toupper($0) ~ /#[ \t]*SKIP/) skipped++
+		else if ($0 ~ /^not ok/) { failed++; fails++ }
+		else passed++
+		fflush()
+		next
+	}
+	END {
+		finish("none")
+		if (!done) {
+			print "rig: not ok - guest did not finish (no " token ")"
+			failed++
+		}
+		if (programs == 0) {
+			print "rig: not ok - no guest test programs ran"
+			failed++
+		}
+		printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
+		exit failed > 0
+	}'
+}
+
+# ----------------------------------------------------------------- boot --
+log "kernel $KVER, mode $MODE, module $MODULE"
+build_initramfs
+build_data_image
+T_BUILT=$(elapsed)
+log "initramfs and data disk ready after ${T_BUILT}s"
+
+LOGS=$RIG_CACHE/logs/$KVER-$MODE
+CONSOLE=$LOGS.console.log
+RESULTS=$LOGS.results.log
+: >"$CONSOLE"
+: >"$RESULTS"
+
+APPEND="console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet"
+APPEND+=" hlrig.mode=$MODE"
+[ "$TEST_TIMEOUT" = 0 ] || APPEND+=" hlrig.test_timeout=$TEST_TIMEOUT"
+[ -z "$APPEND_EXTRA" ] || APPEND+=" $APPEND_EXTRA"
+
+# ttyS0 = console, ttyS1 = results; both into files the host reads.
+# -nodefaults: no NIC (and no option ROM), no VGA, no monitor on stdio.
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max -smp 2 -m "$MEM" \
+	-nographic -nodefaults -no-reboot \
+	-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" \
+	-append "$APPEND" \
+	-drive file="$WORK/data.img",if=virtio,format=raw,cache=none \
+	-chardev file,id=con,path="$CONSOLE" -serial chardev:con \
+	-chardev file,id=res,path="$RESULTS" -serial chardev:res \
+	</dev/null >"$WORK/qemu.out" 2>&1 &
+QEMU_PID=$!
+
+if [ "$VERBOSE" = 1 ]; then
+	tail -n +1 -F --pid="$QEMU_PID" -s 0.2 "$CONSOLE" 2>/dev/null |
+		sed 's/^/console: /' >&2 &
+fi
+
+rc=0
+if [ "$MODE" = check ]; then
+	tail -n +1 -F --pid="$QEMU_PID" -s 0.2 "$RESULTS" 2>/dev/null |
+		parse_results >"$WORK/parsed" &
+	PARSER=$!
+	# Show result lines live, keep the summary for the very end.
+	tail -n +1 -F --pid="$PARSER" -s 0.2 "$WORK/parsed" 2>/dev/null |
+		grep -Ev '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' || true
+	wait "$PARSER" || rc=$?
+fi
+qrc=0
+wait "$QEMU_PID" || qrc=$?
+QEMU_PID=
+T_TOTAL=$(elapsed)
+
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	log "guest timed out after ${TIMEOUT}s"
+	rc=1
+elif [ "$qrc" != 0 ]; then
+	log "qemu exited with $qrc: $(tail -n 5 "$WORK/qemu.out")"
+	rc=1
+fi
+
+if [ "$MODE" = demo ]; then
+	tr -d '\r' <"$RESULTS"
+	if grep -qx 'DEMO OK' <(tr -d '\r' <"$RESULTS") &&
+	   grep -qx "$TOKEN" <(tr -d '\r' <"$RESULTS"); then
+		[ "$qrc" = 0 ] || rc=1
+	else
+		rc=1
+	fi
+fi
+
+up=$(tr -d '\r' <"$RESULTS" | sed -n 's/^# guest uptime at tests: //p' | head -n1)
+log "boot to tests ${up:-?}s (guest clock), total ${T_TOTAL}s (build ${T_BUILT}s)"
+log "logs: ${CONSOLE#"$REPO"/} ${RESULTS#"$REPO"/}"
+if [ "$rc" != 0 ]; then
+	echo "---- console tail ($CONSOLE) ----" >&2
+	tail -n 40 "$CONSOLE" >&2
+	echo "----" >&2
+fi
+if [ "$MODE" = check ]; then
+	# The summary line is the last line on stdout.
+	summary=$(tail -n 1 "$WORK/parsed")
+	[ -n "$summary" ] || summary="0 passed, 1 failed, 0 skipped"
+	echo "$summary"
+fi
+exit "$rc"

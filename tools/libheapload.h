@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libheapload: a small C library over the heapload UAPI.
+ *
+ * Wraps the /dev/heapload load ioctl, the upstream dma-heap allocation
+ * ioctl, CPU access to the resulting dma-bufs, and module information
+ * (through libkmod and sysfs).
+ *
+ * Every function that can fail returns 0 (or a new fd) on success and a
+ * negative errno value on failure; none of them relies on errno being
+ * preserved, and none prints anything.
+ *
+ * Link with -lheapload plus `pkg-config --libs libkmod libcrypto`.
+ */
+#ifndef LIBHEAPLOAD_H
+#define LIBHEAPLOAD_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Quoted on purpose: next to an installed copy of this header the UAPI
+ * header lives in linux/heapload.h; in the source tree it is found
+ * through -I include/uapi.
+ */
+#include "linux/heapload.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** HEAPLOAD_DEV_PATH - the loader's misc device */
+#define HEAPLOAD_DEV_PATH		"/dev/heapload"
+/** HEAPLOAD_HEAP_DIR - where dma-heaps appear, ours included */
+#define HEAPLOAD_HEAP_DIR		"/dev/dma_heap"
+/** HEAPLOAD_HEAP_PREFIX - name prefix of the heaps heapload provides */
+#define HEAPLOAD_HEAP_PREFIX		"heapload,"
+/** HEAPLOAD_DEFAULT_HEAP - the heap used when none is named */
+#define HEAPLOAD_DEFAULT_HEAP		"heapload,system"
+/** HEAPLOAD_MODULE_NAME - name of the kernel module */
+#define HEAPLOAD_MODULE_NAME		"heapload"
+/** HEAPLOAD_SYSFS_MODULE - sysfs directory of the loaded module */
+#define HEAPLOAD_SYSFS_MODULE		"/sys/module/heapload"
+/** HEAPLOAD_SYSFS_PARAMS - the module parameters, one file each */
+#define HEAPLOAD_SYSFS_PARAMS		"/sys/module/heapload/parameters"
+/** HEAPLOAD_SYSFS_STATS - the misc device's sysfs directory with the stats */
+#define HEAPLOAD_SYSFS_STATS		"/sys/class/misc/heapload"
+/** HEAPLOAD_SHA256_LEN - bytes of a SHA-256 digest */
+#define HEAPLOAD_SHA256_LEN		32
+
+/**
+ * struct heapload_result - outcome of heapload_load_file()
+ * @dmabuf_fd:	the new dma-buf fd (O_RDWR | O_CLOEXEC); the caller closes it.
+ * @loaded:	bytes read from the file.
+ * @buf_size:	size of the dma-buf in bytes: @loaded rounded up to the page
+ *		size; the bytes from @loaded to @buf_size are zero.
+ */
+struct heapload_result {
+	int dmabuf_fd;
+	uint64_t loaded;
+	uint64_t buf_size;
+};
+
+/**
+ * enum heapload_module_state - state of the kernel module
+ * @HEAPLOAD_MODULE_NOT_LOADED:	not in the kernel.
+ * @HEAPLOAD_MODULE_BUILTIN:	built into the kernel.
+ * @HEAPLOAD_MODULE_LIVE:	loaded and initialised.
+ * @HEAPLOAD_MODULE_COMING:	being loaded (init still running).
+ * @HEAPLOAD_MODULE_GOING:	being unloaded.
+ */
+enum heapload_module_state {
+	HEAPLOAD_MODULE_NOT_LOADED = 0,
+	HEAPLOAD_MODULE_BUILTIN,
+	HEAPLOAD_MODULE_LIVE,
+	HEAPLOAD_MODULE_COMING,
+	HEAPLOAD_MODULE_GOING,
+};
+
+/**
+ * struct heapload_module_info - what heapload_module_info() reports
+ * @state:		an enum heapload_module_state.
+ * @refcount:		users of the loaded module, or -1 when not loaded or
+ *			not known.
+ * @version:		version of the loaded module (sysfs), or "" if not
+ *			loaded or the module declares none.
+ * @srcversion:		source checksum of the loaded module, or "".
+ * @installed_version:	version of the module file depmod knows for the
+ *			running kernel (libkmod modinfo), or "" if none.
+ * @installed_srcversion: source checksum of that file, or "".
+ * @installed_path:	path of that file, or "" if none is installed.
+ */
+struct heapload_module_info {
+	int state;
+	int refcount;
+	char version[64];
+	char srcversion[64];
+	char installed_version[64];
+	char installed_srcversion[64];
+	char installed_path[PATH_MAX];
+};
+
+/**
+ * heapload_open() - open the loader device
+ *
+ * Opens %HEAPLOAD_DEV_PATH with O_RDWR | O_CLOEXEC.
+ *
+ * Return: the fd (close it with close()), or a negative errno of open(2):
+ * -ENOENT when the module is not loaded (no device node), -EACCES or
+ * -EPERM when the caller may not open it, -ENXIO or -ENODEV when the node
+ * exists but no driver is behind it, -EMFILE/-ENFILE when out of fds.
+ */
+int heapload_open(void);
+
+/**
+ * heapload_load() - issue %HEAPLOAD_IOC_LOAD
+ * @devfd:	fd returned by heapload_open().
+ * @req:	the request; every field but @size is the caller's. @size is
+ *		set here to sizeof(struct heapload_load). On success the
+ *		kernel fills @dmabuf_fd, @loaded and @buf_size.
+ *
+ * Return: 0, or the negative errno documented for %HEAPLOAD_IOC_LOAD in
+ * <linux/heapload.h> (-EFAULT, -EINVAL, -E2BIG, -ENODEV, -EBADF, -EISDIR,
+ * -EOVERFLOW, -ENODATA, -ENOMEM, -EINTR, -EMFILE, -EIO or another read
+ * error); also -EINVAL if @req is NULL, -EBADF if @devfd is not an open
+ * fd, and -ENOTTY if @devfd is not the heapload device.
+ */
+int heapload_load(int devfd, struct heapload_load *req);
+
+/**
+ * heapload_load_file() - load a file range into a new heap buffer
+ * @devfd:	fd returned by heapload_open().
+ * @file_fd:	readable regular file.
+ * @heap:	heap name as under %HEAPLOAD_HEAP_DIR, e.g.
+ *		%HEAPLOAD_DEFAULT_HEAP; NULL means that default.
+ * @offset:	file offset in bytes where loading starts (a multiple of
+ *		4096 with direct I/O).
+ * @length:	bytes to load; 0 means up to the end of the file.
+ * @flags:	%HEAPLOAD_LOAD_DIRECT, %HEAPLOAD_LOAD_BUFFERED, or 0 to follow
+ *		the O_DIRECT flag of @file_fd.
+ * @res:	receives the dma-buf fd and sizes; untouched on failure.
+ *
+ * The dma-buf is created with O_RDWR | O_CLOEXEC.
+ *
+ * Return: 0, -EINVAL if @res is NULL or @heap is empty, -ENAMETOOLONG if
+ * @heap does not fit in %HEAPLOAD_HEAP_NAME_MAX bytes with its NUL, or any
+ * error of heapload_load().
+ */
+int heapload_load_file(int devfd, int file_fd, const char *heap,
+		       uint64_t offset, uint64_t length, uint32_t flags,
+		       struct heapload_result *res);
+
+/**
+ * heapload_heap_alloc() - allocate a buffer the classic dma-heap way
+ * @heap_name:	heap name as under %HEAPLOAD_HEAP_DIR (no '/').
+ * @len:	size in bytes; the heap rounds it up to whole pages.
+ * @fd_flags:	flags of the returned fd: O_CLOEXEC and O_ACCMODE bits.
+ *
+ * Opens %HEAPLOAD_HEAP_DIR/@heap_name and issues DMA_HEAP_IOCTL_ALLOC.
+ *
+ * Return: the dma-buf fd, -EINVAL if @heap_name is NULL, empty, "." or
+ * ".." or contains '/', or @len is 0, -ENAMETOOLONG if the path is too
+ * long, an open(2) error for the heap node (-ENOENT: no such heap,
+ * -EACCES, -EMFILE, ...), or an error of DMA_HEAP_IOCTL_ALLOC (-EINVAL for
+ * bad @fd_flags, -ENOMEM, -ENOTTY if the node is not a dma-heap).
+ */
+int heapload_heap_alloc(const char *heap_name, uint64_t len, uint32_t fd_flags);
+
+/**
+ * heapload_dmabuf_sync() - bracket CPU access to a mapped dma-buf
+ * @dmabuf_fd:	the dma-buf.
+ * @flags:	DMA_BUF_SYNC_START or DMA_BUF_SYNC_END, ORed with
+ *		DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE or DMA_BUF_SYNC_RW.
+ *
+ * Issues DMA_BUF_IOCTL_SYNC, retrying while it fails with EINTR or EAGAIN.
+ *
+ * Return: 0, -EINVAL for bad @flags, -EBADF for a bad fd, -ENOTTY if the
+ * fd is not a dma-buf, or an error of the exporter's begin/end_cpu_access.
+ */
+int heapload_dmabuf_sync(int dmabuf_fd, uint64_t flags);
+
+/**
+ * heapload_dmabuf_map() - map a dma-buf
+ * @dmabuf_fd:	the dma-buf; must be open for reading, and for writing too
+ *		if @prot has PROT_WRITE.
+ * @len:	bytes to map from offset 0; at most the dma-buf size.
+ * @prot:	PROT_READ, optionally | PROT_WRITE.
+ * @addr:	receives the address; unmap with heapload_dmabuf_unmap().
+ *
+ * The mapping is MAP_SHARED. Access must still be bracketed with
+ * heapload_dmabuf_sync().
+ *
+ * Return: 0, -EINVAL if @addr is NULL, @len is 0 or larger than the
+ * buffer, -EOVERFLOW if @len does not fit in size_t, -EACCES if the fd's
+ * access mode does not allow @prot, -ENODEV if the exporter cannot mmap,
+ * -ENOMEM, or another mmap(2) error.
+ */
+int heapload_dmabuf_map(int dmabuf_fd, uint64_t len, int prot, void **addr);
+
+/**
+ * heapload_dmabuf_unmap() - undo heapload_dmabuf_map()
+ * @addr:	the address it returned.
+ * @len:	the length given to it.
+ *
+ * Return: 0, or -EINVAL if @addr/@len do not describe a mapping.
+ */
+int heapload_dmabuf_unmap(void *addr, uint64_t len);
+
+/**
+ * heapload_sha256() - SHA-256 of a memory range (OpenSSL EVP)
+ * @data:	the bytes; may be NULL if @len is 0.
+ * @len:	number of bytes.
+ * @out:	receives the %HEAPLOAD_SHA256_LEN byte digest.
+ *
+ * Return: 0, -EINVAL if @out is NULL or @data is NULL with @len > 0,
+ * -ENOMEM if no digest context could be allocated, -EIO if libcrypto
+ * reports any other failure.
+ */
+int heapload_sha256(const void *data, size_t len, unsigned char out[32]);
+
+/**
+ * heapload_dmabuf_sha256() - SHA-256 of the start of a dma-buf
+ * @dmabuf_fd:	the dma-buf, open for reading.
+ * @len:	bytes to hash from offset 0, at most the dma-buf size; usually
+ *		the @loaded of a load.
+ * @out:	receives the %HEAPLOAD_SHA256_LEN byte digest.
+ *
+ * Maps the buffer read-only and hashes it between DMA_BUF_SYNC_START and
+ * DMA_BUF_SYNC_END (both with DMA_BUF_SYNC_READ).
+ *
+ * Return: 0, or any error of heapload_dmabuf_map(),
+ * heapload_dmabuf_sync() or heapload_sha256(). If @out is NULL, -EINVAL.
+ */
+int heapload_dmabuf_sha256(int dmabuf_fd, uint64_t len, unsigned char out[32]);
+
+/**
+ * heapload_module_info() - state, version and users of the module
+ * @out:	receives the information; fully initialised on success.
+ *
+ * Asks libkmod for the init state and reference count of the module
+ * %HEAPLOAD_MODULE_NAME and for the version of the module file installed
+ * for the running kernel; reads the loaded module's version and
+ * srcversion from %HEAPLOAD_SYSFS_MODULE. A module that is not loaded is
+ * not an error: @out->state is then %HEAPLOAD_MODULE_NOT_LOADED. Missing
+ * optional facts (no version declared, no module file installed) are left
+ * empty.
+ *
+ * Return: 0, -EINVAL if @out is NULL, -ENOMEM if libkmod could not create
+ * its context or module object, or another negative errno from libkmod
+ * when the state cannot be read (-EIO, -EACCES, ...).
+ */
+int heapload_module_info(struct heapload_module_info *out);
+
+/**
+ * heapload_module_state_str() - name of a module state
+ * @state:	an enum heapload_module_state.
+ *
+ * Return: "not loaded", "builtin", "live", "coming", "going", or
+ * "unknown" for other values. Never NULL.
+ */
+const char *heapload_module_state_str(int state);
+
+/**
+ * heapload_parse_size() - parse a byte count with an optional suffix
+ * @str:	decimal digits, optionally followed by one of K, M, G (or k,
+ *		m, g) meaning KiB, MiB, GiB. No sign, spaces or other text.
+ * @out:	receives the value in bytes; untouched on failure.
+ *
+ * Return: 0, -EINVAL if @str or @out is NULL or @str is malformed,
+ * -ERANGE if the value does not fit in 64 bits.
+ */
+int heapload_parse_size(const char *str, uint64_t *out);
+
+/**
+ * heapload_format_hex() - lower-case hex of a byte string
+ * @in:		the bytes; may be NULL if @len is 0.
+ * @len:	number of bytes.
+ * @out:	receives 2 * @len hex digits and a NUL.
+ * @out_size:	size of @out in bytes; at least 2 * @len + 1.
+ *
+ * Return: 0, -EINVAL if @out is NULL or @in is NULL with @len > 0,
+ * -ENOSPC if @out_size is too small (then @out is untouched).
+ */
+int heapload_format_hex(const unsigned char *in, size_t len, char *out,
+			size_t out_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBHEAPLOAD_H */

@@ -80,31 +80,30 @@ struct heapload_load {
 /**
  * HEAPLOAD_IOC_LOAD - allocate a heap buffer and fill it from a file
  *
- * Takes a struct heapload_load. Allocates @length bytes (rounded up to
- * whole pages) from the heap named @heap, reads the file range into it,
+ * Takes a struct heapload_load. Allocates &heapload_load.length bytes (rounded up to
+ * whole pages) from the heap named &heapload_load.heap, reads the file range into it,
  * zeroes the rest of the last page, exports it as a dma-buf and returns
- * its fd in @dmabuf_fd. The fd is reserved first and installed only after
+ * its fd in &heapload_load.dmabuf_fd. The fd is reserved first and installed only after
  * the buffer is complete and the result was copied back, so no thread can
  * see a partly filled buffer. A fatal signal stops the load and frees
- * everything. The file position of @file_fd is neither used nor changed
+ * everything. The file position of &heapload_load.file_fd is neither used nor changed
  * (pread semantics).
  *
  * Return: 0 on success, or -1 with errno set to:
- *
  * * %EFAULT - the argument is not readable or writable.
- * * %EINVAL - @size does not match the ioctl size or is smaller than
- *   %HEAPLOAD_LOAD_SIZE_VER0; unknown or conflicting @flags; @fd_flags
- *   outside O_CLOEXEC | O_ACCMODE; @heap not NUL-terminated; @offset past
- *   the end of the file, or @offset + @length past it; @file_fd is not a
+ * * %EINVAL - &heapload_load.size does not match the ioctl size or is smaller than
+ *   %HEAPLOAD_LOAD_SIZE_VER0; unknown or conflicting &heapload_load.flags; &heapload_load.fd_flags
+ *   outside O_CLOEXEC | O_ACCMODE; &heapload_load.heap not NUL-terminated; &heapload_load.offset past
+ *   the end of the file, or &heapload_load.offset + &heapload_load.length past it; &heapload_load.file_fd is not a
  *   regular file (pipe, socket, device); direct I/O asked for but the file
- *   does not support it, or @offset not a multiple of 4096 with direct I/O.
+ *   does not support it, or &heapload_load.offset not a multiple of 4096 with direct I/O.
  * * %E2BIG - a newer struct with non-zero bytes this kernel does not know.
- * * %ENODEV - no heap named @heap.
- * * %EBADF - @file_fd is not an open fd, or not open for reading.
- * * %EISDIR - @file_fd is a directory.
- * * %EOVERFLOW - @offset + @length overflows.
- * * %ENODATA - the range is empty (empty file, or @offset at the end of
- *   the file with @length 0), or the file shrank during the load.
+ * * %ENODEV - no heap named &heapload_load.heap.
+ * * %EBADF - &heapload_load.file_fd is not an open fd, or not open for reading.
+ * * %EISDIR - &heapload_load.file_fd is a directory.
+ * * %EOVERFLOW - &heapload_load.offset + &heapload_load.length overflows.
+ * * %ENODATA - the range is empty (empty file, or &heapload_load.offset at the end of
+ *   the file with &heapload_load.length 0), or the file shrank during the load.
  * * %ENOMEM - the buffer is larger than the module's max_alloc_mb limit
  *   or than the memory available; never triggers the OOM killer.
  * * %EINTR - a fatal signal arrived during the load.

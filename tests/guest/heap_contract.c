@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The upstream dma-heap contract (DMA_HEAP_IOCTL_ALLOC, <linux/dma-heap.h>),
+ * checked on every heap under /dev/dma_heap, after the upstream kselftest
+ * tools/testing/selftests/dmabuf-heaps/dmabuf-heap.c: allocation, mmap and
+ * DMA_BUF_IOCTL_SYNC, zeroed buffers, older and newer struct sizes, the
+ * invalid arguments and import by vgem.
+ *
+ * Results are named "<heap>: <behaviour>". Heaps other than heapload's
+ * (the built-in "system" heap of newer kernels) are held to upstream's
+ * behaviour where it differs from ours; see unknown_ioctl_rejected.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+
+#include "hl_test.h"
+
+#define MAX_HEAPS	16
+
+/* Minimal DRM UAPI, as <drm/drm.h> defines it; no DRM headers needed. */
+struct hl_drm_version {
+	int version_major;
+	int version_minor;
+	int version_patchlevel;
+	size_t name_len;
+	char *name;
+	size_t date_len;
+	char *date;
+	size_t desc_len;
+	char *desc;
+};
+
+struct hl_drm_gem_close {
+	__u32 handle;
+	__u32 pad;
+};
+
+struct hl_drm_prime_handle {
+	__u32 handle;
+	__u32 flags;
+	__s32 fd;
+};
+
+#define HL_DRM_IOCTL_BASE		'd'
+#define HL_DRM_IOCTL_VERSION		_IOWR(HL_DRM_IOCTL_BASE, 0x00, struct hl_drm_version)
+#define HL_DRM_IOCTL_GEM_CLOSE		_IOW(HL_DRM_IOCTL_BASE, 0x09, struct hl_drm_gem_close)
+#define HL_DRM_IOCTL_PRIME_FD_TO_HANDLE	_IOWR(HL_DRM_IOCTL_BASE, 0x2e, struct hl_drm_prime_handle)
+
+/* Struct sizes an older and a newer user space might build in. */
+struct heap_alloc_older {
+	__u64 len;
+	__u32 fd;
+	__u32 fd_flags;
+};
+
+struct heap_alloc_newer {
+	__u64 len;
+	__u32 fd;
+	__u32 fd_flags;
+	__u64 heap_flags;
+	__u64 garbage;
+};
+
+static bool is_heapload_heap(const char *heap)
+{
+	return !strncmp(heap, "heapload,", strlen("heapload,"));
+}
+
+static int open_heap(const char *heap, int *fd)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", HL_HEAP_DIR, heap);
+	*fd = open(path, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		return ktap_fail("open %s: %s", path, strerror(errno));
+	return KTAP_PASS;
+}
+
+static int64_t dmabuf_size(int dfd)
+{
+	return lseek(dfd, 0, SEEK_END);
+}
+
+/* Allocate @len and check the dma-buf is @want bytes. */
+static int alloc_expect_size(int heap_fd, uint64_t len, uint64_t want)
+{
+	int64_t got;
+	int dfd, e;
+
+	e = hl_heap_alloc(heap_fd, len, O_RDWR | O_CLOEXEC, 0, &dfd);
+	if (e)
+		return ktap_fail("alloc of %" PRIu64 " bytes: %s", len,
+				 hl_errname(e));
+	got = dmabuf_size(dfd);
+	close(dfd);
+	if (got < 0 || (uint64_t)got != want)
+		return ktap_fail("alloc of %" PRIu64 " bytes gave a %" PRId64
+				 "-byte dma-buf, expected %" PRIu64, len, got,
+				 want);
+	return KTAP_PASS;
+}
+
+static int t_alloc_sizes(const char *heap)
+{
+	static const uint64_t sizes[] = {
+		HL_PAGE, 64 * 1024, HL_MIB + 3 * HL_PAGE, 32 * HL_MIB,
+	};
+	int fd, r = open_heap(heap, &fd);
+	size_t i;
+
+	for (i = 0; r == KTAP_PASS && i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		r = alloc_expect_size(fd, sizes[i], sizes[i]);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int t_alloc_len_rounded_up(const char *heap)
+{
+	int fd, r = open_heap(heap, &fd);
+
+	if (r == KTAP_PASS)
+		r = alloc_expect_size(fd, 1, HL_PAGE);
+	if (r == KTAP_PASS)
+		r = alloc_expect_size(fd, HL_PAGE + 1, 2 * HL_PAGE);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int t_alloc_cloexec(const char *heap)
+{
+	int fd, dfd, e, fl, r = open_heap(heap, &fd);
+
+	if (r)
+		return r;
+	e = hl_heap_alloc(fd, HL_PAGE, O_RDWR | O_CLOEXEC, 0, &dfd);
+	if (e) {
+		r = ktap_fail("alloc with O_CLOEXEC: %s", hl_errname(e));
+		goto out;
+	}
+	fl = fcntl(dfd, F_GETFD);
+	close(dfd);
+	if (fl < 0 || !(fl & FD_CLOEXEC)) {
+		r = ktap_fail("fd_flags O_CLOEXEC: FD_CLOEXEC not set");
+		goto out;
+	}
+	e = hl_heap_alloc(fd, HL_PAGE, O_RDWR, 0, &dfd);
+	if (e) {
+		r = ktap_fail("alloc without O_CLOEXEC: %s", hl_errname(e));
+		goto out;
+	}
+	fl = fcntl(dfd, F_GETFD);
+	close(dfd);
+	if (fl < 0 || (fl & FD_CLOEXEC))
+		r = ktap_fail("fd_flags without O_CLOEXEC: FD_CLOEXEC set");
+out:
+	close(fd);
+	return r;
+}
+
+static int t_alloc_accmode(const char *heap)
+{
+	int fd, dfd, e, fl, r = open_heap(heap, &fd);
+	void *p;
+
+	if (r)
+		return r;
+	e = hl_heap_alloc(fd, HL_PAGE, O_RDONLY | O_CLOEXEC, 0, &dfd);
+	if (e) {
+		r = ktap_fail("alloc with O_RDONLY: %s", hl_errname(e));
+		goto out;
+	}
+	fl = fcntl(dfd, F_GETFL);
+	p = mmap(NULL, HL_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	e = errno;
+	close(dfd);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY) {
+		r = ktap_fail("O_RDONLY buffer has access mode %d", fl & O_ACCMODE);
+		goto out;
+	}
+	if (p != MAP_FAILED) {
+		munmap(p, HL_PAGE);
+		r = ktap_fail("O_RDONLY buffer could be mapped writable");
+		goto out;
+	}
+	if (e != EACCES) {
+		r = ktap_fail("writable mmap of O_RDONLY buffer: %s, expected EACCES",
+			      hl_errname(e));
+		goto out;
+	}
+	e = hl_heap_alloc(fd, HL_PAGE, O_RDWR | O_CLOEXEC, 0, &dfd);
+	if (e) {
+		r = ktap_fail("alloc with O_RDWR: %s", hl_errname(e));
+		goto out;
+	}
+	fl = fcntl(dfd, F_GETFL);
+	close(dfd);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR)
+		r = ktap_fail("O_RDWR buffer has access mode %d", fl & O_ACCMODE);
+out:
+	close(fd);
+	return r;
+}
+
+static uint32_t pattern(size_t word)
+{
+	return (uint32_t)(word * 2654435761u) ^ 0x5a5a5a5au;
+}
+
+static int t_mmap_sync_roundtrip(const char *heap)
+{
+	const size_t len = 2 * HL_MIB + 3 * HL_PAGE;
+	int fd, dfd = -1, e, r = open_heap(heap, &fd);
+	uint32_t *p = MAP_FAILED;
+	size_t i;
+
+	if (r)
+		return r;
+	e = hl_heap_alloc(fd, len, O_RDWR | O_CLOEXEC, 0, &dfd);
+	if (e) {
+		r = ktap_fail("alloc: %s", hl_errname(e));
+		goto out;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	if (p == MAP_FAILED) {
+		r = ktap_fail("mmap: %s", strerror(errno));
+		goto out;
+	}
+	e = hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	if (e) {
+		r = ktap_fail("SYNC_START|WRITE: %s", hl_errname(e));
+		goto out;
+	}
+	for (i = 0; i < len / 4; i++)
+		p[i] = pattern(i);
+	e = hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	if (e) {
+		r = ktap_fail("SYNC_END|WRITE: %s", hl_errname(e));
+		goto out;
+	}
+	/* Read back through a fresh mapping, not the one that wrote. */
+	munmap(p, len);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	if (p == MAP_FAILED) {
+		r = ktap_fail("second mmap: %s", strerror(errno));
+		goto out;
+	}
+	e = hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	if (e) {
+		r = ktap_fail("SYNC_START|READ: %s", hl_errname(e));
+		goto out;
+	}
+	for (i = 0; i < len / 4; i++) {
+		if (p[i] != pattern(i)) {
+			r = ktap_fail("word %zu reads 0x%08x, wrote 0x%08x",
+				      i, p[i], pattern(i));
+			break;
+		}
+	}
+	e = hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	if (e && r == KTAP_PASS)
+		r = ktap_fail("SYNC_END|READ: %s", hl_errname(e));
+out:
+	if (p != MAP_FAILED)
+		munmap(p, len);
+	if (dfd >= 0)
+		close(dfd);
+	close(fd);
+	return r;
+}
+
+#define ZERO_BUFS	16
+#define ZERO_LEN	HL_MIB
+
+/* Map @dfd, fill it with 0xff (@fill) or check it reads zero. */
+static int fill_or_check(int dfd, bool fill, unsigned int idx)
+{
+	unsigned char *p;
+	size_t nz;
+	int r = KTAP_PASS;
+
+	p = mmap(NULL, ZERO_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	if (p == MAP_FAILED)
+		return ktap_fail("mmap of buffer %u: %s", idx, strerror(errno));
+	hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	if (fill) {
+		memset(p, 0xff, ZERO_LEN);
+	} else {
+		nz = hl_first_nonzero(p, ZERO_LEN);
+		if (nz != ZERO_LEN)
+			r = ktap_fail("new buffer %u has 0x%02x at byte %zu",
+				      idx, p[nz], nz);
+	}
+	hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	munmap(p, ZERO_LEN);
+	return r;
+}
+
+static int t_alloc_zeroed(const char *heap)
+{
+	int fd, dfd[ZERO_BUFS], e, r = open_heap(heap, &fd);
+	unsigned int i, n = 0, pass;
+
+	if (r)
+		return r;
+	/* Dirty buffers, free them, then expect new ones to read zero. */
+	for (pass = 0; pass < 2 && r == KTAP_PASS; pass++) {
+		for (n = 0; n < ZERO_BUFS; n++) {
+			e = hl_heap_alloc(fd, ZERO_LEN, O_RDWR | O_CLOEXEC, 0,
+					  &dfd[n]);
+			if (e) {
+				r = ktap_fail("alloc %u: %s", n, hl_errname(e));
+				break;
+			}
+			r = fill_or_check(dfd[n], pass == 0, n);
+			if (r) {
+				n++;
+				break;
+			}
+		}
+		for (i = 0; i < n; i++)
+			close(dfd[i]);
+	}
+	close(fd);
+	return r;
+}
+
+static int t_alloc_older_struct(const char *heap)
+{
+	struct heap_alloc_older d = {
+		.len = HL_MIB,
+		.fd = 0,
+		.fd_flags = O_RDWR | O_CLOEXEC,
+	};
+	unsigned long req = _IOWR(DMA_HEAP_IOC_MAGIC, 0x0, struct heap_alloc_older);
+	int fd, e, r = open_heap(heap, &fd);
+	int64_t sz;
+
+	if (r)
+		return r;
+	e = hl_ioctl(fd, req, &d);
+	close(fd);
+	if (e)
+		return ktap_fail("%zu-byte struct: %s", sizeof(d), hl_errname(e));
+	sz = dmabuf_size((int)d.fd);
+	close((int)d.fd);
+	if (sz != (int64_t)HL_MIB)
+		return ktap_fail("dma-buf is %" PRId64 " bytes, expected %llu",
+				 sz, HL_MIB);
+	return KTAP_PASS;
+}
+
+/*
+ * Upstream copies only the size it knows and ignores the rest of a
+ * larger struct, so non-zero bytes past heap_flags must not matter.
+ */
+static int t_alloc_newer_struct(const char *heap)
+{
+	struct heap_alloc_newer d = {
+		.len = HL_MIB,
+		.fd = 0,
+		.fd_flags = O_RDWR | O_CLOEXEC,
+		.heap_flags = 0,
+		.garbage = 0xffffffffULL,
+	};
+	unsigned long req = _IOWR(DMA_HEAP_IOC_MAGIC, 0x0, struct heap_alloc_newer);
+	int fd, e, r = open_heap(heap, &fd);
+	int64_t sz;
+
+	if (r)
+		return r;
+	e = hl_ioctl(fd, req, &d);
+	close(fd);
+	if (e)
+		return ktap_fail("%zu-byte struct: %s", sizeof(d), hl_errname(e));
+	sz = dmabuf_size((int)d.fd);
+	close((int)d.fd);
+	if (sz != (int64_t)HL_MIB)
+		return ktap_fail("dma-buf is %" PRId64 " bytes, expected %llu",
+				 sz, HL_MIB);
+	return KTAP_PASS;
+}
+
+/* DMA_HEAP_IOCTL_ALLOC with @d must fail with EINVAL. */
+static int expect_einval(const char *heap, struct dma_heap_allocation_data d,
+			 const char *what)
+{
+	int fd, e, r = open_heap(heap, &fd);
+
+	if (r)
+		return r;
+	e = hl_ioctl(fd, DMA_HEAP_IOCTL_ALLOC, &d);
+	close(fd);
+	if (!e) {
+		close((int)d.fd);
+		return ktap_fail("%s was accepted", what);
+	}
+	if (e != EINVAL)
+		return ktap_fail("%s: %s, expected EINVAL", what, hl_errname(e));
+	return KTAP_PASS;
+}
+
+static int t_rejects_fd_field(const char *heap)
+{
+	struct dma_heap_allocation_data d = {
+		.len = HL_PAGE, .fd = 3, .fd_flags = O_RDWR | O_CLOEXEC,
+	};
+
+	return expect_einval(heap, d, "fd field 3 on input");
+}
+
+static int t_rejects_fd_flags(const char *heap)
+{
+	struct dma_heap_allocation_data d = { .len = HL_PAGE };
+	int r;
+
+	d.fd_flags = ~(O_ACCMODE | O_CLOEXEC);
+	r = expect_einval(heap, d, "fd_flags ~(O_ACCMODE|O_CLOEXEC)");
+	if (r)
+		return r;
+	d.fd_flags = O_RDWR | O_NONBLOCK;
+	return expect_einval(heap, d, "fd_flags O_RDWR|O_NONBLOCK");
+}
+
+static int t_rejects_heap_flags(const char *heap)
+{
+	struct dma_heap_allocation_data d = {
+		.len = HL_PAGE, .fd_flags = O_RDWR | O_CLOEXEC,
+	};
+	int r;
+
+	d.heap_flags = 0x111111;
+	r = expect_einval(heap, d, "heap_flags 0x111111");
+	if (r)
+		return r;
+	d.heap_flags = 1ULL << 63;
+	return expect_einval(heap, d, "heap_flags bit 63");
+}
+
+static int t_rejects_len_zero(const char *heap)
+{
+	struct dma_heap_allocation_data d = {
+		.len = 0, .fd_flags = O_RDWR | O_CLOEXEC,
+	};
+
+	return expect_einval(heap, d, "len 0");
+}
+
+/*
+ * Upstream dma_heap_buffer_alloc() does PAGE_ALIGN(len) first; ~0 wraps
+ * to 0 and is refused as EINVAL before any heap sees it. We assert
+ * exactly that (not ENOMEM).
+ */
+static int t_rejects_len_overflow(const char *heap)
+{
+	struct dma_heap_allocation_data d = {
+		.len = ~0ULL, .fd_flags = O_RDWR | O_CLOEXEC,
+	};
+
+	return expect_einval(heap, d, "len ~0 (wraps to 0 when page-aligned)");
+}
+
+/*
+ * heapload's heaps answer unknown ioctls with ENOTTY, including one of
+ * another type that happens to use number 0. Upstream's dma-heap core
+ * indexes its table by number alone and returns EINVAL for numbers past
+ * it, so other heaps may answer EINVAL.
+ */
+static int t_unknown_ioctl(const char *heap)
+{
+	struct dma_heap_allocation_data d = {
+		.len = HL_PAGE, .fd_flags = O_RDWR | O_CLOEXEC,
+	};
+	const unsigned long next_nr =
+		_IOWR(DMA_HEAP_IOC_MAGIC, 0x1, struct dma_heap_allocation_data);
+	const unsigned long other_type =
+		_IOWR('x', 0x0, struct dma_heap_allocation_data);
+	int fd, e, r = open_heap(heap, &fd);
+
+	if (r)
+		return r;
+	e = hl_ioctl(fd, next_nr, &d);
+	if (is_heapload_heap(heap) ? e != ENOTTY : (e != ENOTTY && e != EINVAL)) {
+		r = ktap_fail("ioctl nr 1 of type 'H': %s, expected ENOTTY%s",
+			      hl_errname(e),
+			      is_heapload_heap(heap) ? "" : " or EINVAL");
+		goto out;
+	}
+	if (!is_heapload_heap(heap))
+		goto out;
+	d.fd = 0;
+	e = hl_ioctl(fd, other_type, &d);
+	if (!e)
+		close((int)d.fd);
+	if (e != ENOTTY)
+		r = ktap_fail("ioctl nr 0 of type 'x': %s, expected ENOTTY",
+			      hl_errname(e));
+out:
+	close(fd);
+	return r;
+}
+
+static bool is_vgem(int fd)
+{
+	struct hl_drm_version v;
+	char name[5] = { 0 };
+
+	memset(&v, 0, sizeof(v));
+	v.name_len = 4;
+	v.name = name;
+	if (ioctl(fd, HL_DRM_IOCTL_VERSION, &v))
+		return false;
+	return v.name_len == 4 && !memcmp(name, "vgem", 4);
+}
+
+static int open_vgem(void)
+{
+	char path[64];
+	int i, fd;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (is_vgem(fd))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+static int t_vgem_import(const char *heap)
+{
+	struct hl_drm_prime_handle imp;
+	struct hl_drm_gem_close gc;
+	int fd, dfd = -1, vfd, e, r;
+	unsigned char *p = MAP_FAILED;
+
+	vfd = open_vgem();
+	if (vfd < 0)
+		return ktap_skip("no vgem device under /dev/dri (vgem not loaded)");
+	r = open_heap(heap, &fd);
+	if (r) {
+		close(vfd);
+		return r;
+	}
+	e = hl_heap_alloc(fd, HL_MIB, O_RDWR | O_CLOEXEC, 0, &dfd);
+	if (e) {
+		r = ktap_fail("alloc: %s", hl_errname(e));
+		goto out;
+	}
+	p = mmap(NULL, HL_MIB, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	if (p == MAP_FAILED) {
+		r = ktap_fail("mmap: %s", strerror(errno));
+		goto out;
+	}
+	hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	memset(p, 1, HL_MIB / 2);
+	memset(p + HL_MIB / 2, 0, HL_MIB / 2);
+	hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+
+	memset(&imp, 0, sizeof(imp));
+	imp.fd = dfd;
+	e = hl_ioctl(vfd, HL_DRM_IOCTL_PRIME_FD_TO_HANDLE, &imp);
+	if (e) {
+		r = ktap_fail("PRIME_FD_TO_HANDLE: %s", hl_errname(e));
+		goto out;
+	}
+	/* CPU access must still work while a device has it attached. */
+	e = hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	if (!e) {
+		memset(p, 0xff, HL_MIB);
+		e = hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	}
+	if (e)
+		r = ktap_fail("sync while imported: %s", hl_errname(e));
+	memset(&gc, 0, sizeof(gc));
+	gc.handle = imp.handle;
+	e = hl_ioctl(vfd, HL_DRM_IOCTL_GEM_CLOSE, &gc);
+	if (e && r == KTAP_PASS)
+		r = ktap_fail("GEM_CLOSE of handle %u: %s", imp.handle,
+			      hl_errname(e));
+out:
+	if (p != MAP_FAILED)
+		munmap(p, HL_MIB);
+	if (dfd >= 0)
+		close(dfd);
+	close(fd);
+	close(vfd);
+	return r;
+}
+
+struct heap_test {
+	const char *name;
+	int (*fn)(const char *heap);
+};
+
+static const struct heap_test heap_tests[] = {
+	{ "alloc_sizes",			t_alloc_sizes },
+	{ "alloc_len_rounded_up_to_page",	t_alloc_len_rounded_up },
+	{ "alloc_fd_flags_cloexec",		t_alloc_cloexec },
+	{ "alloc_fd_flags_accmode",		t_alloc_accmode },
+	{ "mmap_sync_roundtrip",		t_mmap_sync_roundtrip },
+	{ "alloc_zeroed",			t_alloc_zeroed },
+	{ "alloc_older_struct_size",		t_alloc_older_struct },
+	{ "alloc_newer_struct_size",		t_alloc_newer_struct },
+	{ "alloc_rejects_fd_field",		t_rejects_fd_field },
+	{ "alloc_rejects_fd_flags",		t_rejects_fd_flags },
+	{ "alloc_rejects_heap_flags",		t_rejects_heap_flags },
+	{ "alloc_rejects_len_zero",		t_rejects_len_zero },
+	{ "alloc_rejects_len_overflow",		t_rejects_len_overflow },
+	{ "unknown_ioctl_rejected",		t_unknown_ioctl },
+	{ "vgem_import",			t_vgem_import },
+};
+
+#define N_HEAP_TESTS	(sizeof(heap_tests) / sizeof(heap_tests[0]))
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char * const *)a, *(char * const *)b);
+}
+
+static unsigned int find_heaps(char *names[MAX_HEAPS])
+{
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d = opendir(HL_HEAP_DIR);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < MAX_HEAPS) {
+		if (de->d_name[0] == '.')
+			continue;
+		names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	return n;
+}
+
+static int t_heapload_heap_present(void)
+{
+	struct stat st;
+
+	if (!stat(HL_HEAP_PATH, &st)) {
+		if (S_ISCHR(st.st_mode))
+			return KTAP_PASS;
+		return ktap_fail("%s is not a character device", HL_HEAP_PATH);
+	}
+	if (!hl_module_loaded())
+		return ktap_skip("heapload module not loaded");
+	return ktap_fail("module loaded but %s: %s", HL_HEAP_PATH,
+			 strerror(errno));
+}
+
+int main(void)
+{
+	char *heaps[MAX_HEAPS];
+	unsigned int nheaps, h;
+	char name[256];
+	size_t t;
+
+	nheaps = find_heaps(heaps);
+	ktap_print_header();
+	ktap_set_plan(1 + nheaps * N_HEAP_TESTS);
+	if (!nheaps)
+		ktap_print_msg("no heaps under %s", HL_HEAP_DIR);
+	ktap_report("heapload_system_heap_present", t_heapload_heap_present());
+	for (h = 0; h < nheaps; h++) {
+		ktap_print_msg("heap %s", heaps[h]);
+		for (t = 0; t < N_HEAP_TESTS; t++) {
+			snprintf(name, sizeof(name), "%s: %s", heaps[h],
+				 heap_tests[t].name);
+			ktap_report(name, heap_tests[t].fn(heaps[h]));
+		}
+		free(heaps[h]);
+	}
+	ktap_finished();
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the heapload guest tests: paths, sysfs access,
+ * ioctl wrappers that return an errno, and dma-buf verification.
+ */
+#ifndef HEAPLOAD_TESTS_HL_TEST_H
+#define HEAPLOAD_TESTS_HL_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <linux/heapload.h>
+
+#include "ktap.h"
+
+#define HL_HEAP_NAME	"heapload,system"
+#define HL_HEAP_DIR	"/dev/dma_heap"
+#define HL_HEAP_PATH	HL_HEAP_DIR "/" HL_HEAP_NAME
+#define HL_LOADER_PATH	"/dev/heapload"
+#define HL_MODULE_DIR	"/sys/module/heapload"
+#define HL_PARAM_MAX_MB	HL_MODULE_DIR "/parameters/max_alloc_mb"
+#define HL_STATS_DIR	"/sys/class/misc/heapload"
+#define HL_STAT_BYTES	HL_STATS_DIR "/allocated_bytes"
+#define HL_STAT_BUFS	HL_STATS_DIR "/buffers"
+
+#define HL_PAGE		4096ULL
+#define HL_MIB		(1024ULL * 1024ULL)
+
+static inline uint64_t hl_page_up(uint64_t n)
+{
+	return (n + HL_PAGE - 1) & ~(HL_PAGE - 1);
+}
+
+static inline const char *hl_errname(int e)
+{
+	const char *s;
+
+	if (!e)
+		return "success";
+	s = strerrorname_np(e);
+	return s ? s : "unknown errno";
+}
+
+static inline uint64_t hl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void hl_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static inline bool hl_module_loaded(void)
+{
+	return access(HL_MODULE_DIR, F_OK) == 0;
+}
+
+/* ioctl() returning 0 or the errno, never -1. */
+static inline int hl_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? errno : 0;
+}
+
+/* Read one unsigned decimal number from a sysfs or proc file. */
+static inline int hl_read_u64(const char *path, uint64_t *val)
+{
+	char buf[64];
+	ssize_t n;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return e;
+	buf[n] = '\0';
+	if (sscanf(buf, "%" SCNu64, val) != 1)
+		return EPROTO;
+	return 0;
+}
+
+/* Write @str in one write(); returns 0 or the errno of open/write. */
+static inline int hl_write_str(const char *path, const char *str)
+{
+	ssize_t n;
+	int fd, e = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	n = write(fd, str, strlen(str));
+	if (n < 0)
+		e = errno;
+	else if ((size_t)n != strlen(str))
+		e = EIO;
+	close(fd);
+	return e;
+}
+
+static inline int hl_stats(uint64_t *bytes, uint64_t *bufs)
+{
+	int e = hl_read_u64(HL_STAT_BYTES, bytes);
+
+	return e ? e : hl_read_u64(HL_STAT_BUFS, bufs);
+}
+
+/*
+ * Poll the module's counters until they read @bytes/@bufs. Freeing is
+ * synchronous with the last close today; the timeout only keeps a slow
+ * emulated guest from failing on a deferred release.
+ */
+static inline int hl_wait_stats(uint64_t bytes, uint64_t bufs,
+				unsigned int timeout_ms,
+				uint64_t *got_bytes, uint64_t *got_bufs)
+{
+	uint64_t end = hl_now_ms() + timeout_ms;
+	int e;
+
+	for (;;) {
+		e = hl_stats(got_bytes, got_bufs);
+		if (e)
+			return e;
+		if (*got_bytes == bytes && *got_bufs == bufs)
+			return 0;
+		if (hl_now_ms() >= end)
+			return ETIMEDOUT;
+		hl_sleep_ms(20);
+	}
+}
+
+/* Value in kB (or pages, for vmstat) of @key in a "key value" file. */
+static inline int hl_proc_value(const char *path, const char *key,
+				uint64_t *val)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	FILE *f = fopen(path, "re");
+	int e = ENOENT;
+
+	if (!f)
+		return errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || (line[klen] != ':' &&
+						  line[klen] != ' '))
+			continue;
+		e = sscanf(line + klen + 1, "%" SCNu64, val) == 1 ? 0 : EPROTO;
+		break;
+	}
+	fclose(f);
+	return e;
+}
+
+static inline const char *hl_data_dir(void)
+{
+	const char *d = getenv("HL_DATA");
+
+	return d && *d ? d : "/data";
+}
+
+static inline void hl_data_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", hl_data_dir(), name);
+}
+
+/* A version-0 load request for the whole of @file_fd, into heapload,system. */
+static inline void hl_load_init(struct heapload_load *l, int file_fd,
+				uint32_t flags, uint64_t offset,
+				uint64_t length)
+{
+	memset(l, 0, sizeof(*l));
+	l->size = sizeof(*l);
+	l->flags = flags;
+	l->file_fd = file_fd;
+	l->fd_flags = O_RDWR | O_CLOEXEC;
+	l->offset = offset;
+	l->length = length;
+	snprintf(l->heap, sizeof(l->heap), "%s", HL_HEAP_NAME);
+}
+
+static inline int hl_heap_alloc(int heap_fd, uint64_t len, uint32_t fd_flags,
+				uint64_t heap_flags, int *dmabuf_fd)
+{
+	struct dma_heap_allocation_data d = {
+		.len = len,
+		.fd = 0,
+		.fd_flags = fd_flags,
+		.heap_flags = heap_flags,
+	};
+	int e = hl_ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &d);
+
+	if (!e)
+		*dmabuf_fd = (int)d.fd;
+	return e;
+}
+
+static inline int hl_sync(int dmabuf_fd, uint64_t flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return hl_ioctl(dmabuf_fd, DMA_BUF_IOCTL_SYNC, &s);
+}
+
+/*
+ * Fill and free anonymous memory so that the next allocations likely
+ * reuse dirty pages: a buffer that comes back zero then proves the
+ * module zeroed it, not that the page allocator happened to.
+ */
+static inline void hl_dirty_free_memory(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	memset(p, 0xa5, len);
+	munmap(p, len);
+}
+
+/* Index of the first non-zero byte of @p[0..@len), or @len. */
+static inline size_t hl_first_nonzero(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return i;
+	return len;
+}
+
+#endif /* HEAPLOAD_TESTS_HL_TEST_H */

@@ -6,6 +6,7 @@
 #   make check       build and run every test (host unit tests + QEMU guest suite)
 #   make module      build module/heapload.ko for KERNELRELEASE (default: running kernel)
 #   make tools       build the heapload command and library
+#   make sparse      run sparse over the module sources
 #   make install     install the module for KERNELRELEASE and the tools
 #   make dkms-install  register the source tree with DKMS and build/install it
 
@@ -15,7 +16,7 @@ WERROR ?= y
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PREFIX ?= /usr
 
-.PHONY: all module clean-module tools guest-tests check demo install dkms-install clean
+.PHONY: all module sparse clean-module tools guest-tests check demo install dkms-install clean
 
 all: module tools
 
@@ -24,6 +25,9 @@ module/compat/generated.h: module/compat/probe.sh $(wildcard module/compat/probe
 
 module: module/compat/generated.h
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module HEAPLOAD_WERROR=$(WERROR) modules
+
+sparse: module/compat/generated.h
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module C=2 HEAPLOAD_WERROR=$(WERROR) modules
 
 clean-module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean || true

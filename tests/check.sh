@@ -46,6 +46,10 @@ tally tools-unit "$log"
 make -s -C tests host-check 2>&1 | tee "$log" || true
 tally host-uapi "$log"
 
+echo "# host: static checks against $kver"
+tests/host/static-checks.sh "$kver" 2>&1 | tee "$log" || true
+tally static "$log"
+
 echo "# host: DKMS build against $kver"
 tests/host/dkms-build.sh "$kver" 2>&1 | tee "$log" || true
 tally dkms "$log"

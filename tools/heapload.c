@@ -205,21 +205,6 @@ static int print_sha256(const struct hl_args *a, const struct heapload_result *r
 	return 0;
 }
 
-static int cmd_load(const struct hl_args *a)
-{
-	struct heapload_result res;
-	uint64_t ns;
-	int ret = 0;
-
-	if (do_load(a, &res, &ns))
-		return EXIT_FAILURE;
-	print_load(a, &res, ns);
-	if (a->sha256)
-		ret = print_sha256(a, &res);
-	close(res.dmabuf_fd);
-	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
 /* Bytes a load of @a should produce for a file of @size bytes. */
 static int expected_length(const struct hl_args *a, uint64_t size, uint64_t *len)
 {
@@ -367,7 +352,11 @@ out_close:
 	return ret;
 }
 
-static int cmd_verify(const struct hl_args *a)
+/*
+ * load and verify: load FILE, print the result and, with --sha256, the
+ * digest; verify then compares the buffer with FILE.
+ */
+static int cmd_load(const struct hl_args *a)
 {
 	struct heapload_result res;
 	uint64_t ns;
@@ -378,10 +367,11 @@ static int cmd_verify(const struct hl_args *a)
 	print_load(a, &res, ns);
 	if (a->sha256)
 		ret = print_sha256(a, &res);
-	if (!ret)
+	if (!ret && a->cmd == HL_CMD_VERIFY) {
 		ret = verify_buffer(a, &res);
-	if (!ret)
-		printf("verify: OK\n");
+		if (!ret)
+			printf("verify: OK\n");
+	}
 	close(res.dmabuf_fd);
 	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
 }
@@ -776,9 +766,8 @@ int main(int argc, char *argv[])
 		printf("heapload %s\n", HEAPLOAD_VERSION);
 		return EXIT_SUCCESS;
 	case HL_CMD_LOAD:
-		return cmd_load(&a);
 	case HL_CMD_VERIFY:
-		return cmd_verify(&a);
+		return cmd_load(&a);
 	case HL_CMD_INFO:
 		return cmd_info();
 	case HL_CMD_BENCH:

@@ -129,31 +129,38 @@ static int t_alloc_len_rounded_up(const char *heap)
 	return r;
 }
 
+/*
+ * Allocate a page with @fd_flags and probe the dma-buf as
+ * hl_probe_dmabuf() does; @what names the allocation in a failure.
+ */
+static int alloc_probe(int heap_fd, uint32_t fd_flags, const char *what,
+		       int cmd, int *fl, int *mmap_err)
+{
+	int dfd, e = hl_heap_alloc(heap_fd, HL_PAGE, fd_flags, 0, &dfd);
+
+	if (e)
+		return ktap_fail("%s: %s", what, hl_errname(e));
+	hl_probe_dmabuf(dfd, cmd, fl, mmap_err);
+	return KTAP_PASS;
+}
+
 static int t_alloc_cloexec(const char *heap)
 {
-	int fd, dfd, e, fl, r = open_heap(heap, &fd);
+	int fd, fl, r = open_heap(heap, &fd);
 
 	if (r)
 		return r;
-	e = hl_heap_alloc(fd, HL_PAGE, O_RDWR | O_CLOEXEC, 0, &dfd);
-	if (e) {
-		r = ktap_fail("alloc with O_CLOEXEC: %s", hl_errname(e));
+	r = alloc_probe(fd, O_RDWR | O_CLOEXEC, "alloc with O_CLOEXEC",
+			F_GETFD, &fl, NULL);
+	if (r)
 		goto out;
-	}
-	fl = fcntl(dfd, F_GETFD);
-	close(dfd);
 	if (fl < 0 || !(fl & FD_CLOEXEC)) {
 		r = ktap_fail("fd_flags O_CLOEXEC: FD_CLOEXEC not set");
 		goto out;
 	}
-	e = hl_heap_alloc(fd, HL_PAGE, O_RDWR, 0, &dfd);
-	if (e) {
-		r = ktap_fail("alloc without O_CLOEXEC: %s", hl_errname(e));
-		goto out;
-	}
-	fl = fcntl(dfd, F_GETFD);
-	close(dfd);
-	if (fl < 0 || (fl & FD_CLOEXEC))
+	r = alloc_probe(fd, O_RDWR, "alloc without O_CLOEXEC", F_GETFD, &fl,
+			NULL);
+	if (!r && (fl < 0 || (fl & FD_CLOEXEC)))
 		r = ktap_fail("fd_flags without O_CLOEXEC: FD_CLOEXEC set");
 out:
 	close(fd);
@@ -162,26 +169,19 @@ out:
 
 static int t_alloc_accmode(const char *heap)
 {
-	int fd, dfd, e, fl, r = open_heap(heap, &fd);
-	void *p;
+	int fd, fl, e, r = open_heap(heap, &fd);
 
 	if (r)
 		return r;
-	e = hl_heap_alloc(fd, HL_PAGE, O_RDONLY | O_CLOEXEC, 0, &dfd);
-	if (e) {
-		r = ktap_fail("alloc with O_RDONLY: %s", hl_errname(e));
+	r = alloc_probe(fd, O_RDONLY | O_CLOEXEC, "alloc with O_RDONLY",
+			F_GETFL, &fl, &e);
+	if (r)
 		goto out;
-	}
-	fl = fcntl(dfd, F_GETFL);
-	p = mmap(NULL, HL_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
-	e = errno;
-	close(dfd);
 	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY) {
 		r = ktap_fail("O_RDONLY buffer has access mode %d", fl & O_ACCMODE);
 		goto out;
 	}
-	if (p != MAP_FAILED) {
-		munmap(p, HL_PAGE);
+	if (!e) {
 		r = ktap_fail("O_RDONLY buffer could be mapped writable");
 		goto out;
 	}
@@ -190,14 +190,9 @@ static int t_alloc_accmode(const char *heap)
 			      hl_errname(e));
 		goto out;
 	}
-	e = hl_heap_alloc(fd, HL_PAGE, O_RDWR | O_CLOEXEC, 0, &dfd);
-	if (e) {
-		r = ktap_fail("alloc with O_RDWR: %s", hl_errname(e));
-		goto out;
-	}
-	fl = fcntl(dfd, F_GETFL);
-	close(dfd);
-	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR)
+	r = alloc_probe(fd, O_RDWR | O_CLOEXEC, "alloc with O_RDWR", F_GETFL,
+			&fl, NULL);
+	if (!r && (fl < 0 || (fl & O_ACCMODE) != O_RDWR))
 		r = ktap_fail("O_RDWR buffer has access mode %d", fl & O_ACCMODE);
 out:
 	close(fd);
@@ -327,6 +322,33 @@ static int t_alloc_zeroed(const char *heap)
 	return r;
 }
 
+/*
+ * DMA_HEAP_IOCTL_ALLOC as user space built with its own @size-byte struct
+ * (@d, asking for HL_MIB; @dfd is its fd field) must give a dma-buf of
+ * HL_MIB bytes.
+ */
+static int alloc_struct_size(const char *heap, void *d, size_t size,
+			     const __u32 *dfd)
+{
+	unsigned long req = _IOC(_IOC_READ | _IOC_WRITE, DMA_HEAP_IOC_MAGIC,
+				 0x0, size);
+	int fd, e, r = open_heap(heap, &fd);
+	int64_t sz;
+
+	if (r)
+		return r;
+	e = hl_ioctl(fd, req, d);
+	close(fd);
+	if (e)
+		return ktap_fail("%zu-byte struct: %s", size, hl_errname(e));
+	sz = dmabuf_size((int)*dfd);
+	close((int)*dfd);
+	if (sz != (int64_t)HL_MIB)
+		return ktap_fail("dma-buf is %" PRId64 " bytes, expected %llu",
+				 sz, HL_MIB);
+	return KTAP_PASS;
+}
+
 static int t_alloc_older_struct(const char *heap)
 {
 	struct heap_alloc_older d = {
@@ -334,22 +356,8 @@ static int t_alloc_older_struct(const char *heap)
 		.fd = 0,
 		.fd_flags = O_RDWR | O_CLOEXEC,
 	};
-	unsigned long req = _IOWR(DMA_HEAP_IOC_MAGIC, 0x0, struct heap_alloc_older);
-	int fd, e, r = open_heap(heap, &fd);
-	int64_t sz;
 
-	if (r)
-		return r;
-	e = hl_ioctl(fd, req, &d);
-	close(fd);
-	if (e)
-		return ktap_fail("%zu-byte struct: %s", sizeof(d), hl_errname(e));
-	sz = dmabuf_size((int)d.fd);
-	close((int)d.fd);
-	if (sz != (int64_t)HL_MIB)
-		return ktap_fail("dma-buf is %" PRId64 " bytes, expected %llu",
-				 sz, HL_MIB);
-	return KTAP_PASS;
+	return alloc_struct_size(heap, &d, sizeof(d), &d.fd);
 }
 
 /*
@@ -365,22 +373,8 @@ static int t_alloc_newer_struct(const char *heap)
 		.heap_flags = 0,
 		.garbage = 0xffffffffULL,
 	};
-	unsigned long req = _IOWR(DMA_HEAP_IOC_MAGIC, 0x0, struct heap_alloc_newer);
-	int fd, e, r = open_heap(heap, &fd);
-	int64_t sz;
 
-	if (r)
-		return r;
-	e = hl_ioctl(fd, req, &d);
-	close(fd);
-	if (e)
-		return ktap_fail("%zu-byte struct: %s", sizeof(d), hl_errname(e));
-	sz = dmabuf_size((int)d.fd);
-	close((int)d.fd);
-	if (sz != (int64_t)HL_MIB)
-		return ktap_fail("dma-buf is %" PRId64 " bytes, expected %llu",
-				 sz, HL_MIB);
-	return KTAP_PASS;
+	return alloc_struct_size(heap, &d, sizeof(d), &d.fd);
 }
 
 /* DMA_HEAP_IOCTL_ALLOC with @d must fail with EINVAL. */

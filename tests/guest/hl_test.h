@@ -226,6 +226,28 @@ static inline int hl_sync(int dmabuf_fd, uint64_t flags)
 }
 
 /*
+ * Read fcntl(@cmd) of @dmabuf_fd (F_GETFD or F_GETFL) into *@fl. With
+ * @mmap_err, also try a writable shared mapping of its first page:
+ * *@mmap_err is 0 if that worked, else the errno of mmap(). Closes
+ * @dmabuf_fd.
+ */
+static inline void hl_probe_dmabuf(int dmabuf_fd, int cmd, int *fl,
+				   int *mmap_err)
+{
+	void *p;
+
+	*fl = fcntl(dmabuf_fd, cmd);
+	if (mmap_err) {
+		p = mmap(NULL, HL_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 dmabuf_fd, 0);
+		*mmap_err = p == MAP_FAILED ? errno : 0;
+		if (p != MAP_FAILED)
+			munmap(p, HL_PAGE);
+	}
+	close(dmabuf_fd);
+}
+
+/*
  * Fill and free anonymous memory so that the next allocations likely
  * reuse dirty pages: a buffer that comes back zero then proves the
  * module zeroed it, not that the page allocator happened to.

@@ -581,24 +581,31 @@ static int t_unknown_ioctl(const void *arg)
 	return r;
 }
 
-static int t_cloexec(const void *arg)
+/* Load "one" with @fd_flags and probe the dma-buf as hl_probe_dmabuf() does. */
+static int load_probe(uint32_t fd_flags, int cmd, int *fl, int *mmap_err)
 {
 	struct heapload_load l;
+	int r = load_file("one", fd_flags, &l);
+
+	if (r)
+		return r;
+	hl_probe_dmabuf(l.dmabuf_fd, cmd, fl, mmap_err);
+	return KTAP_PASS;
+}
+
+static int t_cloexec(const void *arg)
+{
 	int fl, r;
 
 	(void)arg;
-	r = load_file("one", O_RDWR | O_CLOEXEC, &l);
+	r = load_probe(O_RDWR | O_CLOEXEC, F_GETFD, &fl, NULL);
 	if (r)
 		return r;
-	fl = fcntl(l.dmabuf_fd, F_GETFD);
-	close(l.dmabuf_fd);
 	if (fl < 0 || !(fl & FD_CLOEXEC))
 		return ktap_fail("fd_flags O_CLOEXEC: FD_CLOEXEC not set");
-	r = load_file("one", O_RDWR, &l);
+	r = load_probe(O_RDWR, F_GETFD, &fl, NULL);
 	if (r)
 		return r;
-	fl = fcntl(l.dmabuf_fd, F_GETFD);
-	close(l.dmabuf_fd);
 	if (fl < 0 || (fl & FD_CLOEXEC))
 		return ktap_fail("fd_flags without O_CLOEXEC: FD_CLOEXEC set");
 	return KTAP_PASS;
@@ -606,43 +613,27 @@ static int t_cloexec(const void *arg)
 
 static int t_accmode(const void *arg)
 {
-	struct heapload_load l;
 	int fl, r, e;
-	void *p;
 
 	(void)arg;
-	r = load_file("one", O_RDONLY | O_CLOEXEC, &l);
+	r = load_probe(O_RDONLY | O_CLOEXEC, F_GETFL, &fl, &e);
 	if (r)
 		return r;
-	fl = fcntl(l.dmabuf_fd, F_GETFL);
-	p = mmap(NULL, HL_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 l.dmabuf_fd, 0);
-	e = errno;
-	if (p != MAP_FAILED)
-		munmap(p, HL_PAGE);
-	close(l.dmabuf_fd);
 	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY)
 		return ktap_fail("fd_flags O_RDONLY gave access mode %d",
 				 fl & O_ACCMODE);
-	if (p != MAP_FAILED)
+	if (!e)
 		return ktap_fail("O_RDONLY buffer could be mapped writable");
 	if (e != EACCES)
 		return ktap_fail("writable mmap of O_RDONLY buffer: %s, expected EACCES",
 				 hl_errname(e));
-	r = load_file("one", O_RDWR | O_CLOEXEC, &l);
+	r = load_probe(O_RDWR | O_CLOEXEC, F_GETFL, &fl, &e);
 	if (r)
 		return r;
-	fl = fcntl(l.dmabuf_fd, F_GETFL);
-	p = mmap(NULL, HL_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 l.dmabuf_fd, 0);
-	e = errno;
-	if (p != MAP_FAILED)
-		munmap(p, HL_PAGE);
-	close(l.dmabuf_fd);
 	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR)
 		return ktap_fail("fd_flags O_RDWR gave access mode %d",
 				 fl & O_ACCMODE);
-	if (p == MAP_FAILED)
+	if (e)
 		return ktap_fail("writable mmap of O_RDWR buffer: %s",
 				 hl_errname(e));
 	return KTAP_PASS;

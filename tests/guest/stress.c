@@ -98,6 +98,31 @@ static int drop_caches(void)
 	return hl_write_str("/proc/sys/vm/drop_caches", "3");
 }
 
+/*
+ * Wait up to 30 s for the module's counters to read @b0 and @n0 again;
+ * @when starts the failure's diagnostic.
+ */
+static int stats_back_to(uint64_t b0, uint64_t n0, const char *when)
+{
+	uint64_t b, n;
+
+	if (hl_wait_stats(b0, n0, 30000, &b, &n))
+		return ktap_fail("%s: allocated_bytes %" PRIu64 " buffers %"
+				 PRIu64 ", expected %" PRIu64 " and %" PRIu64,
+				 when, b, n, b0, n0);
+	return KTAP_PASS;
+}
+
+/* OOM kills since /proc/vmstat counted @oom0; 0 if it is unreadable now. */
+static uint64_t oom_kills_since(uint64_t oom0)
+{
+	uint64_t oom1;
+
+	if (hl_proc_value("/proc/vmstat", "oom_kill", &oom1))
+		return 0;
+	return oom1 - oom0;
+}
+
 /* ---- (a) SIGKILL in the middle of a load ---- */
 
 static void child_load(int wfd, uint32_t flags)
@@ -155,7 +180,7 @@ static int reap(pid_t pid, unsigned int timeout_ms, int *status)
 static int kill_attempt(uint32_t flags, uint64_t b0, uint64_t n0)
 {
 	uint64_t m0, m1, b, n, t_kill, t_dead, end;
-	int pfd[2], status, rep = -1, r = KTAP_PASS, e;
+	int pfd[2], status, rep = -1, r = KTAP_PASS, stats;
 	bool started = false;
 	pid_t pid;
 
@@ -206,11 +231,9 @@ static int kill_attempt(uint32_t flags, uint64_t b0, uint64_t n0)
 			      status);
 	ktap_print_msg("child died %" PRIu64 " ms after SIGKILL", t_dead - t_kill);
 
-	e = hl_wait_stats(b0, n0, 30000, &b, &n);
-	if (e)
-		return ktap_fail("30 s after the kill: allocated_bytes %" PRIu64
-				 " buffers %" PRIu64 ", expected %" PRIu64
-				 " and %" PRIu64, b, n, b0, n0);
+	stats = stats_back_to(b0, n0, "30 s after the kill");
+	if (stats)
+		return stats;
 	if (rep == 0)
 		return ktap_skip("load finished before the kill");
 	if (r)
@@ -342,27 +365,36 @@ static int t_alloc_over_limit(void)	{ return with_small_limit(alloc_over_limit);
 static int t_load_at_limit(void)	{ return with_small_limit(load_at_limit); }
 static int t_load_over_limit(void)	{ return with_small_limit(load_over_limit); }
 
-static int t_alloc_over_default_fast(void)
+/* A request over the default limit must fail with ENOMEM within FAST_MS. */
+static int enomem_fast(const char *what, int e, uint64_t ms)
 {
-	uint64_t len = orig_limit_mb * HL_MIB + HL_PAGE, t0, ms;
-	int e;
-
-	t0 = hl_now_ms();
-	e = alloc_errno(len);
-	ms = hl_now_ms() - t0;
 	if (e != ENOMEM)
-		return ktap_fail("alloc of %" PRIu64 " MiB + 4096: %s, expected ENOMEM",
-				 orig_limit_mb, hl_errname(e));
+		return ktap_fail("%s: %s, expected ENOMEM", what, hl_errname(e));
 	if (ms > FAST_MS)
 		return ktap_fail("ENOMEM took %" PRIu64 " ms: limit checked after allocating?",
 				 ms);
 	return KTAP_PASS;
 }
 
+static int t_alloc_over_default_fast(void)
+{
+	uint64_t len = orig_limit_mb * HL_MIB + HL_PAGE, t0, ms;
+	char what[64];
+	int e;
+
+	t0 = hl_now_ms();
+	e = alloc_errno(len);
+	ms = hl_now_ms() - t0;
+	snprintf(what, sizeof(what), "alloc of %" PRIu64 " MiB + 4096",
+		 orig_limit_mb);
+	return enomem_fast(what, e, ms);
+}
+
 static int t_load_over_default_fast(void)
 {
 	uint64_t size = orig_limit_mb * HL_MIB + 1, t0, ms;
 	int fd, e, r = make_memfd(size, &fd);
+	char what[64];
 
 	if (r)
 		return r;
@@ -370,13 +402,9 @@ static int t_load_over_default_fast(void)
 	e = load_errno(fd);
 	ms = hl_now_ms() - t0;
 	close(fd);
-	if (e != ENOMEM)
-		return ktap_fail("load of a %" PRIu64 " MiB + 1 byte file: %s, expected ENOMEM",
-				 orig_limit_mb, hl_errname(e));
-	if (ms > FAST_MS)
-		return ktap_fail("ENOMEM took %" PRIu64 " ms: limit checked after allocating?",
-				 ms);
-	return KTAP_PASS;
+	snprintf(what, sizeof(what), "load of a %" PRIu64 " MiB + 1 byte file",
+		 orig_limit_mb);
+	return enomem_fast(what, e, ms);
 }
 
 struct beyond_ram {
@@ -412,7 +440,7 @@ static void child_beyond_ram(int wfd, bool load)
  */
 static int beyond_ram(bool load)
 {
-	uint64_t oom0, oom1, b0, n0, b, n;
+	uint64_t oom0, oom, b0, n0;
 	struct beyond_ram res;
 	int pfd[2], status, e, r = KTAP_PASS;
 	ssize_t got;
@@ -452,11 +480,9 @@ static int beyond_ram(bool load)
 	got = read(pfd[0], &res, sizeof(res));
 	close(pfd[0]);
 	restore_limit();
-	if (hl_proc_value("/proc/vmstat", "oom_kill", &oom1))
-		oom1 = oom0;
-	if (oom1 != oom0)
-		return ktap_fail("the OOM killer ran %" PRIu64 " time(s)",
-				 oom1 - oom0);
+	oom = oom_kills_since(oom0);
+	if (oom)
+		return ktap_fail("the OOM killer ran %" PRIu64 " time(s)", oom);
 	if (r)
 		return r;
 	if (WIFSIGNALED(status))
@@ -473,12 +499,7 @@ static int beyond_ram(bool load)
 		return ktap_fail("%s of %llu GiB: %s, expected ENOMEM",
 				 load ? "load" : "alloc", BEYOND_RAM >> 30,
 				 hl_errname(res.err));
-	e = hl_wait_stats(b0, n0, 30000, &b, &n);
-	if (e)
-		return ktap_fail("after ENOMEM: allocated_bytes %" PRIu64 " buffers %"
-				 PRIu64 ", expected %" PRIu64 " and %" PRIu64,
-				 b, n, b0, n0);
-	return KTAP_PASS;
+	return stats_back_to(b0, n0, "after ENOMEM");
 }
 
 static int t_alloc_beyond_ram(void)
@@ -518,7 +539,7 @@ static void child_hold(int wfd, int gofd, uint64_t len)
 
 static int t_concurrent_beyond_ram(void)
 {
-	uint64_t avail_kb, len, oom0, oom1, b0, n0, b, n;
+	uint64_t avail_kb, len, oom0, oom, b0, n0;
 	struct beyond_ram res[2];
 	int rfd[2], gfd[2], status[2], e, i, nomem = 0, r = KTAP_PASS;
 	pid_t pid[2];
@@ -568,11 +589,9 @@ static int t_concurrent_beyond_ram(void)
 	}
 	close(rfd[0]);
 	restore_limit();
-	if (hl_proc_value("/proc/vmstat", "oom_kill", &oom1))
-		oom1 = oom0;
-	if (oom1 != oom0)
-		return ktap_fail("the OOM killer ran %" PRIu64 " time(s)",
-				 oom1 - oom0);
+	oom = oom_kills_since(oom0);
+	if (oom)
+		return ktap_fail("the OOM killer ran %" PRIu64 " time(s)", oom);
 	if (pid[0] < 0 || pid[1] < 0)
 		return ktap_fail("fork failed");
 	for (i = 0; i < 2; i++)
@@ -594,12 +613,7 @@ static int t_concurrent_beyond_ram(void)
 	if (!nomem)
 		return ktap_fail("both %" PRIu64 " MiB buffers were allocated at once",
 				 len >> 20);
-	e = hl_wait_stats(b0, n0, 30000, &b, &n);
-	if (e)
-		return ktap_fail("afterwards: allocated_bytes %" PRIu64 " buffers %"
-				 PRIu64 ", expected %" PRIu64 " and %" PRIu64,
-				 b, n, b0, n0);
-	return KTAP_PASS;
+	return stats_back_to(b0, n0, "afterwards");
 }
 
 /* ---- (c) the parameter itself ---- */

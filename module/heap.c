@@ -2,14 +2,12 @@
 /*
  * heapload heap core: the list of heaps, the upstream dma-heap UAPI on
  * /dev/dma_heap/<name> for kernels whose dma-heap framework cannot take our
- * heaps, allocation limits, dma-buf export and fd installation, and the
- * module-wide statistics.
+ * heaps, dma-buf export and fd installation.
  *
  * The ioctl handling mirrors drivers/dma-buf/dma-heap.c so that unmodified
  * heap users see no difference, with one deliberate change: the fd is
  * installed only after the result was copied back to user space.
  */
-#include <linux/atomic.h>
 #include <linux/dma-buf.h>
 #include <linux/err.h>
 #include <linux/file.h>
@@ -30,56 +28,6 @@ static LIST_HEAD(heap_list);
 static DEFINE_MUTEX(heap_list_lock);
 static dev_t heap_devt;
 static struct class *heap_class;
-
-static atomic64_t stat_allocated_bytes = ATOMIC64_INIT(0);
-static atomic_t stat_buffers = ATOMIC_INIT(0);
-
-void heapload_stats_add(long bytes)
-{
-	atomic64_add(bytes, &stat_allocated_bytes);
-}
-
-void heapload_stats_sub(long bytes)
-{
-	atomic64_sub(bytes, &stat_allocated_bytes);
-}
-
-void heapload_stats_buffer(int delta)
-{
-	atomic_add(delta, &stat_buffers);
-}
-
-s64 heapload_stats_allocated_bytes(void)
-{
-	return atomic64_read(&stat_allocated_bytes);
-}
-
-int heapload_stats_buffers(void)
-{
-	return atomic_read(&stat_buffers);
-}
-
-/**
- * heapload_check_alloc() - may a buffer of @len bytes be allocated?
- * @len: size in bytes
- *
- * Refuses requests above the administrator's max_alloc_mb limit and
- * requests larger than the memory the kernel reports as available, so a
- * huge request fails early with -ENOMEM instead of pushing the machine
- * into reclaim and the OOM killer against other processes.
- *
- * Return: 0, or -ENOMEM.
- */
-int heapload_check_alloc(size_t len)
-{
-	u64 limit = (u64)READ_ONCE(heapload_max_alloc_mb) << 20;
-
-	if (len > limit)
-		return -ENOMEM;
-	if (len >> PAGE_SHIFT > si_mem_available())
-		return -ENOMEM;
-	return 0;
-}
 
 /**
  * heapload_buffer_export() - export a complete buffer as a dma-buf
@@ -174,13 +122,13 @@ static int heapload_heap_alloc(struct heapload_heap *heap,
 	if (!len || len < data->len)
 		return -EINVAL;
 
-	buffer = heap->ops->allocate(heap, len);
+	buffer = heapload_buffer_alloc(heap, len);
 	if (IS_ERR(buffer))
 		return PTR_ERR(buffer);
 
 	dmabuf = heapload_buffer_export(buffer, data->fd_flags);
 	if (IS_ERR(dmabuf)) {
-		heap->ops->free(buffer);
+		heapload_buffer_free(buffer);
 		return PTR_ERR(dmabuf);
 	}
 	return heapload_install_dmabuf(dmabuf, data->fd_flags, uarg, data,

@@ -5,6 +5,7 @@
 #ifndef _HEAPLOAD_H
 #define _HEAPLOAD_H
 
+#include <linux/bvec.h>
 #include <linux/cdev.h>
 #include <linux/dma-buf.h>
 #include <linux/list.h>
@@ -17,10 +18,10 @@ struct heapload_heap;
 /**
  * struct heapload_buffer - memory of one heap allocation
  * @heap:	the heap it came from
- * @attachments: list of struct heapload_attachment, under @lock
+ * @attachments: list of the importers' attachments, under @lock
  * @lock:	protects @attachments, @vmap_cnt and @vaddr
  * @len:	size in bytes, a multiple of PAGE_SIZE
- * @sg_table:	the pages, one entry per physically contiguous chunk
+ * @sg_table:	the memory, one entry per physically contiguous chunk
  * @vmap_cnt:	users of @vaddr
  * @vaddr:	kernel mapping while @vmap_cnt > 0
  */
@@ -35,17 +36,38 @@ struct heapload_buffer {
 };
 
 /**
+ * struct heapload_chunks - physically contiguous chunks gathered so far
+ * @bv:		one bio_vec per chunk (offset 0, length a multiple of PAGE_SIZE)
+ * @nr:		entries used
+ * @cap:	entries allocated
+ * @bytes:	sum of the chunk lengths
+ *
+ * A gather batch of a load, or a whole buffer being allocated; the array
+ * doubles as the ITER_BVEC the batch is read through.
+ */
+struct heapload_chunks {
+	struct bio_vec *bv;
+	unsigned int nr;
+	unsigned int cap;
+	size_t bytes;
+};
+
+/**
  * struct heapload_heap_ops - what a heap implements
- * @allocate:	allocate @len bytes (page-aligned, non-zero) of zeroed memory;
- *		returns the buffer or ERR_PTR(-ENOMEM / -EINTR). The buffer is
- *		not exported yet.
- * @free:	free a buffer that was never exported (an exported buffer is
- *		freed by its dma_buf_ops.release).
- * @dmabuf_ops:	the dma-buf exporter ops of this heap's buffers
+ * @alloc_chunk: allocate one physically contiguous chunk of at most
+ *		@remaining bytes (a non-zero multiple of PAGE_SIZE) into @chunk,
+ *		zeroed if @zero. @cursor is the heap's own state across the
+ *		calls of one allocation, 0 at its start. Returns 0 or -ENOMEM;
+ *		never invokes the OOM killer.
+ * @free_chunk:	give back a chunk from @alloc_chunk.
+ * @dmabuf_ops:	the dma-buf exporter ops of this heap's buffers; their
+ *		release op calls heapload_buffer_free().
  */
 struct heapload_heap_ops {
-	struct heapload_buffer *(*allocate)(struct heapload_heap *heap, size_t len);
-	void (*free)(struct heapload_buffer *buffer);
+	int (*alloc_chunk)(struct heapload_heap *heap, size_t remaining,
+			   bool zero, unsigned int *cursor, struct bio_vec *chunk);
+	void (*free_chunk)(struct heapload_heap *heap, struct page *page,
+			   size_t len);
 	const struct dma_buf_ops *dmabuf_ops;
 };
 
@@ -65,32 +87,96 @@ struct heapload_heap {
 	struct device *dev;
 };
 
-/* heap.c: registry, dma-heap UAPI, limits, statistics */
+/* heap.c: registry, dma-heap UAPI, export and fd installation */
 int heapload_heaps_init(void);
 void heapload_heaps_exit(void);
 int heapload_heap_add(struct heapload_heap *heap);
 void heapload_heap_remove(struct heapload_heap *heap);
 struct heapload_heap *heapload_heap_find(const char *name);
-int heapload_check_alloc(size_t len);
 struct dma_buf *heapload_buffer_export(struct heapload_buffer *buffer,
 				       u32 fd_flags);
 int heapload_install_dmabuf(struct dma_buf *dmabuf, u32 fd_flags,
 			    void __user *uarg, void *karg, size_t size,
 			    u32 *fd_field);
 
-void heapload_stats_add(long bytes);
-void heapload_stats_sub(long bytes);
-void heapload_stats_buffer(int delta);
-s64 heapload_stats_allocated_bytes(void);
-int heapload_stats_buffers(void);
+/* buffer.c: chunks, buffers, limits, statistics */
+int heapload_check_alloc(size_t len);
+int heapload_chunks_alloc(struct heapload_heap *heap,
+			  struct heapload_chunks *chunks, size_t target,
+			  size_t *remaining, bool zero, unsigned int *cursor,
+			  u64 budget);
+void heapload_chunks_free_pages(struct heapload_heap *heap,
+				struct heapload_chunks *chunks);
+void heapload_chunks_destroy(struct heapload_chunks *chunks);
+struct heapload_buffer *heapload_buffer_create(struct heapload_heap *heap,
+					       size_t len,
+					       struct heapload_chunks **parts,
+					       unsigned int nr_parts);
+struct heapload_buffer *heapload_buffer_alloc(struct heapload_heap *heap,
+					      size_t len);
+void heapload_buffer_free(struct heapload_buffer *buffer);
 
-extern unsigned int heapload_max_alloc_mb;
+/**
+ * struct heapload_stats - module-wide counters, shown in sysfs
+ * @allocated_bytes: heap memory held now
+ * @buffers:	complete buffers alive
+ * @loads:	successful loads
+ * @load_failures: failed loads
+ * @loaded_bytes: bytes of the successful loads
+ * @inflight_bytes: memory of loads in progress waiting for I/O
+ */
+struct heapload_stats {
+	atomic64_t allocated_bytes;
+	atomic_t buffers;
+	atomic64_t loads;
+	atomic64_t load_failures;
+	atomic64_t loaded_bytes;
+	atomic64_t inflight_bytes;
+};
+extern struct heapload_stats heapload_stats;
+
+/**
+ * struct heapload_tunables - administrator's policy, module parameters
+ * @max_alloc_mb: largest buffer, MiB
+ * @gather_batch_mb: gather batch size, MiB
+ * @max_inflight_batches: batches of one load allocated and not yet read
+ * @io_size_kb:	bytes per read request, KiB
+ */
+struct heapload_tunables {
+	unsigned int max_alloc_mb;
+	unsigned int gather_batch_mb;
+	unsigned int max_inflight_batches;
+	unsigned int io_size_kb;
+};
+extern struct heapload_tunables heapload_tunables;
+
+/**
+ * struct heapload_faults - fault injection from debugfs, bytes, 0 = off
+ * @alloc_after: a load's allocation fails past this many bytes
+ * @read_short_after: a load's reads end short at this offset in the range
+ * @read_error_after: a load's read past this offset in the range fails
+ */
+struct heapload_faults {
+	u64 alloc_after;
+	u64 read_short_after;
+	u64 read_error_after;
+};
+extern struct heapload_faults heapload_faults;
 
 /* system_heap.c */
 int heapload_system_heap_init(void);
 void heapload_system_heap_exit(void);
 
-/* loader.c */
+/* gather.c: the parallel gathered load */
+struct heapload_load;
+int heapload_gather_init(void);
+void heapload_gather_exit(void);
+struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
+					     struct file *file,
+					     struct heapload_load *req,
+					     bool direct);
+
+/* loader.c: /dev/heapload */
 int heapload_loader_init(void);
 void heapload_loader_exit(void);
 

@@ -2,18 +2,18 @@
 /*
  * heapload loader: /dev/heapload and HEAPLOAD_IOC_LOAD.
  *
- * Allocates a heap buffer and fills it from a file with a kernel kiocb
- * over an ITER_BVEC of the buffer's pages: IOCB_DIRECT for direct I/O
- * (ITER_KVEC direct I/O fails on v6.1, bvecs work everywhere, as the loop
- * driver and nvmet show), the page cache otherwise. The buffer becomes a
- * dma-buf and an fd only when it is complete.
+ * Checks the request and the file, has gather.c allocate and fill the
+ * buffer (kernel kiocbs over ITER_BVECs of the buffer's pages: IOCB_DIRECT
+ * for direct I/O, since ITER_KVEC direct I/O fails on v6.1 while bvecs
+ * work everywhere, as the loop driver and nvmet show; the page cache
+ * otherwise), and makes it a dma-buf and an fd only when it is complete.
  */
 #include <linux/bvec.h>
 #include <linux/dma-buf.h>
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/highmem.h>
+#include <linux/ktime.h>
 #include <linux/miscdevice.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -23,153 +23,10 @@
 
 #include "heapload.h"
 
-/* Direct I/O offsets and lengths stay multiples of this. */
+/* Direct I/O offsets stay multiples of this. */
 #define HEAPLOAD_DIO_ALIGN	4096
 
-/*
- * One read covers at most this many bytes, so a fatal signal is seen
- * within one such read, and the bvec array stays small.
- */
-#define HEAPLOAD_READ_MAX	(16U << 20)
-#define HEAPLOAD_READ_MAX_BVECS	256
-
-static_assert(sizeof(struct heapload_load) == HEAPLOAD_LOAD_SIZE_VER0);
-
-/**
- * struct heapload_read - state of one read of a file range into a buffer
- * @file:	the file
- * @pos:	file position of the next byte
- * @direct:	use IOCB_DIRECT
- * @bvec:	array of up to %HEAPLOAD_READ_MAX_BVECS entries
- */
-struct heapload_read {
-	struct file *file;
-	loff_t pos;
-	bool direct;
-	struct bio_vec *bvec;
-};
-
-/*
- * Read @count bytes at rd->pos into @nr bvecs. Returns the bytes read,
- * fewer at end of file, or a negative errno.
- */
-static ssize_t heapload_read_bvecs(struct heapload_read *rd, unsigned int nr,
-				   size_t count)
-{
-	size_t done = 0;
-
-	while (done < count) {
-		struct iov_iter iter;
-		struct kiocb kiocb;
-		ssize_t ret;
-
-		if (fatal_signal_pending(current))
-			return -EINTR;
-
-		/* Rebuild the iterator: a short read_iter may leave it anywhere. */
-		iov_iter_bvec(&iter, ITER_DEST, rd->bvec, nr, count);
-		iov_iter_advance(&iter, done);
-
-		/* Our choice of direct or buffered, whatever O_DIRECT the fd has. */
-		init_sync_kiocb(&kiocb, rd->file);
-		kiocb.ki_pos = rd->pos;
-		if (rd->direct)
-			kiocb.ki_flags |= IOCB_DIRECT;
-		else
-			kiocb.ki_flags &= ~IOCB_DIRECT;
-
-		ret = rd->file->f_op->read_iter(&kiocb, &iter);
-		if (ret < 0)
-			return ret;
-		if (ret == 0)
-			break;
-		rd->pos += ret;
-		done += ret;
-		/* A direct read that ends off a block boundary hit end of file. */
-		if (rd->direct && !IS_ALIGNED(ret, HEAPLOAD_DIO_ALIGN))
-			break;
-	}
-	return done;
-}
-
-/*
- * Fill the first @want bytes of @table from the file, gathering up to
- * HEAPLOAD_READ_MAX bytes of the table's chunks into one bvec array per
- * read. Returns the bytes read or a negative errno.
- */
-static ssize_t heapload_read_table(struct heapload_read *rd,
-				   struct sg_table *table, size_t want)
-{
-	struct scatterlist *sg;
-	size_t queued = 0, total = 0;
-	unsigned int i, nr = 0;
-	ssize_t ret;
-
-	for_each_sgtable_sg(table, sg, i) {
-		size_t sg_off = 0;
-
-		while (sg_off < sg->length && total + queued < want) {
-			size_t len = min_t(size_t, sg->length - sg_off,
-					   want - total - queued);
-
-			size_t off = sg->offset + sg_off;
-
-			len = min_t(size_t, len, HEAPLOAD_READ_MAX - queued);
-			rd->bvec[nr++] = (struct bio_vec) {
-				.bv_page = sg_page(sg) + (off >> PAGE_SHIFT),
-				.bv_offset = off & ~PAGE_MASK,
-				.bv_len = len,
-			};
-			sg_off += len;
-			queued += len;
-
-			if (nr < HEAPLOAD_READ_MAX_BVECS &&
-			    queued < HEAPLOAD_READ_MAX &&
-			    total + queued < want)
-				continue;
-
-			ret = heapload_read_bvecs(rd, nr, queued);
-			if (ret < 0)
-				return ret;
-			total += ret;
-			if (ret < queued)
-				return total;
-			nr = 0;
-			queued = 0;
-		}
-		if (total >= want)
-			break;
-	}
-	return total;
-}
-
-/* Zero the buffer from byte @from to its end. */
-static void heapload_zero_tail(struct sg_table *table, size_t from)
-{
-	struct scatterlist *sg;
-	size_t start = 0;
-	unsigned int i;
-
-	for_each_sgtable_sg(table, sg, i) {
-		size_t end = start + sg->length;
-
-		if (end > from) {
-			size_t off = from > start ? from - start : 0;
-			size_t len = sg->length - off;
-			struct page *page = sg_page(sg) + (off >> PAGE_SHIFT);
-
-			off &= ~PAGE_MASK;
-			while (len) {
-				size_t n = min_t(size_t, len, PAGE_SIZE - off);
-
-				memzero_page(page++, off, n);
-				len -= n;
-				off = 0;
-			}
-		}
-		start = end;
-	}
-}
+static_assert(sizeof(struct heapload_load) == HEAPLOAD_LOAD_SIZE_VER1);
 
 static int heapload_load_check(const struct heapload_load *req, size_t usize)
 {
@@ -183,6 +40,8 @@ static int heapload_load_check(const struct heapload_load *req, size_t usize)
 	if (req->fd_flags & ~(O_CLOEXEC | O_ACCMODE))
 		return -EINVAL;
 	if (req->__pad || memchr_inv(req->reserved, 0, sizeof(req->reserved)))
+		return -EINVAL;
+	if (!IS_ALIGNED(req->progress_addr, sizeof(u64)))
 		return -EINVAL;
 	if (!memchr(req->heap, '\0', sizeof(req->heap)))
 		return -EINVAL;
@@ -227,52 +86,22 @@ static int heapload_load_file_check(struct heapload_load *req,
 	return 0;
 }
 
-/*
- * Allocate and fill a buffer with req->length bytes at req->offset.
- * Returns the complete buffer or an ERR_PTR; frees everything on error.
- */
-static struct heapload_buffer *heapload_fill(struct heapload_heap *heap,
-					     struct file *file,
-					     struct heapload_load *req,
-					     bool direct)
+/* Zero what a version 0 caller cannot pass; out fields start at 0. */
+static void heapload_load_reset_out(struct heapload_load *req)
 {
-	struct heapload_read rd = { .file = file, .pos = req->offset,
-				    .direct = direct };
-	struct heapload_buffer *buffer;
-	size_t len = PAGE_ALIGN(req->length);
-	ssize_t ret;
-
-	if (len < req->length)
-		return ERR_PTR(-ENOMEM);
-
-	rd.bvec = kmalloc_array(HEAPLOAD_READ_MAX_BVECS, sizeof(*rd.bvec),
-				GFP_KERNEL);
-	if (!rd.bvec)
-		return ERR_PTR(-ENOMEM);
-
-	buffer = heap->ops->allocate(heap, len);
-	if (IS_ERR(buffer))
-		goto out;
-
-	/* Direct reads cover whole blocks; what lies past the range is zeroed below. */
-	ret = heapload_read_table(&rd, &buffer->sg_table,
-				  direct ? ALIGN(req->length, HEAPLOAD_DIO_ALIGN) :
-					   req->length);
-	if (ret >= 0 && ret < req->length)
-		ret = -ENODATA;	/* the file shrank under us */
-	if (ret < 0) {
-		heap->ops->free(buffer);
-		buffer = ERR_PTR(ret);
-		goto out;
-	}
-	heapload_zero_tail(&buffer->sg_table, req->length);
-out:
-	kfree(rd.bvec);
-	return buffer;
+	req->dmabuf_fd = -1;
+	req->loaded = 0;
+	req->buf_size = 0;
+	req->alloc_ns = 0;
+	req->io_ns = 0;
+	req->total_ns = 0;
+	req->batches = 0;
+	req->max_inflight = 0;
 }
 
 static long heapload_ioctl_load(void __user *uarg, size_t usize)
 {
+	u64 start_ns = ktime_get_ns();
 	struct heapload_buffer *buffer;
 	struct heapload_heap *heap;
 	struct heapload_load req;
@@ -289,6 +118,7 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 	ret = heapload_load_check(&req, usize);
 	if (ret)
 		return ret;
+	heapload_load_reset_out(&req);
 
 	heap = heapload_heap_find(req.heap);
 	if (!heap)
@@ -302,23 +132,33 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 	if (ret)
 		goto out_fput;
 
-	buffer = heapload_fill(heap, file, &req, direct);
+	buffer = heapload_gather_load(heap, file, &req, direct);
 	if (IS_ERR(buffer)) {
 		ret = PTR_ERR(buffer);
-		goto out_fput;
+		goto out_count;
 	}
 
 	dmabuf = heapload_buffer_export(buffer, req.fd_flags);
 	if (IS_ERR(dmabuf)) {
-		heap->ops->free(buffer);
+		heapload_buffer_free(buffer);
 		ret = PTR_ERR(dmabuf);
-		goto out_fput;
+		goto out_count;
 	}
 
 	req.loaded = req.length;
 	req.buf_size = buffer->len;
+	req.total_ns = ktime_get_ns() - start_ns;
+	/* Write back only what the caller's version of the struct has. */
 	ret = heapload_install_dmabuf(dmabuf, req.fd_flags, uarg, &req,
-				      sizeof(req), (u32 *)&req.dmabuf_fd);
+				      min(usize, sizeof(req)),
+				      (u32 *)&req.dmabuf_fd);
+out_count:
+	if (ret) {
+		atomic64_inc(&heapload_stats.load_failures);
+	} else {
+		atomic64_inc(&heapload_stats.loads);
+		atomic64_add(req.loaded, &heapload_stats.loaded_bytes);
+	}
 out_fput:
 	fput(file);
 	return ret;
@@ -340,23 +180,28 @@ static long heapload_ioctl(struct file *filp, unsigned int cmd,
 	}
 }
 
-static ssize_t allocated_bytes_show(struct device *dev,
-				    struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%lld\n", heapload_stats_allocated_bytes());
-}
-static DEVICE_ATTR_RO(allocated_bytes);
+#define HEAPLOAD_STAT_ATTR(name, read)					\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%lld\n", (long long)read(&heapload_stats.name)); \
+}									\
+static DEVICE_ATTR_RO(name)
 
-static ssize_t buffers_show(struct device *dev, struct device_attribute *attr,
-			    char *buf)
-{
-	return sysfs_emit(buf, "%d\n", heapload_stats_buffers());
-}
-static DEVICE_ATTR_RO(buffers);
+HEAPLOAD_STAT_ATTR(allocated_bytes, atomic64_read);
+HEAPLOAD_STAT_ATTR(buffers, atomic_read);
+HEAPLOAD_STAT_ATTR(loads, atomic64_read);
+HEAPLOAD_STAT_ATTR(load_failures, atomic64_read);
+HEAPLOAD_STAT_ATTR(loaded_bytes, atomic64_read);
+HEAPLOAD_STAT_ATTR(inflight_bytes, atomic64_read);
 
 static struct attribute *heapload_attrs[] = {
 	&dev_attr_allocated_bytes.attr,
 	&dev_attr_buffers.attr,
+	&dev_attr_loads.attr,
+	&dev_attr_load_failures.attr,
+	&dev_attr_loaded_bytes.attr,
+	&dev_attr_inflight_bytes.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(heapload);

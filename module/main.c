@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * heapload: dma-buf heaps and a direct-I/O loader for distro kernels.
+ *
+ * Module parameters are the administrator's policy (limits, gather
+ * batches); they are ABI, documented in Documentation/ABI/testing/.
  */
+#include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -9,63 +13,110 @@
 
 #include "heapload.h"
 
-unsigned int heapload_max_alloc_mb;
+struct heapload_tunables heapload_tunables = {
+	.gather_batch_mb = 128,
+	.max_inflight_batches = 4,
+	.io_size_kb = 8192,
+};
 
-static int max_alloc_mb_set(const char *val, const struct kernel_param *kp)
+struct heapload_faults heapload_faults;
+static struct dentry *heapload_debugfs;
+
+/* Set an unsigned int parameter only if it lies in [min, max]. */
+static int heapload_param_set_range(const char *val,
+				    const struct kernel_param *kp,
+				    unsigned int min, unsigned int max,
+				    unsigned int multiple)
 {
-	unsigned int mb;
+	unsigned int n;
 	int ret;
 
-	ret = kstrtouint(val, 0, &mb);
+	ret = kstrtouint(val, 0, &n);
 	if (ret)
 		return ret;
-	if (!mb)
+	if (n < min || n > max || n % multiple)
 		return -EINVAL;
-	WRITE_ONCE(heapload_max_alloc_mb, mb);
+	WRITE_ONCE(*(unsigned int *)kp->arg, n);
 	return 0;
 }
 
-static const struct kernel_param_ops max_alloc_mb_ops = {
-	.set = max_alloc_mb_set,
-	.get = param_get_uint,
-};
-module_param_cb(max_alloc_mb, &max_alloc_mb_ops, &heapload_max_alloc_mb, 0644);
-MODULE_PARM_DESC(max_alloc_mb,
-		 "Largest buffer one allocation or load may have, in MiB (default: half of RAM; 0 is refused)");
+#define HEAPLOAD_PARAM(name, min, max, multiple, desc)			\
+static int name##_set(const char *val, const struct kernel_param *kp)	\
+{									\
+	return heapload_param_set_range(val, kp, min, max, multiple);	\
+}									\
+static const struct kernel_param_ops name##_ops = {			\
+	.set = name##_set,						\
+	.get = param_get_uint,						\
+};									\
+module_param_cb(name, &name##_ops, &heapload_tunables.name, 0644);	\
+MODULE_PARM_DESC(name, desc)
+
+HEAPLOAD_PARAM(max_alloc_mb, 1, UINT_MAX, 1,
+	       "Largest buffer one allocation or load may have, in MiB (default: half of RAM)");
+HEAPLOAD_PARAM(gather_batch_mb, 1, 65536, 1,
+	       "Gather batch of a load, in MiB: read while the next is allocated (1-65536, default 128)");
+HEAPLOAD_PARAM(max_inflight_batches, 1, 64, 1,
+	       "Batches of one load allocated and not yet read at one time (1-64, default 4)");
+HEAPLOAD_PARAM(io_size_kb, 4, 65536, 4,
+	       "Bytes per read request, in KiB, a multiple of 4 (4-65536, default 8192)");
+
+static void heapload_debugfs_init(void)
+{
+	heapload_debugfs = debugfs_create_dir("heapload", NULL);
+	debugfs_create_u64("fault_alloc_after", 0600, heapload_debugfs,
+			   &heapload_faults.alloc_after);
+	debugfs_create_u64("fault_read_short_after", 0600, heapload_debugfs,
+			   &heapload_faults.read_short_after);
+	debugfs_create_u64("fault_read_error_after", 0600, heapload_debugfs,
+			   &heapload_faults.read_error_after);
+}
 
 static int __init heapload_init(void)
 {
 	int ret;
 
-	if (!heapload_max_alloc_mb)
-		heapload_max_alloc_mb = (totalram_pages() >> (20 - PAGE_SHIFT)) / 2;
+	if (!heapload_tunables.max_alloc_mb)
+		heapload_tunables.max_alloc_mb =
+			(totalram_pages() >> (20 - PAGE_SHIFT)) / 2;
 
-	ret = heapload_heaps_init();
+	ret = heapload_gather_init();
 	if (ret)
 		return ret;
+	ret = heapload_heaps_init();
+	if (ret)
+		goto err_gather;
 	ret = heapload_system_heap_init();
 	if (ret)
 		goto err_heaps;
 	ret = heapload_loader_init();
 	if (ret)
 		goto err_system;
+	heapload_debugfs_init();
 
-	pr_info("version %s loaded, max_alloc_mb=%u\n", HEAPLOAD_VERSION,
-		heapload_max_alloc_mb);
+	pr_info("version %s loaded, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u\n",
+		HEAPLOAD_VERSION, heapload_tunables.max_alloc_mb,
+		heapload_tunables.gather_batch_mb,
+		heapload_tunables.max_inflight_batches,
+		heapload_tunables.io_size_kb);
 	return 0;
 
 err_system:
 	heapload_system_heap_exit();
 err_heaps:
 	heapload_heaps_exit();
+err_gather:
+	heapload_gather_exit();
 	return ret;
 }
 
 static void __exit heapload_exit(void)
 {
+	debugfs_remove(heapload_debugfs);
 	heapload_loader_exit();
 	heapload_system_heap_exit();
 	heapload_heaps_exit();
+	heapload_gather_exit();
 }
 
 module_init(heapload_init);

@@ -4,10 +4,11 @@
  *
  * Follows upstream drivers/dma-buf/heaps/system_heap.c: buffers are built
  * from the largest page orders available (8, 4, 0: 1 MiB, 64 KiB and 4 KiB
- * with 4 KiB pages, chosen to match common IOMMU mapping sizes), zeroed,
- * and exported with a private sg_table per attachment. Unlike upstream, an
+ * with 4 KiB pages, chosen to match common IOMMU mapping sizes) and
+ * exported with a private sg_table per attachment. Unlike upstream, an
  * allocation the machine cannot satisfy fails with -ENOMEM instead of
- * waking the OOM killer, and a fatal signal stops a large allocation.
+ * waking the OOM killer, and a fatal signal stops a large allocation
+ * (both in heapload_chunks_alloc()).
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
@@ -32,12 +33,12 @@ struct heapload_attachment {
 /*
  * Order-0 pages may reclaim but must fail rather than invoke the OOM
  * killer (__GFP_RETRY_MAYFAIL); higher orders are opportunistic and never
- * reclaim, as upstream.
+ * reclaim, as upstream. __GFP_ZERO is added per allocation: a load does not
+ * zero pages that the file overwrites.
  */
-#define LOW_ORDER_GFP	(GFP_HIGHUSER | __GFP_ZERO | __GFP_RETRY_MAYFAIL | \
-			 __GFP_NOWARN)
-#define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN | \
-			   __GFP_NORETRY) & ~__GFP_RECLAIM) | __GFP_COMP)
+#define LOW_ORDER_GFP	(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+#define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY) & \
+			  ~__GFP_RECLAIM) | __GFP_COMP)
 static const gfp_t order_flags[] = { HIGH_ORDER_GFP, HIGH_ORDER_GFP, LOW_ORDER_GFP };
 static const unsigned int orders[] = { 8, 4, 0 };
 #define NUM_ORDERS ARRAY_SIZE(orders)
@@ -260,26 +261,9 @@ static void system_heap_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	iosys_map_clear(map);
 }
 
-static void system_heap_free(struct heapload_buffer *buffer)
-{
-	struct sg_table *table = &buffer->sg_table;
-	struct scatterlist *sg;
-	unsigned int i;
-
-	for_each_sgtable_sg(table, sg, i) {
-		struct page *page = sg_page(sg);
-
-		heapload_stats_sub(page_size(page));
-		__free_pages(page, compound_order(page));
-	}
-	sg_free_table(table);
-	kfree(buffer);
-	heapload_stats_buffer(-1);
-}
-
 static void system_heap_dma_buf_release(struct dma_buf *dmabuf)
 {
-	system_heap_free(dmabuf->priv);
+	heapload_buffer_free(dmabuf->priv);
 }
 
 static const struct dma_buf_ops system_heap_buf_ops = {
@@ -295,99 +279,47 @@ static const struct dma_buf_ops system_heap_buf_ops = {
 	.release = system_heap_dma_buf_release,
 };
 
-static struct page *alloc_largest_available(unsigned long size,
-					    unsigned int max_order)
+/*
+ * The largest order that fits @remaining, starting at the order index
+ * *@cursor: after a failure of a high order there is no point in asking
+ * for it again within the same allocation.
+ */
+static int system_heap_alloc_chunk(struct heapload_heap *heap,
+				   size_t remaining, bool zero,
+				   unsigned int *cursor, struct bio_vec *chunk)
 {
 	struct page *page;
 	unsigned int i;
 
-	for (i = 0; i < NUM_ORDERS; i++) {
-		if (size < (PAGE_SIZE << orders[i]))
-			continue;
-		if (max_order < orders[i])
+	for (i = *cursor; i < NUM_ORDERS; i++) {
+		if (remaining < (PAGE_SIZE << orders[i]))
 			continue;
 
-		page = alloc_pages(order_flags[i], orders[i]);
+		page = alloc_pages(order_flags[i] | (zero ? __GFP_ZERO : 0),
+				   orders[i]);
 		if (!page)
 			continue;
-		return page;
+
+		*cursor = i;
+		*chunk = (struct bio_vec) {
+			.bv_page = page,
+			.bv_len = PAGE_SIZE << orders[i],
+			.bv_offset = 0,
+		};
+		return 0;
 	}
-	return NULL;
+	return -ENOMEM;
 }
 
-static struct heapload_buffer *system_heap_allocate(struct heapload_heap *heap,
-						    size_t len)
+static void system_heap_free_chunk(struct heapload_heap *heap,
+				   struct page *page, size_t len)
 {
-	unsigned long size_remaining = len;
-	unsigned int max_order = orders[0];
-	struct heapload_buffer *buffer;
-	struct page *page, *tmp_page;
-	struct scatterlist *sg;
-	struct list_head pages;
-	unsigned int i = 0;
-	int ret;
-
-	ret = heapload_check_alloc(len);
-	if (ret)
-		return ERR_PTR(ret);
-
-	buffer = kzalloc(sizeof(*buffer), GFP_KERNEL);
-	if (!buffer)
-		return ERR_PTR(-ENOMEM);
-
-	INIT_LIST_HEAD(&buffer->attachments);
-	mutex_init(&buffer->lock);
-	buffer->heap = heap;
-	buffer->len = len;
-
-	INIT_LIST_HEAD(&pages);
-	while (size_remaining > 0) {
-		/* Let a killed caller go instead of finishing a huge allocation. */
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			goto free_pages;
-		}
-
-		page = alloc_largest_available(size_remaining, max_order);
-		if (!page) {
-			ret = -ENOMEM;
-			goto free_pages;
-		}
-
-		heapload_stats_add(page_size(page));
-		list_add_tail(&page->lru, &pages);
-		size_remaining -= page_size(page);
-		max_order = compound_order(page);
-		i++;
-		cond_resched();
-	}
-
-	if (sg_alloc_table(&buffer->sg_table, i, GFP_KERNEL)) {
-		ret = -ENOMEM;
-		goto free_pages;
-	}
-
-	sg = buffer->sg_table.sgl;
-	list_for_each_entry_safe(page, tmp_page, &pages, lru) {
-		sg_set_page(sg, page, page_size(page), 0);
-		sg = sg_next(sg);
-		list_del(&page->lru);
-	}
-	heapload_stats_buffer(1);
-	return buffer;
-
-free_pages:
-	list_for_each_entry_safe(page, tmp_page, &pages, lru) {
-		heapload_stats_sub(page_size(page));
-		__free_pages(page, compound_order(page));
-	}
-	kfree(buffer);
-	return ERR_PTR(ret);
+	__free_pages(page, get_order(len));
 }
 
 static const struct heapload_heap_ops system_heap_ops = {
-	.allocate = system_heap_allocate,
-	.free = system_heap_free,
+	.alloc_chunk = system_heap_alloc_chunk,
+	.free_chunk = system_heap_free_chunk,
 	.dmabuf_ops = &system_heap_buf_ops,
 };
 

@@ -24,10 +24,13 @@ static void check(int ok, const char *name)
 
 int main(void)
 {
-	printf("TAP version 13\n1..16\n");
-	check(sizeof(struct heapload_load) == 128, "uapi_load_struct_is_128_bytes");
+	printf("TAP version 13\n1..24\n");
+	check(sizeof(struct heapload_load) == 168, "uapi_load_struct_is_168_bytes");
 	check(HEAPLOAD_LOAD_SIZE_VER0 == 128, "uapi_load_size_ver0_is_128");
-	check(HEAPLOAD_IOC_LOAD == 0xC080B600u, "uapi_load_ioctl_number_is_0xc080b600");
+	check(HEAPLOAD_LOAD_SIZE_VER1 == 168, "uapi_load_size_ver1_is_168");
+	check(HEAPLOAD_IOC_LOAD == 0xC0A8B600u, "uapi_load_ioctl_number_is_0xc0a8b600");
+	check(HEAPLOAD_IOC_LOAD_VER0 == 0xC080B600u,
+	      "uapi_load_ver0_ioctl_number_is_0xc080b600");
 	check(HEAPLOAD_LOAD_DIRECT == 1 && HEAPLOAD_LOAD_BUFFERED == 2,
 	      "uapi_load_flag_values");
 	FIELD(size, 0, 4);
@@ -42,6 +45,12 @@ int main(void)
 	FIELD(loaded, 104, 8);
 	FIELD(buf_size, 112, 8);
 	FIELD(reserved, 120, 8);
+	FIELD(progress_addr, 128, 8);
+	FIELD(alloc_ns, 136, 8);
+	FIELD(io_ns, 144, 8);
+	FIELD(total_ns, 152, 8);
+	FIELD(batches, 160, 4);
+	FIELD(max_inflight, 164, 4);
 	printf("%d passed, %d failed\n", n - failed, failed);
 	return failed ? 1 : 0;
 }

@@ -30,8 +30,7 @@
 /**
  * struct heapload_load - argument of %HEAPLOAD_IOC_LOAD
  * @size:	in: sizeof(struct heapload_load) as the caller knows it; must
- *		equal the size encoded in the ioctl number. The first version
- *		is 128 bytes (%HEAPLOAD_LOAD_SIZE_VER0).
+ *		equal the size encoded in the ioctl number.
  * @flags:	in: %HEAPLOAD_LOAD_DIRECT or %HEAPLOAD_LOAD_BUFFERED (not both),
  *		or 0 to follow the O_DIRECT flag of @file_fd.
  * @file_fd:	in: a readable regular file.
@@ -50,11 +49,28 @@
  * @loaded:	out: bytes read from the file (equals the resolved length).
  * @buf_size:	out: size of the dma-buf in bytes: @loaded rounded up to
  *		the page size. Bytes from @loaded to @buf_size are zero.
- * @reserved:	must be zero; room for later versions.
+ * @reserved:	must be zero.
+ * @progress_addr: in (version 1): user address of a naturally aligned
+ *		__u64 that the kernel sets to the number of bytes read so far,
+ *		at least once per completed gather batch, so another thread
+ *		can show progress; 0 for none. Must be 8-byte aligned.
+ * @alloc_ns:	out (version 1): nanoseconds the caller's thread spent
+ *		allocating pages.
+ * @io_ns:	out (version 1): nanoseconds from the first read submitted to
+ *		the last read completed.
+ * @total_ns:	out (version 1): nanoseconds of the whole load, from the
+ *		ioctl's start to just before the fd is installed.
+ * @batches:	out (version 1): gather batches the buffer was read in.
+ * @max_inflight: out (version 1): most batches allocated but not yet
+ *		completely read at one time; memory waiting for I/O never
+ *		exceeded this times the batch size.
  *
- * Later versions may only grow the struct at its end. The kernel accepts
- * an older (smaller) struct, treating the missing fields as zero, and a
- * newer (larger) one as long as every byte it does not know is zero.
+ * Version 0 is 128 bytes (%HEAPLOAD_LOAD_SIZE_VER0), version 1 adds
+ * progress and statistics (168 bytes, %HEAPLOAD_LOAD_SIZE_VER1). Later
+ * versions may only grow the struct at its end. The kernel accepts an
+ * older (smaller) struct down to version 0, treating the missing fields as
+ * zero and writing back only the bytes the caller passed, and a newer
+ * (larger) one as long as every byte it does not know is zero.
  */
 struct heapload_load {
 	__u32 size;
@@ -69,10 +85,19 @@ struct heapload_load {
 	__u64 loaded;
 	__u64 buf_size;
 	__u64 reserved[1];
+	/* version 1 */
+	__u64 progress_addr;
+	__u64 alloc_ns;
+	__u64 io_ns;
+	__u64 total_ns;
+	__u32 batches;
+	__u32 max_inflight;
 };
 
 /** HEAPLOAD_LOAD_SIZE_VER0 - size of the first version of struct heapload_load */
 #define HEAPLOAD_LOAD_SIZE_VER0		128
+/** HEAPLOAD_LOAD_SIZE_VER1 - size of version 1, with progress and statistics */
+#define HEAPLOAD_LOAD_SIZE_VER1		168
 
 /** HEAPLOAD_IOC_MAGIC - ioctl type of /dev/heapload ('H' is dma-heap's) */
 #define HEAPLOAD_IOC_MAGIC		0xB6
@@ -80,36 +105,57 @@ struct heapload_load {
 /**
  * HEAPLOAD_IOC_LOAD - allocate a heap buffer and fill it from a file
  *
- * Takes a struct heapload_load. Allocates &heapload_load.length bytes (rounded up to
- * whole pages) from the heap named &heapload_load.heap, reads the file range into it,
- * zeroes the rest of the last page, exports it as a dma-buf and returns
- * its fd in &heapload_load.dmabuf_fd. The fd is reserved first and installed only after
- * the buffer is complete and the result was copied back, so no thread can
- * see a partly filled buffer. A fatal signal stops the load and frees
- * everything. The file position of &heapload_load.file_fd is neither used nor changed
- * (pread semantics).
+ * Takes a struct heapload_load (its @size and the size in the ioctl number
+ * must agree). Allocates the range's length, rounded up to whole pages,
+ * from the named heap and reads the file range into it with parallel
+ * gathered I/O: each time the allocator has gathered one batch of pages
+ * (the gather_batch_mb module parameter, 128 MiB by default) the batch is
+ * queued for reading while the next one is allocated, with up to
+ * max_inflight_batches batches and io_size_kb sized requests in flight, so
+ * the load takes about max(allocation, I/O) instead of their sum. Direct
+ * I/O reads bypass the page cache; pages the file overwrites are not
+ * zeroed first, the rest of the last page is.
+ *
+ * The result is exported as a dma-buf. Its fd is reserved first and
+ * installed only after the buffer is complete and the result was copied
+ * back, so no thread can see a partly filled (or not yet zeroed) buffer.
+ * A fatal signal stops the load: reads in flight are waited for, then
+ * everything is freed. The file position of the file is neither used nor
+ * changed (pread semantics). The idea follows the DMA_HEAP_IOCTL_ALLOC_AND_READ
+ * proposal on dri-devel (2024) and its gathered direct I/O variant.
  *
  * Return: 0 on success, or -1 with errno set to:
- * * %EFAULT - the argument is not readable or writable.
- * * %EINVAL - &heapload_load.size does not match the ioctl size or is smaller than
- *   %HEAPLOAD_LOAD_SIZE_VER0; unknown or conflicting &heapload_load.flags; &heapload_load.fd_flags
- *   outside O_CLOEXEC | O_ACCMODE; &heapload_load.heap not NUL-terminated; &heapload_load.offset past
- *   the end of the file, or &heapload_load.offset + &heapload_load.length past it; &heapload_load.file_fd is not a
- *   regular file (pipe, socket, device); direct I/O asked for but the file
- *   does not support it, or &heapload_load.offset not a multiple of 4096 with direct I/O.
+ * * %EFAULT - the argument, or the progress word, is not accessible.
+ * * %EINVAL - size field does not match the ioctl size or is smaller than
+ *   %HEAPLOAD_LOAD_SIZE_VER0; unknown or conflicting flags; fd_flags
+ *   outside O_CLOEXEC | O_ACCMODE; heap name not NUL-terminated; non-zero
+ *   padding or reserved field; progress_addr not 8-byte aligned; offset
+ *   past the end of the file, or offset + length past it; the file is not
+ *   a regular file (pipe, socket, device); direct I/O asked for but the
+ *   file does not support it, or offset not a multiple of 4096 with direct
+ *   I/O.
  * * %E2BIG - a newer struct with non-zero bytes this kernel does not know.
- * * %ENODEV - no heap named &heapload_load.heap.
- * * %EBADF - &heapload_load.file_fd is not an open fd, or not open for reading.
- * * %EISDIR - &heapload_load.file_fd is a directory.
- * * %EOVERFLOW - &heapload_load.offset + &heapload_load.length overflows.
- * * %ENODATA - the range is empty (empty file, or &heapload_load.offset at the end of
- *   the file with &heapload_load.length 0), or the file shrank during the load.
- * * %ENOMEM - the buffer is larger than the module's max_alloc_mb limit
- *   or than the memory available; never triggers the OOM killer.
+ * * %ENODEV - no heap of that name.
+ * * %EBADF - file_fd is not an open fd, or not open for reading.
+ * * %EISDIR - file_fd is a directory.
+ * * %EOVERFLOW - offset + length overflows.
+ * * %ENODATA - the range is empty (empty file, or offset at the end of the
+ *   file with length 0), or a read came back short: the file shrank
+ *   during the load.
+ * * %ENOMEM - the buffer is larger than the module's max_alloc_mb limit or
+ *   than the memory available, or the allocator ran out during the load;
+ *   never triggers the OOM killer.
  * * %EINTR - a fatal signal arrived during the load.
  * * %EMFILE - no free fd for the dma-buf.
- * * %EIO, or any other error of the file's read_iter - the read failed.
+ * * %EIO, or any other error of the file's read_iter - a read failed.
  */
 #define HEAPLOAD_IOC_LOAD	_IOWR(HEAPLOAD_IOC_MAGIC, 0x00, struct heapload_load)
+
+/*
+ * The same ioctl with the first version's 128-byte struct, as programs
+ * built against heapload 0.1.0 issue it. Still accepted.
+ */
+#define HEAPLOAD_IOC_LOAD_VER0	_IOC(_IOC_READ | _IOC_WRITE, HEAPLOAD_IOC_MAGIC, 0x00, \
+				     HEAPLOAD_LOAD_SIZE_VER0)
 
 #endif /* _UAPI_LINUX_HEAPLOAD_H */

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Parallel gathered loading: allocation overlapped with reads.
+ *
+ * The caller's thread allocates the buffer's pages. Each time it has
+ * gathered one batch (gather_batch_mb) the batch goes to an unbound
+ * workqueue, whose work item reads it in io_size_kb requests: with direct
+ * I/O as asynchronous kiocbs over an ITER_BVEC of the batch's chunks, all
+ * in flight at once (completions may run in interrupt context); buffered,
+ * one synchronous read after the other. Meanwhile the caller allocates the
+ * next batch, waiting whenever max_inflight_batches batches are still
+ * being read. A load so takes about the first batch's allocation plus
+ * max(remaining allocation, I/O), the design of the "async 128 MB gathered
+ * direct I/O" numbers in the dma-heap read-file thread on dri-devel.
+ *
+ * Pages are allocated without __GFP_ZERO: the reads overwrite them, and
+ * whatever the reads do not cover (the rest of the last page) is zeroed
+ * before the buffer is exported. Nothing can see the buffer before that,
+ * since the dma-buf and its fd only exist once the load is complete, so
+ * no stale data leaks. On any error, and on a fatal signal, the caller
+ * stops allocating, lets the work items stop submitting, waits for the
+ * reads in flight (their pages must not be freed under the device), then
+ * frees everything.
+ */
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/ktime.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/heapload.h>
+
+#include "heapload.h"
+
+/* Direct reads cover whole blocks of at most this size. */
+#define HEAPLOAD_DIO_ALIGN	4096
+
+static struct workqueue_struct *heapload_io_wq;
+
+/**
+ * struct heapload_gather - one load in progress
+ * @file:	the file being read
+ * @start:	file offset of the range
+ * @length:	bytes of the range that must be read
+ * @read_len:	bytes read: @length, rounded up to whole blocks for direct I/O
+ * @direct:	read with IOCB_DIRECT
+ * @io_bytes:	bytes per read request
+ * @faults:	fault injection snapshot, taken when the load starts
+ * @pending:	references: one of the caller, one per queued batch
+ * @all_done:	completed when @pending drops to zero
+ * @inflight:	batches queued and not completely read
+ * @wq:		woken whenever a batch completes
+ * @error:	first error of any read, 0 if none
+ * @abort:	stop submitting reads
+ * @done_bytes:	bytes of the range read so far
+ * @io_last_ns:	when the last read completed
+ */
+struct heapload_gather {
+	struct file *file;
+	loff_t start;
+	size_t length;
+	size_t read_len;
+	bool direct;
+	size_t io_bytes;
+	struct heapload_faults faults;
+
+	atomic_t pending;
+	struct completion all_done;
+	atomic_t inflight;
+	wait_queue_head_t wq;
+	int error;
+	bool abort;
+	atomic64_t done_bytes;
+	u64 io_last_ns;
+};
+
+/**
+ * struct heapload_batch - one gather batch
+ * @node:	entry in the caller's list of batches
+ * @work:	reads the batch on heapload_io_wq
+ * @g:		the load
+ * @chunks:	the batch's memory, also its bio_vec array
+ * @off:	offset of the batch in the range (and in the buffer)
+ * @reqs:	read requests in flight, plus one while submitting
+ */
+struct heapload_batch {
+	struct list_head node;
+	struct work_struct work;
+	struct heapload_gather *g;
+	struct heapload_chunks chunks;
+	size_t off;
+	atomic_t reqs;
+};
+
+/**
+ * struct heapload_req - one read request
+ * @iocb:	the kiocb; async for direct I/O
+ * @batch:	the batch it reads part of
+ * @need:	bytes that must come back; fewer only past the range's end
+ */
+struct heapload_req {
+	struct kiocb iocb;
+	struct heapload_batch *batch;
+	size_t need;
+};
+
+static void heapload_gather_fail(struct heapload_gather *g, int err)
+{
+	cmpxchg(&g->error, 0, err);
+	WRITE_ONCE(g->abort, true);
+}
+
+static void heapload_gather_put(struct heapload_gather *g)
+{
+	if (atomic_dec_and_test(&g->pending))
+		complete(&g->all_done);
+}
+
+/* The last reference of a batch: it is read (or given up). */
+static void heapload_batch_put(struct heapload_batch *batch)
+{
+	struct heapload_gather *g = batch->g;
+
+	if (!atomic_dec_and_test(&batch->reqs))
+		return;
+	atomic64_sub(batch->chunks.bytes, &heapload_stats.inflight_bytes);
+	WRITE_ONCE(g->io_last_ns, ktime_get_ns());
+	atomic_dec(&g->inflight);
+	wake_up(&g->wq);
+	heapload_gather_put(g);
+}
+
+/* Completion of a read; may run in interrupt context. */
+static void heapload_req_complete(struct kiocb *iocb, long ret)
+{
+	struct heapload_req *req = container_of(iocb, struct heapload_req, iocb);
+	struct heapload_batch *batch = req->batch;
+	struct heapload_gather *g = batch->g;
+
+	if (ret < 0)
+		heapload_gather_fail(g, ret);
+	else if (ret < req->need)
+		heapload_gather_fail(g, -ENODATA);	/* the file shrank */
+	else
+		atomic64_add(req->need, &g->done_bytes);
+	kfree(req);
+	heapload_batch_put(batch);
+}
+
+/* Buffered: read until the iterator is full or the file ends. */
+static long heapload_read_sync(struct heapload_req *req, struct iov_iter *iter)
+{
+	struct file *file = req->iocb.ki_filp;
+	long done = 0, ret;
+
+	while (iov_iter_count(iter)) {
+		ret = file->f_op->read_iter(&req->iocb, iter);
+		if (ret <= 0)
+			return done ? done : ret;
+		done += ret;
+		req->iocb.ki_pos += ret;
+	}
+	return done;
+}
+
+/*
+ * Fault injection: cut the request's iterator short at read_short_after,
+ * or fail it when it reaches read_error_after. Returns 0 or the result to
+ * complete the request with instead of reading.
+ */
+static long heapload_req_faults(struct heapload_gather *g, size_t range_off,
+				struct iov_iter *iter)
+{
+	size_t len = iov_iter_count(iter);
+	u64 stop;
+
+	stop = g->faults.read_error_after;
+	if (stop && range_off + len > stop)
+		return -EIO;
+	stop = g->faults.read_short_after;
+	if (stop && range_off + len > stop) {
+		if (range_off >= stop)
+			return 0;
+		iov_iter_truncate(iter, stop - range_off);
+	}
+	return 0;
+}
+
+static void heapload_batch_submit(struct heapload_batch *batch, size_t off,
+				  size_t len)
+{
+	struct heapload_gather *g = batch->g;
+	size_t range_off = batch->off + off;
+	struct heapload_req *req;
+	struct iov_iter iter;
+	long ret;
+
+	req = kmalloc(sizeof(*req), GFP_KERNEL);
+	if (!req) {
+		heapload_gather_fail(g, -ENOMEM);
+		return;
+	}
+	req->batch = batch;
+	req->need = min_t(size_t, len, g->length - min(g->length, range_off));
+
+	iov_iter_bvec(&iter, ITER_DEST, batch->chunks.bv, batch->chunks.nr,
+		      batch->chunks.bytes);
+	iov_iter_advance(&iter, off);
+	iov_iter_truncate(&iter, len);
+
+	/* Our choice of direct or buffered, whatever O_DIRECT the fd has. */
+	init_sync_kiocb(&req->iocb, g->file);
+	req->iocb.ki_pos = g->start + range_off;
+	if (g->direct)
+		req->iocb.ki_flags |= IOCB_DIRECT;
+	else
+		req->iocb.ki_flags &= ~IOCB_DIRECT;
+
+	atomic_inc(&batch->reqs);
+	ret = heapload_req_faults(g, range_off, &iter);
+	if (ret || !iov_iter_count(&iter)) {
+		heapload_req_complete(&req->iocb, ret);
+		return;
+	}
+
+	if (g->direct) {
+		req->iocb.ki_complete = heapload_req_complete;
+		ret = g->file->f_op->read_iter(&req->iocb, &iter);
+		if (ret != -EIOCBQUEUED)
+			heapload_req_complete(&req->iocb, ret);
+	} else {
+		heapload_req_complete(&req->iocb, heapload_read_sync(req, &iter));
+	}
+}
+
+static void heapload_batch_work(struct work_struct *work)
+{
+	struct heapload_batch *batch = container_of(work, struct heapload_batch,
+						    work);
+	struct heapload_gather *g = batch->g;
+	size_t want, off;
+
+	/* What of this batch lies inside the part of the range to read. */
+	want = g->read_len > batch->off ?
+	       min(batch->chunks.bytes, g->read_len - batch->off) : 0;
+
+	for (off = 0; off < want && !READ_ONCE(g->abort); off += g->io_bytes)
+		heapload_batch_submit(batch, off, min(g->io_bytes, want - off));
+
+	heapload_batch_put(batch);	/* the submission reference */
+}
+
+/* Tell user space how far the load is; only from the caller's thread. */
+static int heapload_report_progress(struct heapload_gather *g,
+				    u64 __user *progress)
+{
+	u64 done = min_t(u64, atomic64_read(&g->done_bytes), g->length);
+
+	if (progress && put_user(done, progress))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Wait until fewer than @limit batches are in flight, reporting progress
+ * every 100 ms. Returns 0, -EINTR on a fatal signal, -EFAULT.
+ */
+static int heapload_wait_inflight(struct heapload_gather *g, int limit,
+				  u64 __user *progress)
+{
+	long ret;
+
+	for (;;) {
+		ret = heapload_report_progress(g, progress);
+		if (ret)
+			return ret;
+		if (atomic_read(&g->inflight) < limit || READ_ONCE(g->abort))
+			return 0;
+		ret = wait_event_killable_timeout(g->wq,
+				atomic_read(&g->inflight) < limit ||
+				READ_ONCE(g->abort), HZ / 10);
+		if (ret < 0)
+			return -EINTR;
+	}
+}
+
+/* Zero the buffer from byte @from of @batches to their end. */
+static void heapload_zero_tail(struct list_head *batches, size_t from)
+{
+	struct heapload_batch *batch;
+	size_t start = 0;
+	unsigned int i;
+
+	list_for_each_entry(batch, batches, node) {
+		for (i = 0; i < batch->chunks.nr; i++) {
+			struct bio_vec *bv = &batch->chunks.bv[i];
+			size_t end = start + bv->bv_len;
+
+			if (end > from) {
+				size_t off = from > start ? from - start : 0;
+				struct page *page = bv->bv_page + (off >> PAGE_SHIFT);
+				size_t len = bv->bv_len - off;
+
+				off &= ~PAGE_MASK;
+				while (len) {
+					size_t n = min_t(size_t, len, PAGE_SIZE - off);
+
+					memzero_page(page++, off, n);
+					len -= n;
+					off = 0;
+				}
+			}
+			start = end;
+		}
+	}
+}
+
+static struct heapload_buffer *
+heapload_gather_finish(struct heapload_heap *heap, struct heapload_gather *g,
+		       struct list_head *batches, unsigned int nr, size_t len,
+		       int ret)
+{
+	struct heapload_buffer *buffer = ERR_PTR(ret);
+	struct heapload_chunks **parts = NULL;
+	struct heapload_batch *batch, *tmp;
+	unsigned int i = 0;
+
+	if (!ret) {
+		parts = kmalloc_array(nr, sizeof(*parts), GFP_KERNEL);
+		if (!parts)
+			buffer = ERR_PTR(-ENOMEM);
+	}
+	if (parts) {
+		heapload_zero_tail(batches, g->length);
+		list_for_each_entry(batch, batches, node)
+			parts[i++] = &batch->chunks;
+		buffer = heapload_buffer_create(heap, len, parts, nr);
+		kfree(parts);
+	}
+
+	list_for_each_entry_safe(batch, tmp, batches, node) {
+		if (IS_ERR(buffer))
+			heapload_chunks_free_pages(heap, &batch->chunks);
+		heapload_chunks_destroy(&batch->chunks);
+		list_del(&batch->node);
+		kfree(batch);
+	}
+	return buffer;
+}
+
+/**
+ * heapload_gather_load() - allocate a buffer and fill it, overlapped
+ * @heap:	heap to allocate from
+ * @file:	file to read, checked by the caller (readable regular file,
+ *		direct I/O capable if @direct)
+ * @req:	the load: offset, length (resolved, non-zero), progress_addr;
+ *		alloc_ns, io_ns, batches and max_inflight are filled in
+ * @direct:	read with direct I/O
+ *
+ * Return: the complete buffer, not yet exported, or an ERR_PTR: -ENOMEM,
+ * -EINTR, -EFAULT (progress word), -ENODATA (short read), or the read's
+ * error. Everything is freed on error.
+ */
+struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
+					     struct file *file,
+					     struct heapload_load *req,
+					     bool direct)
+{
+	u64 __user *progress = u64_to_user_ptr(req->progress_addr);
+	size_t batch_bytes = (size_t)READ_ONCE(heapload_tunables.gather_batch_mb) << 20;
+	int max_inflight = READ_ONCE(heapload_tunables.max_inflight_batches);
+	size_t len = PAGE_ALIGN(req->length), remaining = len;
+	struct heapload_buffer *buffer;
+	struct heapload_batch *batch;
+	struct heapload_gather *g;
+	unsigned int cursor = 0;
+	u64 t, io_first_ns = 0;
+	LIST_HEAD(batches);
+	int ret = 0;
+
+	ret = heapload_check_alloc(len);
+	if (ret)
+		return ERR_PTR(ret);
+
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return ERR_PTR(-ENOMEM);
+	g->file = file;
+	g->start = req->offset;
+	g->length = req->length;
+	g->read_len = direct ? ALIGN(req->length, HEAPLOAD_DIO_ALIGN) : req->length;
+	g->direct = direct;
+	g->io_bytes = (size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10;
+	g->faults = heapload_faults;
+	atomic_set(&g->pending, 1);
+	init_completion(&g->all_done);
+	init_waitqueue_head(&g->wq);
+
+	while (remaining && !ret) {
+		u64 budget = U64_MAX;
+
+		ret = heapload_wait_inflight(g, max_inflight, progress);
+		if (ret || READ_ONCE(g->abort))
+			break;
+
+		batch = kzalloc(sizeof(*batch), GFP_KERNEL);
+		if (!batch) {
+			ret = -ENOMEM;
+			break;
+		}
+		batch->g = g;
+		batch->off = len - remaining;
+		INIT_WORK(&batch->work, heapload_batch_work);
+		list_add_tail(&batch->node, &batches);
+		req->batches++;
+
+		if (g->faults.alloc_after)
+			budget = g->faults.alloc_after > batch->off ?
+				 g->faults.alloc_after - batch->off : 0;
+		t = ktime_get_ns();
+		ret = heapload_chunks_alloc(heap, &batch->chunks, batch_bytes,
+					    &remaining, false, &cursor, budget);
+		req->alloc_ns += ktime_get_ns() - t;
+		if (ret)
+			break;
+
+		atomic64_add(batch->chunks.bytes, &heapload_stats.inflight_bytes);
+		atomic_set(&batch->reqs, 1);
+		atomic_inc(&g->pending);
+		req->max_inflight = max_t(u32, req->max_inflight,
+					  atomic_inc_return(&g->inflight));
+		if (!io_first_ns)
+			io_first_ns = ktime_get_ns();
+		queue_work(heapload_io_wq, &batch->work);
+	}
+
+	/* All allocated (or given up): wait for the reads still in flight. */
+	if (!ret)
+		ret = heapload_wait_inflight(g, 1, progress);
+	if (ret)
+		heapload_gather_fail(g, ret);
+	heapload_gather_put(g);
+	wait_for_completion(&g->all_done);
+
+	ret = READ_ONCE(g->error);
+	if (!ret)
+		ret = heapload_report_progress(g, progress);
+	if (io_first_ns)
+		req->io_ns = READ_ONCE(g->io_last_ns) - io_first_ns;
+
+	buffer = heapload_gather_finish(heap, g, &batches, req->batches, len, ret);
+	kfree(g);
+	return buffer;
+}
+
+int heapload_gather_init(void)
+{
+	heapload_io_wq = alloc_workqueue("heapload_io", WQ_UNBOUND, 0);
+	return heapload_io_wq ? 0 : -ENOMEM;
+}
+
+void heapload_gather_exit(void)
+{
+	destroy_workqueue(heapload_io_wq);
+}

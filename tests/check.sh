@@ -54,6 +54,10 @@ echo "# host: DKMS build against $kver"
 tests/host/dkms-build.sh "$kver" 2>&1 | tee "$log" || true
 tally dkms "$log"
 
+echo "# host: Debian packages"
+tests/host/deb-build.sh 2>&1 | tee "$log" || true
+tally deb "$log"
+
 echo "# guest: Debian $kver in QEMU"
 tests/qemu/run.sh --kver "$kver" --mode check 2>&1 | tee "$log" || true
 tally guest "$log"

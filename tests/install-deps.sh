@@ -6,7 +6,8 @@
 # packages and the kernel under test come from tests/qemu/setup.sh.)
 set -euo pipefail
 
-pkgs=(gcc make pkg-config libkmod-dev libssl-dev dkms kmod sparse)
+pkgs=(gcc make pkg-config libkmod-dev libssl-dev dkms kmod sparse
+      debhelper dh-dkms dpkg-dev fakeroot)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -184,11 +184,8 @@ static long heapload_req_faults(struct heapload_gather *g, size_t range_off,
 	if (stop && range_off + len > stop)
 		return -EIO;
 	stop = g->faults.read_short_after;
-	if (stop && range_off + len > stop) {
-		if (range_off >= stop)
-			return 0;
-		iov_iter_truncate(iter, stop - range_off);
-	}
+	if (stop && range_off + len > stop)
+		iov_iter_truncate(iter, range_off < stop ? stop - range_off : 0);
 	return 0;
 }
 
@@ -437,7 +434,11 @@ struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 					  atomic_inc_return(&g->inflight));
 		if (!io_first_ns)
 			io_first_ns = ktime_get_ns();
-		queue_work(heapload_io_wq, &batch->work);
+		/* A load of one batch gains nothing from the workqueue hop. */
+		if (!remaining && req->batches == 1)
+			heapload_batch_work(&batch->work);
+		else
+			queue_work(heapload_io_wq, &batch->work);
 	}
 
 	/* All allocated (or given up): wait for the reads still in flight. */

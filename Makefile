@@ -4,6 +4,7 @@
 #
 #   make demo        build, boot Debian 12's kernel in QEMU, load a real model file
 #   make check       build and run every test (host unit tests + QEMU guest suite)
+#   make bench       benchmark heapload against the other ways, in QEMU (CSV + PNG)
 #   make module      build module/heapload.ko for KERNELRELEASE (default: running kernel)
 #   make tools       build the heapload command and library
 #   make sparse      run sparse over the module sources
@@ -16,7 +17,7 @@ WERROR ?= y
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PREFIX ?= /usr
 
-.PHONY: all module sparse clean-module tools guest-tests check demo install dkms-install clean
+.PHONY: all module sparse bench clean-module tools guest-tests check demo install dkms-install clean
 
 all: module tools
 
@@ -44,6 +45,9 @@ check:
 
 demo:
 	tests/demo.sh
+
+bench:
+	tests/bench.sh
 
 install: module tools
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module INSTALL_MOD_DIR=updates modules_install

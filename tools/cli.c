@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +19,36 @@
 #define OPT_RANGE	(1U << 2)
 #define OPT_SHA256	(1U << 3)
 #define OPT_RUNS	(1U << 4)
+#define OPT_PROGRESS	(1U << 5)
+#define OPT_CSV		(1U << 6)
+#define OPT_METHODS	(1U << 7)
 
 struct cmd_desc {
 	const char *name;
 	enum hl_cmd cmd;
-	bool takes_file;
+	unsigned int max_files;		/* FILE arguments: 0, or 1 to this */
 	unsigned int opts;
 };
 
 static const struct cmd_desc cmds[] = {
-	{ "load", HL_CMD_LOAD, true, OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 },
-	{ "verify", HL_CMD_VERIFY, true, OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 },
-	{ "info", HL_CMD_INFO, false, 0 },
-	{ "bench", HL_CMD_BENCH, true, OPT_HEAP | OPT_RANGE | OPT_RUNS },
+	{ "load", HL_CMD_LOAD, 1,
+	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS },
+	{ "verify", HL_CMD_VERIFY, 1,
+	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS },
+	{ "info", HL_CMD_INFO, 0, 0 },
+	{ "bench", HL_CMD_BENCH, HL_MAX_FILES,
+	  OPT_HEAP | OPT_RANGE | OPT_RUNS | OPT_CSV | OPT_METHODS },
+};
+
+static const char *const bench_methods[HL_BM_COUNT] = {
+	[HL_BM_NORMAL] = "normal",
+	[HL_BM_UDMABUF] = "udmabuf",
+	[HL_BM_UDMABUF_PRESTART] = "udmabuf-prestart",
+	[HL_BM_SYNC] = "heapload-sync",
+	[HL_BM_GATHER_DIRECT] = "heapload-gather-direct",
+	[HL_BM_GATHER_BUFFERED] = "heapload-gather-buffered",
+	[HL_BM_ALLOC_ONLY] = "alloc-only",
+	[HL_BM_ODIRECT_FLOOR] = "odirect-floor",
 };
 
 struct opt_desc {
@@ -47,6 +65,9 @@ static const struct opt_desc opts[] = {
 	{ "length", OPT_RANGE, true },
 	{ "sha256", OPT_SHA256, false },
 	{ "runs", OPT_RUNS, true },
+	{ "no-progress", OPT_PROGRESS, false },
+	{ "csv", OPT_CSV, true },
+	{ "methods", OPT_METHODS, true },
 };
 
 struct parser {
@@ -139,6 +160,24 @@ static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val
 		a->sha256 = true;
 		return 0;
 	}
+	if (!strcmp(o->name, "no-progress")) {
+		a->no_progress = true;
+		return 0;
+	}
+	if (!strcmp(o->name, "csv")) {
+		if (!*val)
+			return fail(p, "--csv: empty file name");
+		a->csv = val;
+		return 0;
+	}
+	if (!strcmp(o->name, "methods")) {
+		if (hl_parse_methods(val, &a->methods))
+			return fail(p, "--methods: '%s' is not a comma-separated list of: "
+				    "normal, udmabuf, udmabuf-prestart, heapload-sync, "
+				    "heapload-gather-direct, heapload-gather-buffered, "
+				    "alloc-only, odirect-floor", val);
+		return 0;
+	}
 	/* --direct or --buffered */
 	if (p->seen_mode)
 		return fail(p, "--direct and --buffered are exclusive, give one");
@@ -178,14 +217,22 @@ static int parse_long_opt(struct parser *p)
 
 static int parse_positional(struct parser *p, const char *arg)
 {
-	if (!p->cmd->takes_file)
+	struct hl_args *a = p->args;
+
+	if (!p->cmd->max_files)
 		return fail(p, "%s: unexpected argument '%s'", p->cmd->name, arg);
-	if (p->args->file)
-		return fail(p, "%s: only one FILE, got '%s' and '%s'",
-			    p->cmd->name, p->args->file, arg);
+	if (a->nfiles >= p->cmd->max_files) {
+		if (p->cmd->max_files == 1)
+			return fail(p, "%s: only one FILE, got '%s' and '%s'",
+				    p->cmd->name, a->file, arg);
+		return fail(p, "%s: at most %u FILEs", p->cmd->name,
+			    p->cmd->max_files);
+	}
 	if (!*arg)
 		return fail(p, "%s: empty FILE", p->cmd->name);
-	p->args->file = arg;
+	if (!a->nfiles)
+		a->file = arg;
+	a->files[a->nfiles++] = arg;
 	return 0;
 }
 
@@ -217,7 +264,7 @@ static int parse_cmd_args(struct parser *p)
 		if (ret)
 			return ret;
 	}
-	if (p->cmd->takes_file && !p->args->file)
+	if (p->cmd->max_files && !p->args->nfiles)
 		return fail(p, "%s: missing FILE", p->cmd->name);
 	return 0;
 }
@@ -236,6 +283,7 @@ int hl_parse_args(int argc, char *const argv[], struct hl_args *args,
 	args->heap = HEAPLOAD_DEFAULT_HEAP;
 	args->mode = HL_MODE_BUFFERED;
 	args->runs = HL_DEFAULT_RUNS;
+	args->methods = HL_BM_ALL;
 	if (err_size)
 		err[0] = '\0';
 
@@ -282,4 +330,185 @@ double hl_rate_mbs(uint64_t bytes, uint64_t ns)
 		ns = 1;
 	/* bytes / (ns / 1e9) / 1e6 */
 	return (double)bytes * 1e3 / (double)ns;
+}
+
+const char *hl_bench_method_name(unsigned int method)
+{
+	return method < HL_BM_COUNT ? bench_methods[method] : "?";
+}
+
+int hl_parse_methods(const char *list, unsigned int *mask)
+{
+	unsigned int m, out = 0;
+	const char *p = list, *end;
+	size_t len;
+
+	if (!list || !*list || !mask)
+		return -EINVAL;
+	for (;;) {
+		end = strchr(p, ',');
+		len = end ? (size_t)(end - p) : strlen(p);
+		for (m = 0; m < HL_BM_COUNT; m++)
+			if (strlen(bench_methods[m]) == len &&
+			    !strncmp(bench_methods[m], p, len))
+				break;
+		if (m == HL_BM_COUNT)
+			return -EINVAL;
+		out |= 1U << m;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	*mask = out;
+	return 0;
+}
+
+void hl_summarize(double *v, size_t n, struct hl_summary *s)
+{
+	if (!n) {
+		s->median = s->min = s->max = NAN;
+		return;
+	}
+	s->median = hl_median(v, n);	/* sorts */
+	s->min = v[0];
+	s->max = v[n - 1];
+}
+
+double hl_ratio(double num, double den)
+{
+	if (isnan(num) || isnan(den) || !(den > 0.0))
+		return NAN;
+	return num / den;
+}
+
+int hl_csv_field(const char *in, char *out, size_t size)
+{
+	size_t i, o = 0, need;
+	bool quote;
+
+	if (!size)
+		return -ENOSPC;
+	if (!in)
+		in = "";
+	quote = strpbrk(in, ",\"\r\n") != NULL;
+	need = strlen(in) + 1 + (quote ? 2 : 0);
+	for (i = 0; in[i]; i++)
+		need += in[i] == '"';
+	if (need > size) {
+		out[0] = '\0';
+		return -ENOSPC;
+	}
+	if (quote)
+		out[o++] = '"';
+	for (i = 0; in[i]; i++) {
+		if (in[i] == '"')
+			out[o++] = '"';
+		out[o++] = in[i];
+	}
+	if (quote)
+		out[o++] = '"';
+	out[o] = '\0';
+	return 0;
+}
+
+int hl_csv_num(double v, int decimals, char *out, size_t size)
+{
+	int n;
+
+	if (!size)
+		return -ENOSPC;
+	if (decimals < 0)
+		decimals = 0;
+	if (decimals > 9)
+		decimals = 9;
+	if (isnan(v) || isinf(v)) {
+		out[0] = '\0';
+		return 0;
+	}
+	/* No "-0.0" for a tiny negative value. */
+	if (fabs(v) < 0.5 * pow(10.0, -decimals))
+		v = 0.0;
+	n = snprintf(out, size, "%.*f", decimals, v);
+	if (n < 0 || (size_t)n >= size) {
+		out[0] = '\0';
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+int hl_meminfo_kb(const char *text, const char *key, uint64_t *kb)
+{
+	size_t klen = strlen(key);
+	const char *line = text;
+
+	while (line && *line) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			const char *p = line + klen + 1;
+			char *end;
+			unsigned long long v;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p < '0' || *p > '9')
+				return -ENOENT;
+			errno = 0;
+			v = strtoull(p, &end, 10);
+			if (errno)
+				return -ENOENT;
+			*kb = v;
+			return 0;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -ENOENT;
+}
+
+unsigned int hl_batch_mb_for(uint64_t bytes)
+{
+	uint64_t mb = bytes / (1ULL << 20) + !!(bytes % (1ULL << 20));
+
+	if (mb < 1)
+		return 1;
+	if (mb > 65536)
+		return 65536;
+	return (unsigned int)mb;
+}
+
+int hl_format_progress(char *buf, size_t size, uint64_t done, uint64_t total,
+		       double secs, unsigned int width)
+{
+	double rate = secs > 0.0 ? (double)done / 1e6 / secs : 0.0;
+	size_t o = 0;
+	unsigned int i, fill;
+	int n;
+
+	if (!size)
+		return 0;
+	buf[0] = '\0';
+	if (total && done > total)
+		done = total;
+	if (total && width) {
+		fill = (unsigned int)((double)done / (double)total * width);
+		if (o + width + 3 < size) {
+			buf[o++] = '[';
+			for (i = 0; i < width; i++)
+				buf[o++] = i < fill ? '#' : '.';
+			buf[o++] = ']';
+			buf[o++] = ' ';
+			buf[o] = '\0';
+		}
+	}
+	if (total)
+		n = snprintf(buf + o, size - o, "%3u%%  %.1f/%.1f MB  %.1f MB/s",
+			     (unsigned int)((double)done * 100.0 / (double)total),
+			     (double)done / 1e6, (double)total / 1e6, rate);
+	else
+		n = snprintf(buf + o, size - o, "%.1f MB  %.1f MB/s",
+			     (double)done / 1e6, rate);
+	if (n < 0)
+		return (int)o;
+	o += (size_t)n;
+	return o >= size ? (int)(size - 1) : (int)o;
 }

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,6 +21,7 @@
 
 #include <linux/dma-buf.h>
 
+#include "bench.h"
 #include "cli.h"
 #include "libheapload.h"
 
@@ -28,7 +31,9 @@
 
 #define EXIT_USAGE	2
 #define CHUNK_SIZE	(1U << 20)
-#define DROP_CACHES	"/proc/sys/vm/drop_caches"
+/* The progress bar appears after this long and is redrawn this often. */
+#define PROGRESS_DELAY_NS	1000000000ULL
+#define PROGRESS_PERIOD_NS	100000000ULL
 
 static void usage(FILE *f)
 {
@@ -38,8 +43,10 @@ static void usage(FILE *f)
 	      "  load FILE     load FILE into a new dma-buf heap buffer and report\n"
 	      "  verify FILE   load, then compare the buffer with FILE read with read()\n"
 	      "  info          show the module, its parameters and statistics, and the heaps\n"
-	      "  bench FILE    time load --direct, load --buffered and the classic\n"
-	      "                dma-heap alloc + mmap + read(), median of --runs runs\n"
+	      "  bench FILE... compare, per FILE, the loader (one batch, gathered direct\n"
+	      "                and buffered) with dma-heap alloc + mmap + read(), memfd +\n"
+	      "                O_DIRECT + udmabuf, and the floors (allocation alone,\n"
+	      "                O_DIRECT read alone); median, min and max of --runs runs\n"
 	      "\n"
 	      "Options of load, verify and bench:\n"
 	      "  --heap NAME   heap under " HEAPLOAD_HEAP_DIR " (default: " HEAPLOAD_DEFAULT_HEAP ")\n"
@@ -50,8 +57,16 @@ static void usage(FILE *f)
 	      "  --direct      read with direct I/O (FILE opened with O_DIRECT)\n"
 	      "  --buffered    read through the page cache (the default)\n"
 	      "  --sha256      print the SHA-256 of the loaded bytes, read back via mmap\n"
+	      "  --no-progress never draw the progress bar (drawn on stderr when it is a\n"
+	      "                terminal and the load takes more than a second)\n"
 	      "Options of bench:\n"
-	      "  --runs N      runs per method (default: 5, at most 1000)\n"
+	      "  --runs N      runs per method and file (default: 5, at most 1000)\n"
+	      "  --csv OUT     also write one CSV row per file and method to OUT ('-':\n"
+	      "                stdout)\n"
+	      "  --methods L   only these methods, comma-separated: normal, udmabuf,\n"
+	      "                udmabuf-prestart, heapload-sync, heapload-gather-direct,\n"
+	      "                heapload-gather-buffered, alloc-only, odirect-floor\n"
+	      "                (default: all)\n"
 	      "\n"
 	      "N is a byte count with an optional binary suffix K, M or G.\n"
 	      "\n"
@@ -59,7 +74,7 @@ static void usage(FILE *f)
 	      "  -V, --version  show the version of this tool\n"
 	      "\n"
 	      "Exit status: 0 on success, 1 on failure (verify: on a mismatch;\n"
-	      "info: module not loaded), 2 on a usage error.\n", f);
+	      "info: module not loaded; bench: a method failed), 2 on a usage error.\n", f);
 }
 
 static void print_err(const char *verb, const char *what, int err)
@@ -138,6 +153,118 @@ static void load_hint(const struct hl_args *a, int err)
 		fprintf(stderr, "heapload: %s\n", hint);
 }
 
+/* ---- progress bar ---- */
+
+/*
+ * While a load runs, a helper thread waits PROGRESS_DELAY_NS, then redraws
+ * a one-line bar on stderr every PROGRESS_PERIOD_NS from the progress word
+ * the kernel updates, and erases it when the load is over.
+ */
+struct progress {
+	uint64_t word;			/* written by the kernel */
+	uint64_t total;			/* bytes expected, 0 if not known */
+	uint64_t t0;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* signalled when @done is set */
+	bool done;
+	bool running;			/* the thread was started */
+};
+
+static void abs_deadline(struct timespec *ts, uint64_t ns)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000ULL);
+	ts->tv_nsec = (long)(ns % 1000000000ULL);
+}
+
+/* Width of the bar for the terminal on stderr: what is left of the line. */
+static unsigned int bar_width(void)
+{
+	struct winsize ws;
+	unsigned int cols = 80;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		cols = ws.ws_col;
+	/* "[" bar "] " plus "100%  12345.6/12345.6 MB  12345.6 MB/s" */
+	if (cols < 50)
+		return 0;
+	return cols - 50 > 40 ? 40 : cols - 50;
+}
+
+static void *progress_thread(void *arg)
+{
+	struct progress *p = arg;
+	uint64_t next = p->t0 + PROGRESS_DELAY_NS;
+	unsigned int width = bar_width();
+	bool drawn = false;
+	struct timespec ts;
+	char line[256];
+	int n;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		abs_deadline(&ts, next);
+		while (!p->done &&
+		       pthread_cond_timedwait(&p->cond, &p->lock, &ts) != ETIMEDOUT)
+			;
+		if (p->done)
+			break;
+		n = hl_format_progress(line, sizeof(line),
+				       heapload_progress_get(&p->word), p->total,
+				       (double)(now_ns() - p->t0) / 1e9, width);
+		fprintf(stderr, "\r%.*s\033[K", n, line);
+		fflush(stderr);
+		drawn = true;
+		next += PROGRESS_PERIOD_NS;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	return NULL;
+}
+
+/* Start the bar's thread if stderr is a terminal and it is wanted. */
+static void progress_start(struct progress *p, const struct hl_args *a,
+			   uint64_t total)
+{
+	pthread_condattr_t attr;
+
+	memset(p, 0, sizeof(*p));
+	p->total = total;
+	p->t0 = now_ns();
+	if (a->no_progress || !isatty(STDERR_FILENO))
+		return;
+	if (pthread_condattr_init(&attr))
+		return;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	p->running = !pthread_create(&p->thread, NULL, progress_thread, p);
+	if (!p->running) {
+		pthread_cond_destroy(&p->cond);
+		pthread_mutex_destroy(&p->lock);
+	}
+}
+
+static void progress_stop(struct progress *p)
+{
+	if (!p->running)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->done = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	p->running = false;
+}
+
+static int expected_length(const struct hl_args *a, uint64_t size, uint64_t *len);
+
 /*
  * Open FILE and the device, and load. Prints its own errors. On success
  * *res holds the dma-buf and *ns the time the ioctl took.
@@ -148,8 +275,10 @@ static int do_load(const struct hl_args *a, struct heapload_result *res,
 	const char *verb = hl_cmd_name(a->cmd);
 	uint32_t flags = a->mode == HL_MODE_DIRECT ? HEAPLOAD_LOAD_DIRECT :
 						     HEAPLOAD_LOAD_BUFFERED;
+	struct progress prog;
+	uint64_t total = 0;
 	int file_fd, devfd, ret;
-	uint64_t t0;
+	struct stat st;
 
 	file_fd = open_file(verb, a->file, a->mode);
 	if (file_fd < 0)
@@ -159,11 +288,15 @@ static int do_load(const struct hl_args *a, struct heapload_result *res,
 		ret = -1;
 		goto out_close_file;
 	}
+	if (fstat(file_fd, &st) < 0 ||
+	    expected_length(a, (uint64_t)st.st_size, &total))
+		total = 0;	/* the kernel will say what is wrong */
 
-	t0 = now_ns();
+	progress_start(&prog, a, total);
 	ret = heapload_load_file(devfd, file_fd, a->heap, a->offset, a->length,
-				 flags, res);
-	*ns = now_ns() - t0;
+				 flags, &prog.word, res);
+	*ns = now_ns() - prog.t0;
+	progress_stop(&prog);
 	if (ret) {
 		print_err(verb, NULL, -ret);
 		load_hint(a, -ret);
@@ -186,6 +319,16 @@ static void print_load(const struct hl_args *a, const struct heapload_result *re
 	printf("buffer: %" PRIu64 "\n", res->buf_size);
 	printf("time: %.3f\n", (double)ns / 1e9);
 	printf("rate: %.1f\n", hl_rate_mbs(res->loaded, ns));
+	if (!res->total_ns) {
+		/* A module without statistics (heapload 0.1). */
+		printf("alloc: n/a\nio: n/a\ntotal: n/a\nbatches: n/a\nmax_inflight: n/a\n");
+		return;
+	}
+	printf("alloc: %.3f\n", (double)res->alloc_ns / 1e9);
+	printf("io: %.3f\n", (double)res->io_ns / 1e9);
+	printf("total: %.3f\n", (double)res->total_ns / 1e9);
+	printf("batches: %" PRIu32 "\n", res->batches);
+	printf("max_inflight: %" PRIu32 "\n", res->max_inflight);
 }
 
 static int print_sha256(const struct hl_args *a, const struct heapload_result *res)
@@ -442,12 +585,22 @@ static void print_params(void)
 
 static void print_stats(void)
 {
-	static const char *const stats[] = { "allocated_bytes", "buffers" };
+	static const char *const stats[] = {
+		"allocated_bytes", "buffers", "loads", "load_failures",
+		"loaded_bytes", "inflight_bytes",
+	};
 	size_t i;
 
+	char path[PATH_MAX];
+
 	printf("stats:\n");
-	for (i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
+	for (i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
+		/* Counters after the first two are new in 0.2: skip if absent. */
+		snprintf(path, sizeof(path), "%s/%s", HEAPLOAD_SYSFS_STATS, stats[i]);
+		if (i >= 2 && access(path, F_OK))
+			continue;
 		print_attr(HEAPLOAD_SYSFS_STATS, stats[i]);
+	}
 }
 
 static void print_heaps(void)
@@ -517,237 +670,6 @@ static int cmd_info(void)
 	       EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-/* ---- bench ---- */
-
-struct bench {
-	const struct hl_args *a;
-	uint64_t len;		/* bytes each run loads */
-	bool drop;		/* drop the page cache before each run */
-};
-
-enum bench_method { BENCH_DIRECT, BENCH_BUFFERED, BENCH_CLASSIC, BENCH_METHODS };
-
-static const char *const bench_names[BENCH_METHODS] = {
-	"load --direct", "load --buffered", "alloc+mmap+read()",
-};
-
-static int drop_caches(void)
-{
-	int fd, ret = 0;
-
-	sync();
-	fd = open(DROP_CACHES, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, "3\n", 2) != 2)
-		ret = errno ? -errno : -EIO;
-	close(fd);
-	return ret;
-}
-
-/* Returns whether later runs should drop the cache too. */
-static bool try_drop_caches(void)
-{
-	int ret = drop_caches();
-
-	if (ret)
-		fprintf(stderr, "heapload: bench: %s: %s; the remaining runs are warm\n",
-			DROP_CACHES, strerror(-ret));
-	return !ret;
-}
-
-static int bench_load(const struct bench *b, int devfd, bool direct, uint64_t *ns)
-{
-	struct heapload_result res;
-	int fd, ret;
-	uint64_t t0;
-
-	fd = open(b->a->file, O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
-	if (fd < 0)
-		return -errno;
-	t0 = now_ns();
-	ret = heapload_load_file(devfd, fd, b->a->heap, b->a->offset, b->a->length,
-				 direct ? HEAPLOAD_LOAD_DIRECT : HEAPLOAD_LOAD_BUFFERED,
-				 &res);
-	*ns = now_ns() - t0;
-	close(fd);
-	if (ret)
-		return ret;
-	close(res.dmabuf_fd);
-	return res.loaded == b->len ? 0 : -ENODATA;
-}
-
-static int read_full(int fd, unsigned char *buf, uint64_t len, uint64_t offset)
-{
-	uint64_t done = 0;
-
-	while (done < len) {
-		size_t want = len - done < CHUNK_SIZE ? len - done : CHUNK_SIZE;
-		ssize_t n = pread(fd, buf + done, want, (off_t)(offset + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA;
-		done += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* The classic way: allocate from the heap, map it, read() into the map. */
-static int bench_classic(const struct bench *b, uint64_t *ns)
-{
-	uint64_t t0 = 0;
-	void *map;
-	int fd, buf_fd, ret, err;
-
-	fd = open(b->a->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	t0 = now_ns();
-	buf_fd = heapload_heap_alloc(b->a->heap, b->len, O_RDWR | O_CLOEXEC);
-	if (buf_fd < 0) {
-		ret = buf_fd;
-		goto out_close_file;
-	}
-	ret = heapload_dmabuf_map(buf_fd, b->len, PROT_READ | PROT_WRITE, &map);
-	if (ret)
-		goto out_close_buf;
-	ret = heapload_dmabuf_sync(buf_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
-	if (ret)
-		goto out_unmap;
-	ret = read_full(fd, map, b->len, b->a->offset);
-	err = heapload_dmabuf_sync(buf_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-	if (!ret)
-		ret = err;
-out_unmap:
-	heapload_dmabuf_unmap(map, b->len);
-	*ns = now_ns() - t0;
-out_close_buf:
-	close(buf_fd);
-out_close_file:
-	close(fd);
-	return ret;
-}
-
-static int bench_one(const struct bench *b, int devfd, enum bench_method m,
-		     uint64_t *ns)
-{
-	switch (m) {
-	case BENCH_DIRECT:
-		return devfd < 0 ? devfd : bench_load(b, devfd, true, ns);
-	case BENCH_BUFFERED:
-		return devfd < 0 ? devfd : bench_load(b, devfd, false, ns);
-	default:
-		return bench_classic(b, ns);
-	}
-}
-
-static void print_bench_row(const struct bench *b, enum bench_method m,
-			    int err, double *secs, bool have_dev)
-{
-	double t;
-
-	if (err && m != BENCH_CLASSIC && !have_dev) {
-		printf("%-20s  failed: %s: %s\n", bench_names[m], HEAPLOAD_DEV_PATH,
-		       strerror(-err));
-		return;
-	}
-	if (err && m == BENCH_CLASSIC && err == -ENOENT) {
-		printf("%-20s  failed: %s/%s: %s\n", bench_names[m], HEAPLOAD_HEAP_DIR,
-		       b->a->heap, strerror(-err));
-		return;
-	}
-	if (err) {
-		printf("%-20s  failed: %s\n", bench_names[m], strerror(-err));
-		return;
-	}
-	t = hl_median(secs, b->a->runs);
-	printf("%-20s  %10.3f  %10.1f\n", bench_names[m], t * 1e3,
-	       hl_rate_mbs(b->len, (uint64_t)(t * 1e9)));
-}
-
-static bool can_drop_caches(void)
-{
-	return geteuid() == 0 && access(DROP_CACHES, W_OK) == 0;
-}
-
-static int bench_prepare(struct bench *b, const struct hl_args *a)
-{
-	struct stat st;
-
-	b->a = a;
-	if (stat(a->file, &st) < 0) {
-		print_err("bench", a->file, errno);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || expected_length(a, (uint64_t)st.st_size, &b->len) ||
-	    !b->len) {
-		fprintf(stderr, "heapload: bench: %s: not a regular file, or the range is empty or outside the file\n",
-			a->file);
-		return -1;
-	}
-	b->drop = can_drop_caches();
-	return 0;
-}
-
-static int cmd_bench(const struct hl_args *a)
-{
-	double *secs[BENCH_METHODS] = { NULL };
-	int err[BENCH_METHODS] = { 0 };
-	struct bench b;
-	int devfd, m, ret = EXIT_SUCCESS;
-	unsigned int run;
-	uint64_t ns = 0;
-
-	if (bench_prepare(&b, a))
-		return EXIT_FAILURE;
-	for (m = 0; m < BENCH_METHODS; m++) {
-		secs[m] = calloc(a->runs, sizeof(double));
-		if (!secs[m]) {
-			print_err("bench", NULL, ENOMEM);
-			ret = EXIT_FAILURE;
-			goto out_free;
-		}
-	}
-	devfd = open_device("bench");
-
-	printf("bench: %s\n", a->file);
-	printf("heap: %s\n", a->heap);
-	printf("bytes: %" PRIu64 "\n", b.len);
-	printf("runs: %u\n", a->runs);
-	printf("cache: %s\n", b.drop ? "dropped before each run" :
-	       "warm (not dropped: needs root and a writable " DROP_CACHES ")");
-	fflush(stdout);
-
-	/* Interleave the methods so that drift affects all of them alike. */
-	for (run = 0; run < a->runs; run++) {
-		for (m = 0; m < BENCH_METHODS; m++) {
-			if (err[m])
-				continue;
-			if (b.drop)
-				b.drop = try_drop_caches();
-			err[m] = bench_one(&b, devfd, m, &ns);
-			secs[m][run] = (double)ns / 1e9;
-		}
-	}
-
-	printf("%-20s  %10s  %10s\n", "method", "median ms", "MB/s");
-	for (m = 0; m < BENCH_METHODS; m++) {
-		print_bench_row(&b, m, err[m], secs[m], devfd >= 0);
-		if (err[m])
-			ret = EXIT_FAILURE;
-	}
-	if (devfd >= 0)
-		close(devfd);
-out_free:
-	for (m = 0; m < BENCH_METHODS; m++)
-		free(secs[m]);
-	return ret;
-}
-
 int main(int argc, char *argv[])
 {
 	struct hl_args a;
@@ -771,7 +693,7 @@ int main(int argc, char *argv[])
 	case HL_CMD_INFO:
 		return cmd_info();
 	case HL_CMD_BENCH:
-		return cmd_bench(&a);
+		return hl_cmd_bench(&a);
 	default:
 		usage(stderr);
 		return EXIT_USAGE;

@@ -38,13 +38,13 @@ int heapload_load(int devfd, struct heapload_load *req)
 
 int heapload_load_file(int devfd, int file_fd, const char *heap,
 		       uint64_t offset, uint64_t length, uint32_t flags,
-		       struct heapload_result *res)
+		       uint64_t *progress, struct heapload_result *res)
 {
 	struct heapload_load req;
 	size_t name_len;
 	int ret;
 
-	if (!res)
+	if (!res || ((uintptr_t)progress & 7))
 		return -EINVAL;
 	if (!heap)
 		heap = HEAPLOAD_DEFAULT_HEAP;
@@ -61,13 +61,27 @@ int heapload_load_file(int devfd, int file_fd, const char *heap,
 	req.offset = offset;
 	req.length = length;
 	memcpy(req.heap, heap, name_len + 1);
+	if (progress) {
+		__atomic_store_n(progress, 0, __ATOMIC_RELAXED);
+		req.progress_addr = (uint64_t)(uintptr_t)progress;
+	}
 
 	ret = heapload_load(devfd, &req);
+	if (ret == -E2BIG && progress) {
+		/* A module before version 1 of the struct: no progress. */
+		req.progress_addr = 0;
+		ret = heapload_load(devfd, &req);
+	}
 	if (ret)
 		return ret;
 	res->dmabuf_fd = req.dmabuf_fd;
 	res->loaded = req.loaded;
 	res->buf_size = req.buf_size;
+	res->alloc_ns = req.alloc_ns;
+	res->io_ns = req.io_ns;
+	res->total_ns = req.total_ns;
+	res->batches = req.batches;
+	res->max_inflight = req.max_inflight;
 	return 0;
 }
 

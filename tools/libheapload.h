@@ -55,11 +55,26 @@ extern "C" {
  * @loaded:	bytes read from the file.
  * @buf_size:	size of the dma-buf in bytes: @loaded rounded up to the page
  *		size; the bytes from @loaded to @buf_size are zero.
+ * @alloc_ns:	nanoseconds the kernel spent allocating pages.
+ * @io_ns:	nanoseconds from the first read submitted to the last one
+ *		completed.
+ * @total_ns:	nanoseconds of the whole load as the kernel measured it; 0
+ *		if the module reports no statistics (heapload 0.1), and then
+ *		all statistics are 0.
+ * @batches:	gather batches the buffer was read in.
+ * @max_inflight: most batches that were allocated but not yet read at once.
+ *
+ * The statistics are those of the version 1 struct heapload_load.
  */
 struct heapload_result {
 	int dmabuf_fd;
 	uint64_t loaded;
 	uint64_t buf_size;
+	uint64_t alloc_ns;
+	uint64_t io_ns;
+	uint64_t total_ns;
+	uint32_t batches;
+	uint32_t max_inflight;
 };
 
 /**
@@ -139,17 +154,40 @@ int heapload_load(int devfd, struct heapload_load *req);
  * @length:	bytes to load; 0 means up to the end of the file.
  * @flags:	%HEAPLOAD_LOAD_DIRECT, %HEAPLOAD_LOAD_BUFFERED, or 0 to follow
  *		the O_DIRECT flag of @file_fd.
- * @res:	receives the dma-buf fd and sizes; untouched on failure.
+ * @progress:	NULL, or a word the kernel sets to the bytes read so far
+ *		while the load runs (at least once per gather batch), for
+ *		another thread to show progress: read it with
+ *		heapload_progress_get(). It must stay valid, and 8-byte
+ *		aligned, until this call returns. Set to 0 here first.
+ * @res:	receives the dma-buf fd, sizes and statistics; untouched on
+ *		failure.
  *
- * The dma-buf is created with O_RDWR | O_CLOEXEC.
+ * The dma-buf is created with O_RDWR | O_CLOEXEC. With a module that
+ * knows no progress word (heapload 0.1 refuses it with -E2BIG) the load
+ * is retried without one, so @progress then stays 0.
  *
- * Return: 0, -EINVAL if @res is NULL or @heap is empty, -ENAMETOOLONG if
- * @heap does not fit in %HEAPLOAD_HEAP_NAME_MAX bytes with its NUL, or any
- * error of heapload_load().
+ * Return: 0, -EINVAL if @res is NULL, @heap is empty or @progress is not
+ * 8-byte aligned, -ENAMETOOLONG if @heap does not fit in
+ * %HEAPLOAD_HEAP_NAME_MAX bytes with its NUL, or any error of
+ * heapload_load().
  */
 int heapload_load_file(int devfd, int file_fd, const char *heap,
 		       uint64_t offset, uint64_t length, uint32_t flags,
-		       struct heapload_result *res);
+		       uint64_t *progress, struct heapload_result *res);
+
+/**
+ * heapload_progress_get() - read a progress word during a load
+ * @progress:	the word given to heapload_load_file().
+ *
+ * The kernel writes the word from another context; this reads it in one
+ * piece.
+ *
+ * Return: the bytes read so far.
+ */
+static inline uint64_t heapload_progress_get(const uint64_t *progress)
+{
+	return __atomic_load_n(progress, __ATOMIC_RELAXED);
+}
 
 /**
  * heapload_heap_alloc() - allocate a buffer the classic dma-heap way

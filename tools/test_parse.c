@@ -2,11 +2,12 @@
 /*
  * Host unit tests of the pure parts of libheapload and the heapload
  * command: size parsing, hex formatting, SHA-256, argument parsing and
- * the median. Prints KTAP and ends with "N passed, N failed"; exits 1 if
+ * the statistics, CSV and progress-bar helpers of bench and load. Prints KTAP and ends with "N passed, N failed"; exits 1 if
  * any test failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -303,6 +304,203 @@ static bool rate_is_decimal_megabytes(void)
 	return ok;
 }
 
+/* ---- load and bench options ---- */
+
+static bool args_load_no_progress(void)
+{
+	struct hl_args a;
+	bool ok = true;
+
+	CHECK(PARSE(&a, "load", "f") == 0 && !a.no_progress);
+	CHECK(PARSE(&a, "load", "f", "--no-progress") == 0 && a.no_progress);
+	CHECK(PARSE(&a, "verify", "--no-progress", "f") == 0 && a.no_progress);
+	CHECK(PARSE(&a, "load", "f", "--no-progress=1") == -EINVAL);
+	CHECK(PARSE(&a, "bench", "f", "--no-progress") == -EINVAL);
+	CHECK(PARSE(&a, "load", "f", "--csv", "x") == -EINVAL);
+	CHECK(PARSE(&a, "load", "f") == 0 && a.nfiles == 1 && a.files[0] == a.file);
+	return ok;
+}
+
+static bool args_bench_files_csv_methods(void)
+{
+	struct hl_args a;
+	bool ok = true;
+
+	CHECK(PARSE(&a, "bench", "a", "--runs", "3", "--csv", "out.csv", "b", "c") == 0);
+	CHECK(a.nfiles == 3 && !strcmp(a.files[0], "a") && !strcmp(a.files[1], "b") &&
+	      !strcmp(a.files[2], "c") && !strcmp(a.file, "a"));
+	CHECK(!strcmp(a.csv, "out.csv") && a.runs == 3 && a.methods == HL_BM_ALL);
+	CHECK(PARSE(&a, "bench", "a", "--csv=-") == 0 && !strcmp(a.csv, "-"));
+	CHECK(PARSE(&a, "bench", "a", "--csv=") == -EINVAL);
+	CHECK(PARSE(&a, "bench") == -EINVAL && strstr(err, "missing FILE"));
+	CHECK(PARSE(&a, "bench", "a", "--methods", "normal,odirect-floor") == 0 &&
+	      a.methods == ((1U << HL_BM_NORMAL) | (1U << HL_BM_ODIRECT_FLOOR)));
+	CHECK(PARSE(&a, "bench", "a", "--methods=heapload-gather-direct") == 0 &&
+	      a.methods == 1U << HL_BM_GATHER_DIRECT);
+	CHECK(PARSE(&a, "bench", "a", "--methods", "normal,") == -EINVAL);
+	CHECK(PARSE(&a, "bench", "a", "--methods", "fast") == -EINVAL &&
+	      strstr(err, "--methods"));
+	return ok;
+}
+
+static bool args_bench_file_limit(void)
+{
+	char *argv[HL_MAX_FILES + 4];
+	struct hl_args a;
+	bool ok = true;
+	int i;
+
+	argv[0] = "heapload";
+	argv[1] = "bench";
+	for (i = 0; i < HL_MAX_FILES + 1; i++)
+		argv[2 + i] = "f";
+	argv[HL_MAX_FILES + 3] = NULL;
+	CHECK(hl_parse_args(HL_MAX_FILES + 2, argv, &a, err, sizeof(err)) == 0 &&
+	      a.nfiles == HL_MAX_FILES);
+	CHECK(hl_parse_args(HL_MAX_FILES + 3, argv, &a, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "at most"));
+	return ok;
+}
+
+static bool methods_names_round_trip(void)
+{
+	unsigned int m, mask;
+	bool ok = true;
+
+	for (m = 0; m < HL_BM_COUNT; m++) {
+		CHECK(hl_parse_methods(hl_bench_method_name(m), &mask) == 0 &&
+		      mask == 1U << m);
+	}
+	CHECK(!strcmp(hl_bench_method_name(HL_BM_COUNT), "?"));
+	mask = 7;
+	CHECK(hl_parse_methods("", &mask) == -EINVAL && mask == 7);
+	CHECK(hl_parse_methods(",normal", &mask) == -EINVAL);
+	CHECK(hl_parse_methods("normal,normal", &mask) == 0 && mask == 1U << HL_BM_NORMAL);
+	CHECK(hl_parse_methods("udmabuf", &mask) == 0 && mask == 1U << HL_BM_UDMABUF);
+	return ok;
+}
+
+/* ---- bench statistics and output ---- */
+
+static bool summarize_median_min_max(void)
+{
+	double v[] = { 3.0, 9.0, 1.0, 4.0 };
+	double one[] = { 2.5 };
+	struct hl_summary s;
+	bool ok = true;
+
+	hl_summarize(v, 4, &s);
+	CHECK(s.median == 3.5 && s.min == 1.0 && s.max == 9.0);
+	hl_summarize(v, 3, &s);		/* now sorted: 1 3 4 */
+	CHECK(s.median == 3.0 && s.min == 1.0 && s.max == 4.0);
+	hl_summarize(one, 1, &s);
+	CHECK(s.median == 2.5 && s.min == 2.5 && s.max == 2.5);
+	hl_summarize(NULL, 0, &s);
+	CHECK(isnan(s.median) && isnan(s.min) && isnan(s.max));
+	return ok;
+}
+
+static bool ratio_handles_missing(void)
+{
+	bool ok = true;
+
+	CHECK(hl_ratio(3.0, 2.0) == 1.5);
+	CHECK(hl_ratio(0.0, 2.0) == 0.0);
+	CHECK(isnan(hl_ratio(1.0, 0.0)));
+	CHECK(isnan(hl_ratio(1.0, -1.0)));
+	CHECK(isnan(hl_ratio(NAN, 1.0)));
+	CHECK(isnan(hl_ratio(1.0, NAN)));
+	return ok;
+}
+
+static bool csv_field_quotes_when_needed(void)
+{
+	char out[32];
+	bool ok = true;
+
+	CHECK(hl_csv_field("plain", out, sizeof(out)) == 0 && !strcmp(out, "plain"));
+	CHECK(hl_csv_field(NULL, out, sizeof(out)) == 0 && !strcmp(out, ""));
+	CHECK(hl_csv_field("a,b", out, sizeof(out)) == 0 && !strcmp(out, "\"a,b\""));
+	CHECK(hl_csv_field("say \"hi\"", out, sizeof(out)) == 0 &&
+	      !strcmp(out, "\"say \"\"hi\"\"\""));
+	CHECK(hl_csv_field("x\ny", out, sizeof(out)) == 0 && !strcmp(out, "\"x\ny\""));
+	CHECK(hl_csv_field("12345", out, 6) == 0 && !strcmp(out, "12345"));
+	CHECK(hl_csv_field("123456", out, 6) == -ENOSPC && !strcmp(out, ""));
+	CHECK(hl_csv_field("a,bc", out, 6) == -ENOSPC);	/* "a,bc" needs 7 */
+	CHECK(hl_csv_field("a,b", out, 6) == 0 && !strcmp(out, "\"a,b\""));
+	return ok;
+}
+
+static bool csv_num_formats_and_blanks(void)
+{
+	char out[32];
+	bool ok = true;
+
+	CHECK(hl_csv_num(1.23456, 3, out, sizeof(out)) == 0 && !strcmp(out, "1.235"));
+	CHECK(hl_csv_num(-0.5, 1, out, sizeof(out)) == 0 && !strcmp(out, "-0.5"));
+	CHECK(hl_csv_num(42.0, 0, out, sizeof(out)) == 0 && !strcmp(out, "42"));
+	CHECK(hl_csv_num(NAN, 3, out, sizeof(out)) == 0 && !strcmp(out, ""));
+	CHECK(hl_csv_num(INFINITY, 3, out, sizeof(out)) == 0 && !strcmp(out, ""));
+	CHECK(hl_csv_num(123456.0, 2, out, 6) == -ENOSPC && !strcmp(out, ""));
+	CHECK(hl_csv_num(-0.04, 1, out, sizeof(out)) == 0 && !strcmp(out, "0.0"));
+	CHECK(hl_csv_num(-0.06, 1, out, sizeof(out)) == 0 && !strcmp(out, "-0.1"));
+	return ok;
+}
+
+static bool meminfo_values(void)
+{
+	static const char text[] =
+		"MemTotal:       12000000 kB\n"
+		"SwapCached:            0 kB\n"
+		"Cached:           524288 kB\n"
+		"Shmem:              1024 kB\n"
+		"ShmemHugePages:        7 kB\n";
+	uint64_t kb = 99;
+	bool ok = true;
+
+	CHECK(hl_meminfo_kb(text, "Cached", &kb) == 0 && kb == 524288);
+	CHECK(hl_meminfo_kb(text, "Shmem", &kb) == 0 && kb == 1024);
+	CHECK(hl_meminfo_kb(text, "MemTotal", &kb) == 0 && kb == 12000000);
+	kb = 99;
+	CHECK(hl_meminfo_kb(text, "Buffers", &kb) == -ENOENT && kb == 99);
+	CHECK(hl_meminfo_kb(text, "Cache", &kb) == -ENOENT && kb == 99);
+	CHECK(hl_meminfo_kb("Cached: x kB\n", "Cached", &kb) == -ENOENT);
+	return ok;
+}
+
+static bool batch_mb_covers_the_file(void)
+{
+	bool ok = true;
+
+	CHECK(hl_batch_mb_for(0) == 1);
+	CHECK(hl_batch_mb_for(4096) == 1);
+	CHECK(hl_batch_mb_for(1ULL << 20) == 1);
+	CHECK(hl_batch_mb_for((1ULL << 20) + 1) == 2);
+	CHECK(hl_batch_mb_for(3ULL << 30) == 3072);
+	CHECK(hl_batch_mb_for(1ULL << 40) == 65536);
+	return ok;
+}
+
+static bool progress_line_format(void)
+{
+	char buf[128];
+	bool ok = true;
+	int n;
+
+	n = hl_format_progress(buf, sizeof(buf), 500000000, 1000000000, 2.0, 10);
+	CHECK(!strcmp(buf, "[#####.....]  50%  500.0/1000.0 MB  250.0 MB/s"));
+	CHECK(n == (int)strlen(buf));
+	hl_format_progress(buf, sizeof(buf), 2000, 1000, 1.0, 4);
+	CHECK(!strcmp(buf, "[####] 100%  0.0/0.0 MB  0.0 MB/s"));
+	hl_format_progress(buf, sizeof(buf), 3000000, 0, 0.0, 10);
+	CHECK(!strcmp(buf, "3.0 MB  0.0 MB/s"));
+	hl_format_progress(buf, sizeof(buf), 0, 1000000, 1.0, 0);
+	CHECK(!strcmp(buf, "  0%  0.0/1.0 MB  0.0 MB/s"));
+	n = hl_format_progress(buf, 8, 500000000, 1000000000, 2.0, 0);
+	CHECK(n == 7 && strlen(buf) == 7);
+	return ok;
+}
+
 #define TEST(fn) { #fn, fn }
 
 static const struct {
@@ -327,6 +525,17 @@ static const struct {
 	TEST(args_help_and_version),
 	TEST(median_odd_even_and_unsorted),
 	TEST(rate_is_decimal_megabytes),
+	TEST(args_load_no_progress),
+	TEST(args_bench_files_csv_methods),
+	TEST(args_bench_file_limit),
+	TEST(methods_names_round_trip),
+	TEST(summarize_median_min_max),
+	TEST(ratio_handles_missing),
+	TEST(csv_field_quotes_when_needed),
+	TEST(csv_num_formats_and_blanks),
+	TEST(meminfo_values),
+	TEST(batch_mb_covers_the_file),
+	TEST(progress_line_format),
 };
 
 int main(void)

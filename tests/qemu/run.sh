@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # heapload QEMU test rig: boot a Debian kernel with a busybox initramfs that
-# loads heapload.ko and runs the guest tests (check) or the demo (demo).
+# loads heapload.ko and runs the guest tests (check), the demo (demo) or
+# the benchmark (bench).
 #
 # Usage:
-#   tests/qemu/run.sh --kver KVER --mode check|demo [--mem 4G]
+#   tests/qemu/run.sh --kver KVER --mode check|demo|bench [--mem 4G]
 #                     [--timeout SEC] [--test-timeout SEC] [--append ARGS]
-#                     [--verbose] [--keep]
+#                     [--bench-files "bench-512k bench-8m"] [--bench-runs N]
+#                     [--bench-csv FILE] [--verbose] [--keep]
 #
 # Needs: tests/qemu/setup.sh run once (host tools, kernel image tree), and
 # module/heapload.ko built for KVER (make module KERNELRELEASE=KVER).
@@ -18,11 +20,21 @@
 #   HL_GUEST_DIR  guest test programs        (<repo>/tests/build/guest)
 #   HL_TOOL       user-space command         (<repo>/tools/heapload)
 #   HL_DATA_FREE_MB  free space on the data disk in MiB (256)
+#   HL_BENCH_FILES   bench files to measure, names from BENCH_FILES below
+#                    (default: all; same as --bench-files)
+#   HL_BENCH_RUNS    runs per method and file in bench mode (3)
 #
 # Check mode prints each KTAP result line as "PROGRAM: ok N name", and as
 # its last line "N passed, N failed, N skipped"; exit status 1 if anything
 # failed or no guest test program ran.  Demo mode prints the guest's demo
 # output and exits 0 only if the guest said "DEMO OK".
+#
+# Bench mode attaches a second, read-only disk with the random bench files
+# (built once, cached in .cache/qemu/bench/), boots with 12G of memory
+# unless --mem says otherwise, runs `heapload info` and `heapload bench`,
+# prints the guest's output and writes the bench CSV to --bench-csv
+# (default .cache/qemu/logs/KVER-bench.csv); exit status 0 only if the
+# guest finished, the bench exited 0 and the CSV came back.
 #
 # Logs of the last run per kernel and mode stay in .cache/qemu/logs/.
 
@@ -47,21 +59,33 @@ DATA_FILES=(
 	"unaligned $(((8 << 20) + 12345))"
 )
 
+# Random files of the bench disk (bench mode only): name and size in bytes.
+BENCH_FILES=(
+	"bench-512k $((512 << 10))"
+	"bench-8m $((8 << 20))"
+	"bench-1g $((1 << 30))"
+	"bench-3g $((3 << 30))"
+)
+
 log() { echo "run: $*" >&2; }
 die() { echo "run: error: $*" >&2; exit 2; }
 
 usage() {
-	sed -n '7,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '8,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
 # ---------------------------------------------------------------- options --
-KVER='' MODE='' MEM=4G TIMEOUT='' TEST_TIMEOUT=0 APPEND_EXTRA='' KEEP=0 VERBOSE=0
+KVER='' MODE='' MEM='' TIMEOUT='' TEST_TIMEOUT=0 APPEND_EXTRA='' KEEP=0 VERBOSE=0
+BENCH_SEL=${HL_BENCH_FILES:-} BENCH_RUNS=${HL_BENCH_RUNS:-3} BENCH_CSV=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) KVER=${2:?}; shift 2 ;;
 	--mode) MODE=${2:?}; shift 2 ;;
 	--mem) MEM=${2:?}; shift 2 ;;
+	--bench-files) BENCH_SEL=${2:?}; shift 2 ;;
+	--bench-runs) BENCH_RUNS=${2:?}; shift 2 ;;
+	--bench-csv) BENCH_CSV=${2:?}; shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
 	--test-timeout) TEST_TIMEOUT=${2:?}; shift 2 ;;
 	--append) APPEND_EXTRA=${2:?}; shift 2 ;;
@@ -75,8 +99,32 @@ done
 case "$MODE" in
 check) TIMEOUT=${TIMEOUT:-1500} ;;
 demo) TIMEOUT=${TIMEOUT:-600} ;;
+bench) TIMEOUT=${TIMEOUT:-7200} ;;
 *) usage ;;
 esac
+if [ "$MODE" = bench ]; then
+	MEM=${MEM:-12G}
+	# Names, checked against BENCH_FILES; comma or space separated.
+	declare -A BENCH_SIZE
+	for entry in "${BENCH_FILES[@]}"; do
+		read -r name size <<<"$entry"
+		BENCH_SIZE[$name]=$size
+	done
+	if [ -z "$BENCH_SEL" ]; then
+		BENCH_SEL=$(for entry in "${BENCH_FILES[@]}"; do echo "${entry%% *}"; done)
+	fi
+	BENCH_NAMES=()
+	for name in ${BENCH_SEL//,/ }; do
+		[ -n "${BENCH_SIZE[$name]:-}" ] ||
+			die "unknown bench file '$name' (known: ${!BENCH_SIZE[*]})"
+		BENCH_NAMES+=("$name")
+	done
+	[ ${#BENCH_NAMES[@]} -gt 0 ] || die "no bench files selected"
+	case "$BENCH_RUNS" in
+	''|*[!0-9]*|0) die "bench runs must be a positive number: '$BENCH_RUNS'" ;;
+	esac
+fi
+MEM=${MEM:-4G}
 
 TREE=${HL_CACHE:-$REPO/.cache/kernels/$KVER}
 MODULE=${HL_MODULE:-$REPO/module/heapload.ko}
@@ -226,8 +274,8 @@ build_initramfs() {
 	if [ -x "$TOOL" ]; then
 		cp "$TOOL" "$STAGE/opt/heapload/bin/heapload"
 		stage_libs "$TOOL"
-	elif [ "$MODE" = demo ]; then
-		die "demo needs $TOOL"
+	elif [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
+		die "$MODE needs $TOOL"
 	fi
 
 	(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z |
@@ -280,6 +328,46 @@ build_data_image() {
 	# ext4lazyinit thread disturbs the tests.
 	mkfs.ext4 -q -F -L hldata -E lazy_itable_init=0,lazy_journal_init=0 \
 		-d "$dir" "$WORK/data.img" "${size_kb}k" >&2
+	rm -rf "$dir"
+}
+
+# ------------------------------------------------------------ bench disk --
+BENCH_CACHE=$RIG_CACHE/bench
+
+# Make the missing random bench files, then an ext4 image holding the
+# selected ones.  Both are kept: the guest mounts the image read-only and
+# qemu attaches it read-only, so it never changes.  A new selection gets an
+# image of its own (named after it).
+build_bench_image() {
+	local name size files=$BENCH_CACHE/files dir img used_kb
+	mkdir -p "$files"
+	for name in "${BENCH_NAMES[@]}"; do
+		size=${BENCH_SIZE[$name]}
+		if [ ! -f "$files/$name" ] ||
+		   [ "$(stat -c %s "$files/$name")" != "$size" ]; then
+			log "making random bench file $name ($size bytes)"
+			head -c "$size" /dev/urandom >"$files/$name.tmp"
+			mv "$files/$name.tmp" "$files/$name"
+		fi
+	done
+	img=$BENCH_CACHE/$(IFS=_; echo "${BENCH_NAMES[*]}").img
+	BENCH_IMG=$img
+	for name in "${BENCH_NAMES[@]}"; do
+		if [ ! -f "$img" ] || [ "$files/$name" -nt "$img" ]; then
+			rm -f "$img"
+		fi
+	done
+	[ -f "$img" ] && return 0
+	log "making bench disk $(basename "$img")"
+	dir=$WORK/bench
+	mkdir -p "$dir"
+	for name in "${BENCH_NAMES[@]}"; do
+		ln "$files/$name" "$dir/$name" 2>/dev/null || cp "$files/$name" "$dir/"
+	done
+	used_kb=$(du -sLk "$dir" | cut -f1)
+	mkfs.ext4 -q -F -L hlbench -E lazy_itable_init=0,lazy_journal_init=0 \
+		-d "$dir" "$img.tmp" "$((used_kb + used_kb / 20 + 65536))k" >&2
+	mv "$img.tmp" "$img"
 	rm -rf "$dir"
 }
 
@@ -354,6 +442,11 @@ parse_results() {
 log "kernel $KVER, mode $MODE, module $MODULE"
 build_initramfs
 build_data_image
+BENCH_DRIVE=()
+if [ "$MODE" = bench ]; then
+	build_bench_image
+	BENCH_DRIVE=(-drive "file=$BENCH_IMG,if=virtio,format=raw,cache=none,readonly=on")
+fi
 T_BUILT=$(elapsed)
 log "initramfs and data disk ready after ${T_BUILT}s"
 
@@ -366,6 +459,10 @@ RESULTS=$LOGS.results.log
 APPEND="console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet"
 APPEND+=" hlrig.mode=$MODE"
 [ "$TEST_TIMEOUT" = 0 ] || APPEND+=" hlrig.test_timeout=$TEST_TIMEOUT"
+if [ "$MODE" = bench ]; then
+	APPEND+=" hlrig.bench_runs=$BENCH_RUNS"
+	APPEND+=" hlrig.bench_files=$(IFS=,; echo "${BENCH_NAMES[*]}")"
+fi
 [ -z "$APPEND_EXTRA" ] || APPEND+=" $APPEND_EXTRA"
 
 # ttyS0 = console, ttyS1 = results; both into files the host reads.
@@ -376,6 +473,7 @@ timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
 	-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" \
 	-append "$APPEND" \
 	-drive file="$WORK/data.img",if=virtio,format=raw,cache=none \
+	"${BENCH_DRIVE[@]}" \
 	-chardev file,id=con,path="$CONSOLE" -serial chardev:con \
 	-chardev file,id=res,path="$RESULTS" -serial chardev:res \
 	</dev/null >"$WORK/qemu.out" 2>&1 &
@@ -387,6 +485,11 @@ if [ "$VERBOSE" = 1 ]; then
 fi
 
 rc=0
+if [ "$MODE" = bench ] && [ "$VERBOSE" = 0 ]; then
+	# The per-run lines the guest prints on its console, as they come.
+	tail -n +1 -F --pid="$QEMU_PID" -s 0.5 "$CONSOLE" 2>/dev/null |
+		sed -un 's/\r$//; /^bench: /p' >&2 &
+fi
 if [ "$MODE" = check ]; then
 	tail -n +1 -F --pid="$QEMU_PID" -s 0.2 "$RESULTS" 2>/dev/null |
 		parse_results >"$WORK/parsed" &
@@ -417,6 +520,30 @@ if [ "$MODE" = demo ]; then
 	else
 		rc=1
 	fi
+fi
+
+if [ "$MODE" = bench ]; then
+	BENCH_CSV=${BENCH_CSV:-$RIG_CACHE/logs/$KVER-bench.csv}
+	# Everything but the CSV block and the token, then the CSV on its own.
+	tr -d '\r' <"$RESULTS" |
+		sed '/^# heapload-bench-csv begin$/,/^# heapload-bench-csv end$/d' |
+		grep -vx -e "$TOKEN" -e '# guest uptime at tests: .*' || true
+	tr -d '\r' <"$RESULTS" |
+		sed -n '/^# heapload-bench-csv begin$/,/^# heapload-bench-csv end$/p' |
+		sed '1d;$d' >"$WORK/bench.csv"
+	if ! grep -qx '# heapload-bench-csv end' <(tr -d '\r' <"$RESULTS"); then
+		log "no CSV came back from the guest"
+		rc=1
+	elif [ "$(wc -l <"$WORK/bench.csv")" -lt 2 ]; then
+		log "the guest's CSV is empty"
+		rc=1
+	else
+		mkdir -p "$(dirname "$BENCH_CSV")"
+		cp "$WORK/bench.csv" "$BENCH_CSV"
+		log "bench CSV: $BENCH_CSV"
+	fi
+	grep -qx '# heapload bench: exit=0' <(tr -d '\r' <"$RESULTS") || rc=1
+	grep -qx "$TOKEN" <(tr -d '\r' <"$RESULTS") || rc=1
 fi
 
 up=$(tr -d '\r' <"$RESULTS" | sed -n 's/^# guest uptime at tests: //p' | head -n1)

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The benchmark (`make bench`): build heapload, boot Debian 12's kernel in
+# QEMU with a read-only disk of random files (512 KiB, 8 MiB, 1 GiB,
+# 3 GiB) and run `heapload bench` there: the loader (one batch, gathered
+# direct and buffered) against dma-heap alloc + mmap + read(), memfd +
+# O_DIRECT + udmabuf, and the floors (allocation alone, O_DIRECT read
+# alone), page cache dropped before each run.
+#
+# Writes bench-results/<kver>-<date>.csv (one row per file and method),
+# .txt (the tables) and .png (a chart), and prints the tables and whether
+# the targets for the 1 GiB and 3 GiB files are met.
+#
+# Environment: HL_BENCH_FILES (e.g. "bench-512k bench-8m") and
+# HL_BENCH_RUNS (default 3) choose the files and runs; other arguments go
+# to tests/qemu/run.sh (e.g. --mem 16G). Under TCG a full run takes 10 to
+# 20 minutes.
+#
+# Exit status: that of the rig (0: the bench ran, no method failed); the
+# targets are reported, not enforced.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+tests/install-deps.sh
+kver=$(tests/qemu/setup.sh | tail -n 1)
+if ! command -v gnuplot >/dev/null; then
+	if [ "$(id -u)" = 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends gnuplot-nox >&2 ||
+			echo "bench: gnuplot-nox not installed: no chart" >&2
+	else
+		echo "bench: gnuplot missing (apt-get install gnuplot-nox): no chart" >&2
+	fi
+fi
+
+make module KERNELRELEASE="$kver" WERROR=y
+make tools
+
+out=bench-results
+stamp=$(date +%Y%m%d-%H%M%S)
+base=$out/$kver-$stamp
+mkdir -p "$out"
+
+echo "# bench: Debian $kver in QEMU, results in $base.{csv,txt,png}"
+t0=$(date +%s)
+set +e
+tests/qemu/run.sh --kver "$kver" --mode bench --bench-csv "$PWD/$base.csv" "$@" |
+	tee "$base.txt"
+rc=${PIPESTATUS[0]}
+set -e
+echo "# bench: rig finished after $(($(date +%s) - t0)) s (exit $rc)"
+if [ ! -s "$base.csv" ]; then
+	echo "bench: no CSV came back; see .cache/qemu/logs/$kver-bench.*" >&2
+	exit 1
+fi
+tests/bench/report.sh "$base.csv" "$base.png" \
+	"Debian $kver in QEMU (TCG), median of ${HL_BENCH_RUNS:-3} runs, $stamp" || rc=1
+exit "$rc"

@@ -1,0 +1,1050 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * heapload bench: time the loader against the classic ways of getting a
+ * file into a dma-buf, on the same files in one run.
+ *
+ * Methods (enum hl_bench_method):
+ *   normal                    DMA_HEAP_IOCTL_ALLOC (/dev/dma_heap/system if
+ *                             there is one, else heapload,system) + mmap +
+ *                             buffered read() into the mapping
+ *   udmabuf                   memfd + mmap + O_DIRECT read + UDMABUF_CREATE
+ *   udmabuf-prestart          the same with the read running in a thread
+ *                             started before UDMABUF_CREATE
+ *   heapload-sync             the loader, gather_batch_mb >= the file: all
+ *                             pages allocated, then read (direct I/O)
+ *   heapload-gather-direct    the loader with the module's parameters as
+ *   heapload-gather-buffered  found at start, direct and buffered
+ *   alloc-only                floor: DMA_HEAP_IOCTL_ALLOC alone
+ *   odirect-floor             floor: O_DIRECT read into pre-faulted memory
+ *
+ * Each timing starts once the file is open and ends when the data is in a
+ * buffer held by an fd (mappings still in place); freeing is not timed.
+ * The page-cache growth is the Cached: line of /proc/meminfo just after a
+ * method minus just before it, the buffer still held (a memfd is shmem and
+ * counts in Cached and Shmem).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/dma-buf.h>
+#include <linux/udmabuf.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "libheapload.h"
+
+#define DROP_CACHES	"/proc/sys/vm/drop_caches"
+#define MEMINFO		"/proc/meminfo"
+#define UDMABUF_DEV	"/dev/udmabuf"
+#define SYSTEM_HEAP	"system"
+#define IO_CHUNK	(128U << 20)	/* bytes per read() / pread() call */
+#define CHECK_BYTES	4096U		/* compared at each end of a buffer */
+#define PAGE		4096ULL
+
+/* ---- module parameters, restored at exit and on signals ---- */
+
+enum bench_param {
+	P_GATHER_BATCH,
+	P_MAX_INFLIGHT,
+	P_IO_SIZE,
+	P_MAX_ALLOC,
+	P_UDMABUF_LIMIT,
+	P_COUNT,
+};
+
+struct param {
+	const char *name;
+	const char *path;
+	char saved[32];		/* value found at start, with its newline */
+	bool present;
+	volatile sig_atomic_t changed;
+};
+
+static struct param params[P_COUNT] = {
+	[P_GATHER_BATCH] = { "gather_batch_mb", HEAPLOAD_SYSFS_PARAMS "/gather_batch_mb" },
+	[P_MAX_INFLIGHT] = { "max_inflight_batches", HEAPLOAD_SYSFS_PARAMS "/max_inflight_batches" },
+	[P_IO_SIZE] = { "io_size_kb", HEAPLOAD_SYSFS_PARAMS "/io_size_kb" },
+	[P_MAX_ALLOC] = { "max_alloc_mb", HEAPLOAD_SYSFS_PARAMS "/max_alloc_mb" },
+	[P_UDMABUF_LIMIT] = { "udmabuf size_limit_mb", "/sys/module/udmabuf/parameters/size_limit_mb" },
+};
+
+/* Async-signal-safe: open, write, close only. */
+static int write_sysfs(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, len) != (ssize_t)len)
+		ret = errno ? -errno : -EIO;
+	close(fd);
+	return ret;
+}
+
+static void params_load(void)
+{
+	int i;
+
+	for (i = 0; i < P_COUNT; i++) {
+		struct param *p = &params[i];
+		ssize_t n;
+		int fd;
+
+		p->present = false;
+		fd = open(p->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, p->saved, sizeof(p->saved) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		p->saved[n] = '\0';
+		p->present = true;
+	}
+}
+
+static uint64_t param_value(enum bench_param i)
+{
+	return params[i].present ? strtoull(params[i].saved, NULL, 10) : 0;
+}
+
+static int param_set(enum bench_param i, uint64_t val)
+{
+	char buf[32];
+	int ret;
+
+	if (!params[i].present)
+		return -ENOENT;
+	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", val);
+	params[i].changed = 1;
+	ret = write_sysfs(params[i].path, buf);
+	return ret;
+}
+
+static void param_restore(enum bench_param i)
+{
+	if (params[i].changed && !write_sysfs(params[i].path, params[i].saved))
+		params[i].changed = 0;
+}
+
+static void params_restore_all(void)
+{
+	int i;
+
+	for (i = 0; i < P_COUNT; i++)
+		param_restore(i);
+}
+
+static void restore_on_signal(int sig)
+{
+	params_restore_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void params_guard(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = restore_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	atexit(params_restore_all);
+}
+
+/* ---- bookkeeping ---- */
+
+enum series {
+	S_SECS, S_CACHE, S_SHMEM, S_ALLOC, S_IO, S_TOTAL, S_BATCHES, S_INFLIGHT,
+	S_COUNT,
+};
+
+enum cell_status { ST_UNUSED = 0, ST_OK, ST_NA, ST_FAILED };
+
+struct cell {
+	enum cell_status status;
+	double *v[S_COUNT];	/* one value per successful run */
+	unsigned int n[S_COUNT];
+	struct hl_summary sum[S_COUNT];
+	bool verified;
+	char note[256];
+};
+
+struct bfile {
+	const char *path;
+	uint64_t len;		/* bytes a load holds */
+	uint64_t pagelen;	/* @len rounded up to pages */
+	struct cell cells[HL_BM_COUNT];
+};
+
+struct bench {
+	const struct hl_args *a;
+	int devfd;
+	int dev_err;
+	int udmabuf_fd;
+	const char *normal_heap;
+	bool drop;
+	char drop_note[128];
+	FILE *csv;
+	double *store;
+};
+
+/* What one run of one method gives. */
+struct sample {
+	uint64_t ns;
+	double cache_mib, shmem_mib;
+	bool kstats;
+	struct heapload_result res;
+	bool verified;
+};
+
+struct run {
+	struct bench *b;
+	const struct bfile *f;
+	struct sample *s;
+	uint64_t t0;
+	double cache0, shmem0;
+	char err[256];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int rfail(struct run *r, int err, const char *fmt, ...)
+{
+	char what[192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (err)
+		snprintf(r->err, sizeof(r->err), "%s: %s", what, strerror(err));
+	else
+		snprintf(r->err, sizeof(r->err), "%s", what);
+	return err ? -err : -EIO;
+}
+
+static void read_meminfo(double *cached_mib, double *shmem_mib)
+{
+	char buf[8192];
+	uint64_t kb;
+	ssize_t n;
+	int fd;
+
+	*cached_mib = *shmem_mib = NAN;
+	fd = open(MEMINFO, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (!hl_meminfo_kb(buf, "Cached", &kb))
+		*cached_mib = (double)kb / 1024.0;
+	if (!hl_meminfo_kb(buf, "Shmem", &kb))
+		*shmem_mib = (double)kb / 1024.0;
+}
+
+static void run_start(struct run *r)
+{
+	read_meminfo(&r->cache0, &r->shmem0);
+	r->t0 = now_ns();
+}
+
+static void run_stop(struct run *r)
+{
+	double cache, shmem;
+
+	r->s->ns = now_ns() - r->t0;
+	read_meminfo(&cache, &shmem);
+	r->s->cache_mib = cache - r->cache0;
+	r->s->shmem_mib = shmem - r->shmem0;
+}
+
+static int drop_caches(void)
+{
+	sync();
+	return write_sysfs(DROP_CACHES, "3\n");
+}
+
+/* ---- I/O helpers ---- */
+
+/*
+ * Read @len bytes at @off into @buf, in IO_CHUNK pieces. With @direct the
+ * requests are whole pages (@buf has room up to the next page), and the
+ * file may end inside the last one.
+ */
+static int read_all(int fd, unsigned char *buf, uint64_t len, uint64_t off,
+		    bool direct)
+{
+	uint64_t done = 0;
+
+	while (done < len) {
+		uint64_t want = len - done;
+		ssize_t n;
+
+		if (direct)
+			want = (want + PAGE - 1) & ~(PAGE - 1);
+		if (want > IO_CHUNK)
+			want = IO_CHUNK;
+		n = pread(fd, buf + done, (size_t)want, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Compare the first and last CHECK_BYTES of @buf with the file. */
+static int verify_ends(struct run *r, const unsigned char *buf)
+{
+	const struct bfile *f = r->f;
+	uint64_t off = r->b->a->offset;
+	unsigned char want[CHECK_BYTES];
+	uint64_t n = f->len < CHECK_BYTES ? f->len : CHECK_BYTES;
+	uint64_t at[2] = { 0, f->len - n };
+	int fd, i;
+
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return rfail(r, errno, "verify: open");
+	for (i = 0; i < 2; i++) {
+		int ret = read_all(fd, want, n, off + at[i], false);
+
+		if (ret) {
+			close(fd);
+			return rfail(r, -ret, "verify: read");
+		}
+		if (memcmp(want, buf + at[i], (size_t)n)) {
+			close(fd);
+			return rfail(r, 0, "content differs from the file in the %s %" PRIu64
+				     " bytes", i ? "last" : "first", n);
+		}
+	}
+	close(fd);
+	r->s->verified = true;
+	return 0;
+}
+
+static int verify_dmabuf(struct run *r, int dmabuf_fd, uint64_t size)
+{
+	void *map;
+	int ret, err;
+
+	ret = heapload_dmabuf_map(dmabuf_fd, size, PROT_READ, &map);
+	if (ret)
+		return rfail(r, -ret, "verify: mmap");
+	ret = heapload_dmabuf_sync(dmabuf_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	if (ret) {
+		heapload_dmabuf_unmap(map, size);
+		return rfail(r, -ret, "verify: DMA_BUF_IOCTL_SYNC");
+	}
+	ret = verify_ends(r, map);
+	err = heapload_dmabuf_sync(dmabuf_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	heapload_dmabuf_unmap(map, size);
+	if (!ret && err)
+		ret = rfail(r, -err, "verify: DMA_BUF_IOCTL_SYNC");
+	return ret;
+}
+
+static int open_file(struct run *r, bool direct)
+{
+	int fd = open(r->f->path, O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
+
+	if (fd < 0)
+		return rfail(r, errno, "open%s %s", direct ? " (O_DIRECT)" : "",
+			     r->f->path);
+	return fd;
+}
+
+/* ---- the methods ---- */
+
+static int m_normal(struct run *r)
+{
+	const struct bfile *f = r->f;
+	void *map = NULL;
+	int fd, buf, ret, err;
+
+	fd = open_file(r, false);
+	if (fd < 0)
+		return fd;
+	run_start(r);
+	buf = heapload_heap_alloc(r->b->normal_heap, f->pagelen, O_RDWR | O_CLOEXEC);
+	if (buf < 0) {
+		ret = rfail(r, -buf, "DMA_HEAP_IOCTL_ALLOC on %s", r->b->normal_heap);
+		goto out_close;
+	}
+	ret = heapload_dmabuf_map(buf, f->pagelen, PROT_READ | PROT_WRITE, &map);
+	if (ret) {
+		map = NULL;
+		ret = rfail(r, -ret, "mmap of the dma-buf");
+		goto out_buf;
+	}
+	ret = heapload_dmabuf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	if (ret) {
+		ret = rfail(r, -ret, "DMA_BUF_IOCTL_SYNC");
+		goto out_buf;
+	}
+	ret = read_all(fd, map, f->len, r->b->a->offset, false);
+	err = heapload_dmabuf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	run_stop(r);
+	if (ret) {
+		ret = rfail(r, -ret, "read");
+		goto out_buf;
+	}
+	if (err) {
+		ret = rfail(r, -err, "DMA_BUF_IOCTL_SYNC");
+		goto out_buf;
+	}
+	ret = verify_ends(r, map);
+out_buf:
+	if (map)
+		heapload_dmabuf_unmap(map, f->pagelen);
+	close(buf);
+out_close:
+	close(fd);
+	return ret;
+}
+
+struct reader {
+	int fd;
+	unsigned char *buf;
+	uint64_t len, off;
+	int ret;
+};
+
+static void *reader_thread(void *arg)
+{
+	struct reader *rd = arg;
+
+	rd->ret = read_all(rd->fd, rd->buf, rd->len, rd->off, true);
+	return NULL;
+}
+
+static int udmabuf_create(int udmabuf_fd, int memfd, uint64_t size)
+{
+	struct udmabuf_create c = {
+		.memfd = (uint32_t)memfd,
+		.flags = UDMABUF_FLAGS_CLOEXEC,
+		.offset = 0,
+		.size = size,
+	};
+	int ret = ioctl(udmabuf_fd, UDMABUF_CREATE, &c);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/* udmabuf: memfd, mmap, O_DIRECT read, UDMABUF_CREATE; @prestart overlaps them. */
+static int m_udmabuf(struct run *r, bool prestart)
+{
+	const struct bfile *f = r->f;
+	struct reader rd = { .len = f->len, .off = r->b->a->offset };
+	unsigned char *map = MAP_FAILED;
+	int fd, memfd, ubuf = -1, ret;
+	pthread_t thread;
+
+	fd = open_file(r, true);
+	if (fd < 0)
+		return fd;
+	run_start(r);
+	memfd = memfd_create("heapload-bench", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (memfd < 0) {
+		ret = rfail(r, errno, "memfd_create");
+		goto out_close;
+	}
+	if (ftruncate(memfd, (off_t)f->pagelen) < 0) {
+		ret = rfail(r, errno, "ftruncate of the memfd");
+		goto out_memfd;
+	}
+	if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
+		ret = rfail(r, errno, "F_SEAL_SHRINK");
+		goto out_memfd;
+	}
+	map = mmap(NULL, f->pagelen, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (map == MAP_FAILED) {
+		ret = rfail(r, errno, "mmap of the memfd");
+		goto out_memfd;
+	}
+	rd.fd = fd;
+	rd.buf = map;
+	if (prestart) {
+		ret = pthread_create(&thread, NULL, reader_thread, &rd);
+		if (ret) {
+			ret = rfail(r, ret, "pthread_create");
+			goto out_unmap;
+		}
+		ubuf = udmabuf_create(r->b->udmabuf_fd, memfd, f->pagelen);
+		pthread_join(thread, NULL);
+	} else {
+		reader_thread(&rd);
+		ubuf = rd.ret ? -EIO : udmabuf_create(r->b->udmabuf_fd, memfd, f->pagelen);
+	}
+	run_stop(r);
+	if (rd.ret) {
+		ret = rfail(r, -rd.ret, "O_DIRECT read into the memfd");
+		goto out_ubuf;
+	}
+	if (ubuf < 0) {
+		const char *limit = params[P_UDMABUF_LIMIT].present ?
+				    params[P_UDMABUF_LIMIT].saved : "unknown";
+
+		ret = rfail(r, -ubuf, "UDMABUF_CREATE (udmabuf size_limit_mb %.*s)",
+			    (int)strcspn(limit, "\n"), limit);
+		goto out_ubuf;
+	}
+	ret = verify_ends(r, map);
+out_ubuf:
+	if (ubuf >= 0)
+		close(ubuf);
+out_unmap:
+	munmap(map, f->pagelen);
+out_memfd:
+	close(memfd);
+out_close:
+	close(fd);
+	return ret;
+}
+
+static int m_load(struct run *r, bool direct)
+{
+	const struct bench *b = r->b;
+	const struct bfile *f = r->f;
+	struct heapload_result *res = &r->s->res;
+	int fd, ret;
+
+	if (b->devfd < 0)
+		return rfail(r, b->dev_err, "open " HEAPLOAD_DEV_PATH);
+	fd = open_file(r, direct);
+	if (fd < 0)
+		return fd;
+	run_start(r);
+	ret = heapload_load_file(b->devfd, fd, b->a->heap, b->a->offset, b->a->length,
+				 direct ? HEAPLOAD_LOAD_DIRECT : HEAPLOAD_LOAD_BUFFERED,
+				 NULL, res);
+	run_stop(r);
+	close(fd);
+	if (ret)
+		return rfail(r, -ret, "HEAPLOAD_IOC_LOAD");
+	r->s->kstats = res->total_ns != 0;
+	if (res->loaded != f->len)
+		ret = rfail(r, 0, "loaded %" PRIu64 " bytes, expected %" PRIu64,
+			    res->loaded, f->len);
+	else
+		ret = verify_dmabuf(r, res->dmabuf_fd, res->buf_size);
+	close(res->dmabuf_fd);
+	return ret;
+}
+
+static int m_sync(struct run *r)
+{
+	int ret = 0;
+
+	if (params[P_GATHER_BATCH].present) {
+		ret = param_set(P_GATHER_BATCH, hl_batch_mb_for(r->f->pagelen));
+		if (ret) {
+			param_restore(P_GATHER_BATCH);
+			return rfail(r, -ret, "setting gather_batch_mb");
+		}
+	}
+	ret = m_load(r, true);
+	param_restore(P_GATHER_BATCH);
+	if (params[P_GATHER_BATCH].changed && !ret)
+		ret = rfail(r, 0, "could not restore gather_batch_mb");
+	return ret;
+}
+
+static int m_alloc_only(struct run *r)
+{
+	int buf;
+
+	run_start(r);
+	buf = heapload_heap_alloc(r->b->normal_heap, r->f->pagelen, O_RDWR | O_CLOEXEC);
+	run_stop(r);
+	if (buf < 0)
+		return rfail(r, -buf, "DMA_HEAP_IOCTL_ALLOC on %s", r->b->normal_heap);
+	close(buf);
+	return 0;
+}
+
+static int m_odirect_floor(struct run *r)
+{
+	const struct bfile *f = r->f;
+	unsigned char *map;
+	int fd, ret;
+
+	fd = open_file(r, true);
+	if (fd < 0)
+		return fd;
+	map = mmap(NULL, f->pagelen, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (map == MAP_FAILED) {
+		ret = rfail(r, errno, "mmap of anonymous memory");
+		goto out_close;
+	}
+	run_start(r);
+	ret = read_all(fd, map, f->len, r->b->a->offset, true);
+	run_stop(r);
+	if (ret)
+		ret = rfail(r, -ret, "O_DIRECT read");
+	else
+		ret = verify_ends(r, map);
+	munmap(map, f->pagelen);
+out_close:
+	close(fd);
+	return ret;
+}
+
+static int run_method(struct run *r, enum hl_bench_method m)
+{
+	switch (m) {
+	case HL_BM_NORMAL:
+		return m_normal(r);
+	case HL_BM_UDMABUF:
+		return m_udmabuf(r, false);
+	case HL_BM_UDMABUF_PRESTART:
+		return m_udmabuf(r, true);
+	case HL_BM_SYNC:
+		return m_sync(r);
+	case HL_BM_GATHER_DIRECT:
+		return m_load(r, true);
+	case HL_BM_GATHER_BUFFERED:
+		return m_load(r, false);
+	case HL_BM_ALLOC_ONLY:
+		return m_alloc_only(r);
+	case HL_BM_ODIRECT_FLOOR:
+		return m_odirect_floor(r);
+	default:
+		return rfail(r, EINVAL, "method %d", m);
+	}
+}
+
+/* ---- results ---- */
+
+static void cell_add(struct cell *c, enum series s, double v)
+{
+	if (!isnan(v))
+		c->v[s][c->n[s]++] = v;
+}
+
+static void cell_record(struct cell *c, const struct sample *s)
+{
+	cell_add(c, S_SECS, (double)s->ns / 1e9);
+	cell_add(c, S_CACHE, s->cache_mib);
+	cell_add(c, S_SHMEM, s->shmem_mib);
+	if (s->kstats) {
+		cell_add(c, S_ALLOC, (double)s->res.alloc_ns / 1e9);
+		cell_add(c, S_IO, (double)s->res.io_ns / 1e9);
+		cell_add(c, S_TOTAL, (double)s->res.total_ns / 1e9);
+		cell_add(c, S_BATCHES, s->res.batches);
+		cell_add(c, S_INFLIGHT, s->res.max_inflight);
+	}
+	c->verified = s->verified;
+}
+
+static double median_of(const struct bfile *f, enum hl_bench_method m)
+{
+	const struct cell *c = &f->cells[m];
+
+	return c->status == ST_OK ? c->sum[S_SECS].median : NAN;
+}
+
+/* max(alloc-only, odirect-floor) of the medians; either one if only one ran. */
+static double floor_of(const struct bfile *f)
+{
+	double a = median_of(f, HL_BM_ALLOC_ONLY), o = median_of(f, HL_BM_ODIRECT_FLOOR);
+
+	if (isnan(a))
+		return o;
+	if (isnan(o))
+		return a;
+	return a > o ? a : o;
+}
+
+static void put_num(double v, int width, int decimals)
+{
+	char text[64];
+
+	hl_csv_num(v, decimals, text, sizeof(text));
+	printf(" %*s", width, text[0] ? text : "-");
+}
+
+static const char *status_name(enum cell_status st)
+{
+	return st == ST_OK ? "ok" : st == ST_NA ? "n/a" : "failed";
+}
+
+static void print_table(const struct bench *b, const struct bfile *f)
+{
+	double normal = median_of(f, HL_BM_NORMAL), floor = floor_of(f);
+	unsigned int m;
+
+	printf("\n== %s: %" PRIu64 " bytes (%.1f MiB), %u run%s ==\n", f->path, f->len,
+	       (double)f->len / 1048576.0, b->a->runs, b->a->runs == 1 ? "" : "s");
+	printf("%-25s %8s %8s %8s %8s %7s %7s %9s %9s %7s %7s %7s %7s %8s\n",
+	       "method", "median_s", "min_s", "max_s", "MB/s", "xnormal", "xfloor",
+	       "cache_MiB", "shmem_MiB", "alloc_s", "io_s", "total_s", "batches",
+	       "inflight");
+	for (m = 0; m < HL_BM_COUNT; m++) {
+		const struct cell *c = &f->cells[m];
+		double t = c->sum[S_SECS].median;
+
+		if (c->status == ST_UNUSED)
+			continue;
+		printf("%-25s", hl_bench_method_name(m));
+		if (c->status == ST_NA) {
+			printf(" n/a (%s)\n", c->note);
+			continue;
+		}
+		if (c->status == ST_FAILED) {
+			printf(" failed: %s\n", c->note);
+			continue;
+		}
+		put_num(t, 8, 3);
+		put_num(c->sum[S_SECS].min, 8, 3);
+		put_num(c->sum[S_SECS].max, 8, 3);
+		put_num(hl_rate_mbs(f->len, (uint64_t)(t * 1e9)), 8, 1);
+		put_num(hl_ratio(t, normal), 7, 2);
+		put_num(hl_ratio(t, floor), 7, 2);
+		put_num(c->sum[S_CACHE].median, 9, 1);
+		put_num(c->sum[S_SHMEM].median, 9, 1);
+		put_num(c->sum[S_ALLOC].median, 7, 3);
+		put_num(c->sum[S_IO].median, 7, 3);
+		put_num(c->sum[S_TOTAL].median, 7, 3);
+		put_num(c->sum[S_BATCHES].median, 7, 0);
+		put_num(c->sum[S_INFLIGHT].median, 8, 0);
+		if (c->note[0])
+			printf("  (%s)", c->note);
+		printf("\n");
+	}
+	if (!isnan(floor))
+		printf("floor = max(alloc-only, odirect-floor) = %.3f s\n", floor);
+	fflush(stdout);
+}
+
+static const char *const csv_columns =
+	"file,bytes,method,status,runs,median_s,min_s,max_s,mb_s,ratio_normal,"
+	"ratio_floor,floor_s,cache_mib,shmem_mib,alloc_s,io_s,total_s,batches,"
+	"max_inflight,verified,cache_dropped,note";
+
+static void csv_put(FILE *out, const char *text, bool last)
+{
+	char field[1024];
+
+	hl_csv_field(text, field, sizeof(field));
+	fprintf(out, "%s%s", field, last ? "\n" : ",");
+}
+
+static void csv_num(FILE *out, double v, int decimals)
+{
+	char field[64];
+
+	hl_csv_num(v, decimals, field, sizeof(field));
+	fprintf(out, "%s,", field);
+}
+
+static void write_csv(const struct bench *b, const struct bfile *f)
+{
+	double normal = median_of(f, HL_BM_NORMAL), floor = floor_of(f);
+	FILE *out = b->csv;
+	unsigned int m;
+	char num[32];
+
+	for (m = 0; m < HL_BM_COUNT; m++) {
+		const struct cell *c = &f->cells[m];
+		bool ok = c->status == ST_OK;
+		double t = ok ? c->sum[S_SECS].median : NAN;
+		enum series s;
+
+		if (c->status == ST_UNUSED)
+			continue;
+		csv_put(out, f->path, false);
+		fprintf(out, "%" PRIu64 ",", f->len);
+		csv_put(out, hl_bench_method_name(m), false);
+		csv_put(out, status_name(c->status), false);
+		snprintf(num, sizeof(num), "%u", ok ? c->n[S_SECS] : 0);
+		csv_put(out, num, false);
+		csv_num(out, t, 6);
+		csv_num(out, ok ? c->sum[S_SECS].min : NAN, 6);
+		csv_num(out, ok ? c->sum[S_SECS].max : NAN, 6);
+		csv_num(out, ok ? hl_rate_mbs(f->len, (uint64_t)(t * 1e9)) : NAN, 1);
+		csv_num(out, hl_ratio(t, normal), 4);
+		csv_num(out, hl_ratio(t, floor), 4);
+		csv_num(out, floor, 6);
+		for (s = S_CACHE; s <= S_INFLIGHT; s++)
+			csv_num(out, ok ? c->sum[s].median : NAN,
+				s <= S_SHMEM ? 1 : s <= S_TOTAL ? 6 : 1);
+		csv_put(out, !ok ? "" : c->verified ? "yes" : "no", false);
+		csv_put(out, b->drop ? "yes" : "no", false);
+		csv_put(out, c->note, true);
+	}
+	fflush(out);
+}
+
+/* ---- driver ---- */
+
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static int bench_file_setup(struct bench *b, struct bfile *f, const char *path,
+			    unsigned int idx)
+{
+	const struct hl_args *a = b->a;
+	unsigned int m, s;
+	struct stat st;
+
+	memset(f, 0, sizeof(*f));
+	f->path = path;
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "heapload: bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || a->offset > (uint64_t)st.st_size ||
+	    (a->length && a->length > (uint64_t)st.st_size - a->offset)) {
+		fprintf(stderr, "heapload: bench: %s: not a regular file, or the range is outside it\n",
+			path);
+		return -1;
+	}
+	f->len = a->length ? a->length : (uint64_t)st.st_size - a->offset;
+	if (!f->len) {
+		fprintf(stderr, "heapload: bench: %s: nothing to load\n", path);
+		return -1;
+	}
+	f->pagelen = (f->len + PAGE - 1) & ~(PAGE - 1);
+	for (m = 0; m < HL_BM_COUNT; m++) {
+		struct cell *c = &f->cells[m];
+
+		if (!(a->methods & (1U << m)))
+			continue;
+		c->status = ST_OK;
+		for (s = 0; s < S_COUNT; s++)
+			c->v[s] = b->store + (((size_t)idx * HL_BM_COUNT + m) * S_COUNT + s) * a->runs;
+		if ((m == HL_BM_UDMABUF || m == HL_BM_UDMABUF_PRESTART) && b->udmabuf_fd < 0) {
+			c->status = ST_NA;
+			snprintf(c->note, sizeof(c->note), "no %s", UDMABUF_DEV);
+		}
+		if (m == HL_BM_SYNC && !params[P_GATHER_BATCH].present)
+			snprintf(c->note, sizeof(c->note),
+				 "module has no gather_batch_mb: every load is synchronous");
+	}
+	return 0;
+}
+
+static void bench_one_file(struct bench *b, struct bfile *f)
+{
+	const struct hl_args *a = b->a;
+	unsigned int run, m, s;
+
+	for (run = 0; run < a->runs; run++) {
+		for (m = 0; m < HL_BM_COUNT; m++) {
+			struct cell *c = &f->cells[m];
+			struct sample smp;
+			struct run r = { .b = b, .f = f, .s = &smp };
+			int ret;
+
+			if (c->status != ST_OK)
+				continue;
+			memset(&smp, 0, sizeof(smp));
+			if (b->drop) {
+				ret = drop_caches();
+				if (ret) {
+					b->drop = false;
+					snprintf(b->drop_note, sizeof(b->drop_note),
+						 "NOT dropped from here on: " DROP_CACHES ": %s",
+						 strerror(-ret));
+					printf("cache: %s\n", b->drop_note);
+				}
+			}
+			ret = run_method(&r, m);
+			if (ret) {
+				c->status = ST_FAILED;
+				snprintf(c->note, sizeof(c->note), "%s", r.err);
+				fprintf(stderr, "bench: %s run %u/%u %s: failed: %s\n",
+					f->path, run + 1, a->runs,
+					hl_bench_method_name(m), r.err);
+				continue;
+			}
+			cell_record(c, &smp);
+			fprintf(stderr, "bench: %s run %u/%u %s: %.3f s\n", f->path,
+				run + 1, a->runs, hl_bench_method_name(m),
+				(double)smp.ns / 1e9);
+		}
+	}
+	for (m = 0; m < HL_BM_COUNT; m++)
+		for (s = 0; s < S_COUNT; s++)
+			hl_summarize(f->cells[m].v[s], f->cells[m].n[s],
+				     &f->cells[m].sum[s]);
+}
+
+static void print_header(const struct bench *b)
+{
+	const struct hl_args *a = b->a;
+	int i;
+
+	printf("bench: %u file%s, %u run%s per method\n", a->nfiles,
+	       a->nfiles == 1 ? "" : "s", a->runs, a->runs == 1 ? "" : "s");
+	printf("cache: %s\n", b->drop ? "dropped before each run" : b->drop_note);
+	printf("normal heap: %s%s\n", b->normal_heap,
+	       strcmp(b->normal_heap, SYSTEM_HEAP) ?
+	       " (no " HEAPLOAD_HEAP_DIR "/" SYSTEM_HEAP ")" : "");
+	printf("loader heap: %s\n", a->heap);
+	printf("loader: %s\n", b->devfd >= 0 ? HEAPLOAD_DEV_PATH : strerror(b->dev_err));
+	printf("udmabuf: %s\n", b->udmabuf_fd >= 0 ? UDMABUF_DEV : "n/a (no " UDMABUF_DEV ")");
+	printf("parameters:");
+	for (i = 0; i < P_COUNT; i++)
+		if (params[i].present)
+			printf(" %s=%.*s", params[i].name,
+			       (int)strcspn(params[i].saved, "\n"), params[i].saved);
+	printf("%s\n", params[P_GATHER_BATCH].present || params[P_MAX_ALLOC].present ?
+	       "" : " none found");
+	fflush(stdout);
+}
+
+/* Let udmabuf take the largest file (Debian 13 allows 64 MiB by default). */
+static void raise_udmabuf_limit(struct bench *b, const struct bfile *files, unsigned int n)
+{
+	uint64_t need = 0;
+	unsigned int i;
+	int ret;
+
+	if (b->udmabuf_fd < 0 || !params[P_UDMABUF_LIMIT].present ||
+	    !(b->a->methods & ((1U << HL_BM_UDMABUF) | (1U << HL_BM_UDMABUF_PRESTART))))
+		return;
+	for (i = 0; i < n; i++)
+		if (hl_batch_mb_for(files[i].pagelen) > need)
+			need = hl_batch_mb_for(files[i].pagelen);
+	if (param_value(P_UDMABUF_LIMIT) >= need)
+		return;
+	ret = param_set(P_UDMABUF_LIMIT, need);
+	printf("udmabuf size_limit_mb: %s %" PRIu64 " for this run%s%s\n",
+	       ret ? "could not be raised to" : "raised to", need,
+	       ret ? ": " : "", ret ? strerror(-ret) : "");
+}
+
+int hl_cmd_bench(const struct hl_args *a)
+{
+	struct bench b = { .a = a, .devfd = -1, .udmabuf_fd = -1 };
+	struct bfile *files;
+	unsigned int i, m;
+	int ret = EXIT_SUCCESS;
+
+	files = calloc(a->nfiles, sizeof(*files));
+	b.store = calloc((size_t)a->nfiles * HL_BM_COUNT * S_COUNT * a->runs,
+			 sizeof(double));
+	if (!files || !b.store) {
+		fprintf(stderr, "heapload: bench: %s\n", strerror(ENOMEM));
+		ret = EXIT_FAILURE;
+		goto out_free;
+	}
+	params_load();
+	params_guard();
+
+	b.normal_heap = file_exists(HEAPLOAD_HEAP_DIR "/" SYSTEM_HEAP) ?
+			SYSTEM_HEAP : HEAPLOAD_DEFAULT_HEAP;
+	b.devfd = heapload_open();
+	b.dev_err = b.devfd < 0 ? -b.devfd : 0;
+	b.udmabuf_fd = open(UDMABUF_DEV, O_RDWR | O_CLOEXEC);
+	if (geteuid() != 0) {
+		b.drop = false;
+		snprintf(b.drop_note, sizeof(b.drop_note),
+			 "NOT dropped (needs root): runs after the first may be warm");
+	} else {
+		int err = drop_caches();
+
+		b.drop = !err;
+		if (err)
+			snprintf(b.drop_note, sizeof(b.drop_note),
+				 "NOT dropped: " DROP_CACHES ": %s", strerror(-err));
+	}
+
+	for (i = 0; i < a->nfiles; i++) {
+		if (bench_file_setup(&b, &files[i], a->files[i], i)) {
+			ret = EXIT_FAILURE;
+			goto out_close;
+		}
+	}
+	if (a->csv) {
+		b.csv = strcmp(a->csv, "-") ? fopen(a->csv, "w") : stdout;
+		if (!b.csv) {
+			fprintf(stderr, "heapload: bench: %s: %s\n", a->csv, strerror(errno));
+			ret = EXIT_FAILURE;
+			goto out_close;
+		}
+		if (b.csv != stdout)
+			fprintf(b.csv, "%s\n", csv_columns);
+	}
+
+	print_header(&b);
+	raise_udmabuf_limit(&b, files, a->nfiles);
+	for (i = 0; i < a->nfiles; i++) {
+		bench_one_file(&b, &files[i]);
+		print_table(&b, &files[i]);
+		if (b.csv && b.csv != stdout)
+			write_csv(&b, &files[i]);
+		for (m = 0; m < HL_BM_COUNT; m++)
+			if (files[i].cells[m].status == ST_FAILED)
+				ret = EXIT_FAILURE;
+	}
+	/* With --csv -, the CSV comes after all tables. */
+	if (b.csv == stdout) {
+		printf("\n%s\n", csv_columns);
+		for (i = 0; i < a->nfiles; i++)
+			write_csv(&b, &files[i]);
+	}
+	params_restore_all();
+	for (i = 0; i < P_COUNT; i++)
+		if (params[i].changed) {
+			fprintf(stderr, "heapload: bench: could not restore %s to %s",
+				params[i].path, params[i].saved);
+			ret = EXIT_FAILURE;
+		}
+
+	if (b.csv && b.csv != stdout && fclose(b.csv)) {
+		fprintf(stderr, "heapload: bench: %s: %s\n", a->csv, strerror(errno));
+		ret = EXIT_FAILURE;
+	}
+out_close:
+	if (b.devfd >= 0)
+		close(b.devfd);
+	if (b.udmabuf_fd >= 0)
+		close(b.udmabuf_fd);
+out_free:
+	free(b.store);
+	free(files);
+	return ret;
+}

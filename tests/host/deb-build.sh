@@ -7,29 +7,20 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
-n=0 failed=0 skipped=0
+. "$(dirname "$0")/ktap.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-result() {
-	n=$((n + 1))
-	case $1 in
-	ok)	echo "ok $n $2" ;;
-	skip)	skipped=$((skipped + 1)); echo "ok $n $2 # SKIP $3" ;;
-	*)	failed=$((failed + 1)); echo "not ok $n $2" ;;
-	esac
-}
 
 # contains DEB PATH: the package holds PATH
 contains() {
 	dpkg-deb -c "$1" | awk '{print $NF}' | grep -qx "./${2#/}"
 }
 
-echo "TAP version 13"
-echo "1..3"
+ktap_start 3
 if ! command -v dpkg-buildpackage >/dev/null || ! dpkg -s dh-dkms >/dev/null 2>&1; then
 	for t in debian_packages_build dkms_package_holds_source tools_package_holds_command; do
-		result skip "$t" "dpkg-dev and dh-dkms are not installed"
+		ktap_result skip "$t" "dpkg-dev and dh-dkms are not installed"
 	done
 else
 	mkdir -p "$work/src"
@@ -39,10 +30,10 @@ else
 		cp -r "$top"/. "$work/src"
 	fi
 	if (cd "$work/src" && dpkg-buildpackage -us -uc -b) > "$work/log" 2>&1; then
-		result ok debian_packages_build
+		ktap_result ok debian_packages_build
 	else
 		tail -n 30 "$work/log" | sed 's/^/# /'
-		result fail debian_packages_build
+		ktap_result fail debian_packages_build
 	fi
 	dkms_deb=$work/heapload-dkms_${ver}_all.deb
 	tools_deb=$(ls "$work"/heapload-tools_"$ver"_*.deb 2>/dev/null | head -n 1)
@@ -51,15 +42,14 @@ else
 	   contains "$dkms_deb" "/usr/src/heapload-$ver/module/Kbuild" &&
 	   contains "$dkms_deb" "/usr/src/heapload-$ver/include/uapi/linux/heapload.h" &&
 	   ! dpkg-deb -c "$dkms_deb" | grep -q 'generated\.h\|\.ko$'; then
-		result ok dkms_package_holds_source
+		ktap_result ok dkms_package_holds_source
 	else
-		result fail dkms_package_holds_source
+		ktap_result fail dkms_package_holds_source
 	fi
 	if [ -n "$tools_deb" ] && contains "$tools_deb" /usr/bin/heapload; then
-		result ok tools_package_holds_command
+		ktap_result ok tools_package_holds_command
 	else
-		result fail tools_package_holds_command
+		ktap_result fail tools_package_holds_command
 	fi
 fi
-echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+ktap_finish

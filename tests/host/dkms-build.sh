@@ -10,26 +10,13 @@ kver=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 src=/usr/src/heapload-$ver
-n=0 failed=0 skipped=0
+. "$(dirname "$0")/ktap.sh"
 
-result() {
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		echo "ok $n $2"
-	elif [ "$1" = skip ]; then
-		skipped=$((skipped + 1))
-		echo "ok $n $2 # SKIP $3"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n $2"
-	fi
-}
 
-echo "TAP version 13"
-echo "1..3"
+ktap_start 3
 if [ "$(id -u)" -ne 0 ] || ! command -v dkms >/dev/null; then
 	for t in dkms_add dkms_build_for_$kver dkms_remove; do
-		result skip "$t" "needs root and dkms"
+		ktap_result skip "$t" "needs root and dkms"
 	done
 else
 	log=$(mktemp)
@@ -42,25 +29,24 @@ else
 		--exclude='generated.h' dkms.conf Makefile module include) | tar -x -C "$src"
 
 	if dkms add -m heapload -v "$ver" >"$log" 2>&1; then
-		result ok dkms_add
+		ktap_result ok dkms_add
 	else
-		sed 's/^/# /' "$log"; result fail dkms_add
+		sed 's/^/# /' "$log"; ktap_result fail dkms_add
 	fi
 	if dkms build -m heapload -v "$ver" -k "$kver" >"$log" 2>&1 &&
 	   modinfo -F version "/var/lib/dkms/heapload/$ver/$kver/$(uname -m)/module/heapload.ko"* | grep -qx "$ver"; then
-		result ok "dkms_build_for_$kver"
+		ktap_result ok "dkms_build_for_$kver"
 	else
 		sed 's/^/# /' "$log"
 		sed 's/^/# /' "/var/lib/dkms/heapload/$ver/build/make.log" 2>/dev/null
-		result fail "dkms_build_for_$kver"
+		ktap_result fail "dkms_build_for_$kver"
 	fi
 	if dkms remove -m heapload -v "$ver" --all >"$log" 2>&1 &&
 	   [ ! -e "/var/lib/dkms/heapload/$ver" ]; then
-		result ok dkms_remove
+		ktap_result ok dkms_remove
 	else
-		sed 's/^/# /' "$log"; result fail dkms_remove
+		sed 's/^/# /' "$log"; ktap_result fail dkms_remove
 	fi
 	rm -rf "$src" "$log"
 fi
-echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+ktap_finish

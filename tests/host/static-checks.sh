@@ -10,30 +10,20 @@ set -uo pipefail
 kver=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
 kdir=/lib/modules/$kver/build
-n=0 failed=0 skipped=0
+. "$(dirname "$0")/ktap.sh"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-result() {
-	n=$((n + 1))
-	case $1 in
-	ok)	echo "ok $n $2" ;;
-	skip)	skipped=$((skipped + 1)); echo "ok $n $2 # SKIP $3" ;;
-	*)	failed=$((failed + 1)); sed 's/^/# /' "$log"; echo "not ok $n $2" ;;
-	esac
-}
-
-echo "TAP version 13"
-echo "1..3"
+ktap_start 3
 
 # sparse: C=2 checks every file whether or not it is rebuilt.
 if command -v sparse >/dev/null; then
 	make -C "$top" module KERNELRELEASE="$kver" >/dev/null 2>&1
 	make -C "$kdir" M="$top/module" C=2 modules 2>&1 |
 		grep -E '^[^ ].*: (warning|error):' > "$log"
-	if [ -s "$log" ]; then result fail sparse_clean; else result ok sparse_clean; fi
+	if [ -s "$log" ]; then sed 's/^/# /' "$log"; ktap_result fail sparse_clean; else ktap_result ok sparse_clean; fi
 else
-	result skip sparse_clean "sparse is not installed"
+	ktap_result skip sparse_clean "sparse is not installed"
 fi
 
 kdoc=$(ls "$kdir"/scripts/kernel-doc /usr/src/linux-headers-*-common/scripts/kernel-doc 2>/dev/null | head -n 1)
@@ -41,22 +31,23 @@ if [ -n "$kdoc" ]; then
 	perl "$kdoc" -none "$top"/module/*.c "$top"/module/*.h \
 		"$top"/include/uapi/linux/heapload.h "$top"/tools/libheapload.h > "$log" 2>&1
 	if grep -qiE 'warning|error' "$log"; then
-		result fail kernel_doc_clean
+		sed 's/^/# /' "$log"
+		ktap_result fail kernel_doc_clean
 	else
-		result ok kernel_doc_clean
+		ktap_result ok kernel_doc_clean
 	fi
 else
-	result skip kernel_doc_clean "no scripts/kernel-doc in the headers of $kver"
+	ktap_result skip kernel_doc_clean "no scripts/kernel-doc in the headers of $kver"
 fi
 
 # Kernel differences belong in module/compat/ only.
 grep -rnE 'LINUX_VERSION_CODE|KERNEL_VERSION\(' "$top/module" --include='*.[ch]' |
 	grep -v "^$top/module/compat/" > "$log"
 if [ -s "$log" ]; then
-	result fail no_version_checks_outside_compat
+	sed 's/^/# /' "$log"
+	ktap_result fail no_version_checks_outside_compat
 else
-	result ok no_version_checks_outside_compat
+	ktap_result ok no_version_checks_outside_compat
 fi
 
-echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+ktap_finish

@@ -87,17 +87,27 @@ struct heapload_heap {
 	struct device *dev;
 };
 
-/* heap.c: registry, dma-heap UAPI, export and fd installation */
-int heapload_heaps_init(void);
-void heapload_heaps_exit(void);
+/* heap.c: registry, export and fd installation */
 int heapload_heap_add(struct heapload_heap *heap);
 void heapload_heap_remove(struct heapload_heap *heap);
 struct heapload_heap *heapload_heap_find(const char *name);
+struct dma_buf *heapload_heap_allocate(struct heapload_heap *heap, size_t len,
+				       u32 fd_flags);
 struct dma_buf *heapload_buffer_export(struct heapload_buffer *buffer,
 				       u32 fd_flags);
 int heapload_install_dmabuf(struct dma_buf *dmabuf, u32 fd_flags,
 			    void __user *uarg, void *karg, size_t size,
 			    u32 *fd_field);
+
+/*
+ * heap_uapi.c or heap_framework.c: the registration path that gives a heap
+ * its /dev/dma_heap/<name> node, chosen at build time.
+ */
+extern const char heapload_heap_registration[];
+int heapload_heap_nodes_init(void);
+void heapload_heap_nodes_exit(void);
+int heapload_heap_node_add(struct heapload_heap *heap);
+void heapload_heap_node_remove(struct heapload_heap *heap);
 
 /* buffer.c: chunks, buffers, limits, statistics */
 int heapload_check_alloc(size_t len);
@@ -164,6 +174,7 @@ struct heapload_faults {
 extern struct heapload_faults heapload_faults;
 
 /* system_heap.c */
+extern bool heapload_system_alias;
 int heapload_system_heap_init(void);
 void heapload_system_heap_exit(void);
 

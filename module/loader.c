@@ -195,7 +195,15 @@ HEAPLOAD_STAT_ATTR(load_failures, atomic64_read);
 HEAPLOAD_STAT_ATTR(loaded_bytes, atomic64_read);
 HEAPLOAD_STAT_ATTR(inflight_bytes, atomic64_read);
 
+static ssize_t registration_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", heapload_heap_registration);
+}
+static DEVICE_ATTR_RO(registration);
+
 static struct attribute *heapload_attrs[] = {
+	&dev_attr_registration.attr,
 	&dev_attr_allocated_bytes.attr,
 	&dev_attr_buffers.attr,
 	&dev_attr_loads.attr,

@@ -83,28 +83,34 @@ static int __init heapload_init(void)
 	ret = heapload_gather_init();
 	if (ret)
 		return ret;
-	ret = heapload_heaps_init();
+	ret = heapload_heap_nodes_init();
 	if (ret)
 		goto err_gather;
-	ret = heapload_system_heap_init();
-	if (ret)
-		goto err_heaps;
 	ret = heapload_loader_init();
 	if (ret)
-		goto err_system;
+		goto err_nodes;
 	heapload_debugfs_init();
+	/*
+	 * Heaps last: on the dma-heap framework path an added heap can never
+	 * be removed, so nothing may fail after it.
+	 */
+	ret = heapload_system_heap_init();
+	if (ret)
+		goto err_loader;
 
-	pr_info("version %s loaded, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u\n",
-		HEAPLOAD_VERSION, heapload_tunables.max_alloc_mb,
+	pr_info("version %s loaded: heaps through %s, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u\n",
+		HEAPLOAD_VERSION, heapload_heap_registration,
+		heapload_tunables.max_alloc_mb,
 		heapload_tunables.gather_batch_mb,
 		heapload_tunables.max_inflight_batches,
 		heapload_tunables.io_size_kb);
 	return 0;
 
-err_system:
-	heapload_system_heap_exit();
-err_heaps:
-	heapload_heaps_exit();
+err_loader:
+	debugfs_remove(heapload_debugfs);
+	heapload_loader_exit();
+err_nodes:
+	heapload_heap_nodes_exit();
 err_gather:
 	heapload_gather_exit();
 	return ret;
@@ -112,10 +118,10 @@ err_gather:
 
 static void __exit heapload_exit(void)
 {
+	heapload_system_heap_exit();
 	debugfs_remove(heapload_debugfs);
 	heapload_loader_exit();
-	heapload_system_heap_exit();
-	heapload_heaps_exit();
+	heapload_heap_nodes_exit();
 	heapload_gather_exit();
 }
 

@@ -16,6 +16,8 @@
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -328,12 +330,41 @@ static struct heapload_heap system_heap = {
 	.ops = &system_heap_ops,
 };
 
+/* The same heap under the standard name, for unmodified heap users. */
+static struct heapload_heap system_alias_heap = {
+	.name = "system",
+	.ops = &system_heap_ops,
+};
+
+bool heapload_system_alias = !IS_ENABLED(CONFIG_DMABUF_HEAPS_SYSTEM);
+module_param_named(system_alias, heapload_system_alias, bool, 0444);
+MODULE_PARM_DESC(system_alias,
+		 "Also provide heapload,system as the heap \"system\" (default: on when the kernel has no system heap)");
+
 int heapload_system_heap_init(void)
 {
-	return heapload_heap_add(&system_heap);
+	int ret;
+
+	ret = heapload_heap_add(&system_heap);
+	if (ret)
+		return ret;
+	if (!heapload_system_alias)
+		return 0;
+
+	/* Never shadow the kernel's own heap of that name. */
+	ret = IS_ENABLED(CONFIG_DMABUF_HEAPS_SYSTEM) ? -EEXIST :
+	      heapload_heap_add(&system_alias_heap);
+	if (ret) {
+		pr_warn("system_alias: no heap \"system\" (%d): the kernel has one\n",
+			ret);
+		heapload_system_alias = false;
+	}
+	return 0;
 }
 
 void heapload_system_heap_exit(void)
 {
+	if (heapload_system_alias)
+		heapload_heap_remove(&system_alias_heap);
 	heapload_heap_remove(&system_heap);
 }

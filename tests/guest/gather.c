@@ -1,0 +1,1548 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Gathered parallel loading by HEAPLOAD_IOC_LOAD: the gather_batch_mb,
+ * max_inflight_batches and io_size_kb parameters at and around their
+ * limits; the version-1 statistics and the progress word; the version-0
+ * struct; fault injection through debugfs; concurrent and killed loads;
+ * the zero tail on dirty pages; the global load counters. Every
+ * successful load is checked byte for byte against its file, and its
+ * tail for zeroes, through an mmap of the dma-buf.
+ *
+ * Changes module parameters and debugfs knobs; each test puts back what
+ * it changed when it ends, failed or not, and the last tests check that
+ * they all read as before. Needs root and the files of $HL_DATA
+ * (default /data): one, 8m, 256m, unaligned.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/klog.h>
+#include <sys/wait.h>
+
+#include "hl_test.h"
+
+#define HL_PARAM_DIR		HL_MODULE_DIR "/parameters/"
+#define HL_DEBUG_DIR		"/sys/kernel/debug/heapload"
+#define HL_STAT_LOADS		HL_STATS_DIR "/loads"
+#define HL_STAT_FAILURES	HL_STATS_DIR "/load_failures"
+#define HL_STAT_LOADED		HL_STATS_DIR "/loaded_bytes"
+#define HL_STAT_INFLIGHT	HL_STATS_DIR "/inflight_bytes"
+
+#define D			HEAPLOAD_LOAD_DIRECT
+#define B			HEAPLOAD_LOAD_BUFFERED
+
+/* Counters must read 0 again within this after the last fd is closed. */
+#define IDLE_MS			30000
+/* MemFree may move this much for reasons of its own (pcp lists, slab). */
+#define MEMFREE_SLACK_KB	(32 * 1024)
+#define KILL_ATTEMPTS		3
+#define CONCURRENT		4
+#define DIRTY_MB		512
+/* Where the injected faults hit a 256 MiB load: well inside it. */
+#define FAULT_AT		(100 * HL_MIB)
+/* A multiple of both 16 MiB batches and 8 MiB requests. */
+#define FAULT_AT_BOUNDARY	(96 * HL_MIB)
+#define CANARY			0x5a5a5a5a5a5a5a5aULL
+
+typedef unsigned long long ull;
+
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+static int loader_fd = -1;
+
+/* Set when gathered loading is unusable; every later test reports it. */
+static int precondition = KTAP_PASS;
+static char precondition_why[256];
+
+/* ---- module parameters and debugfs knobs, restored after each test ---- */
+
+enum knob_id {
+	K_BATCH,
+	K_INFLIGHT,
+	K_IO_KB,
+	K_FAULT_ALLOC,
+	K_FAULT_SHORT,
+	K_FAULT_ERROR,
+	K_NR
+};
+
+struct knob {
+	const char *name;
+	const char *path;
+	char orig[32];		/* value when the program started */
+	bool present;
+	bool changed;		/* written since the last restore */
+};
+
+static struct knob knobs[K_NR] = {
+	[K_BATCH] = { "gather_batch_mb", HL_PARAM_DIR "gather_batch_mb" },
+	[K_INFLIGHT] = { "max_inflight_batches",
+			 HL_PARAM_DIR "max_inflight_batches" },
+	[K_IO_KB] = { "io_size_kb", HL_PARAM_DIR "io_size_kb" },
+	[K_FAULT_ALLOC] = { "fault_alloc_after",
+			    HL_DEBUG_DIR "/fault_alloc_after" },
+	[K_FAULT_SHORT] = { "fault_read_short_after",
+			    HL_DEBUG_DIR "/fault_read_short_after" },
+	[K_FAULT_ERROR] = { "fault_read_error_after",
+			    HL_DEBUG_DIR "/fault_read_error_after" },
+};
+
+static void knobs_save(void)
+{
+	struct knob *k;
+	ssize_t n;
+	int fd;
+
+	for (k = knobs; k < knobs + K_NR; k++) {
+		fd = open(k->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, k->orig, sizeof(k->orig) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		while (n > 0 && (k->orig[n - 1] == '\n' || k->orig[n - 1] == ' '))
+			n--;
+		k->orig[n] = '\0';
+		k->present = true;
+	}
+}
+
+/* Write @str to knob @id; returns 0 or the errno. */
+static int knob_write(enum knob_id id, const char *str)
+{
+	if (!knobs[id].present)
+		return ENOENT;
+	knobs[id].changed = true;
+	return hl_write_str(knobs[id].path, str);
+}
+
+/* Set knob @id to @val; returns a ktap result. */
+static int knob_set(enum knob_id id, uint64_t val)
+{
+	char buf[32];
+	int e;
+
+	if (!knobs[id].present)
+		return ktap_skip("no %s", knobs[id].path);
+	snprintf(buf, sizeof(buf), "%" PRIu64, val);
+	e = knob_write(id, buf);
+	if (e == EACCES || e == EPERM)
+		return ktap_skip("writing %s needs root", knobs[id].name);
+	if (e)
+		return ktap_fail("writing %s=%s: %s", knobs[id].name, buf,
+				 hl_errname(e));
+	return KTAP_PASS;
+}
+
+static int knob_get(enum knob_id id, uint64_t *val)
+{
+	int e = hl_read_u64(knobs[id].path, val);
+
+	if (e)
+		return ktap_fail("reading %s: %s", knobs[id].path, hl_errname(e));
+	return KTAP_PASS;
+}
+
+/*
+ * Put every changed knob back to its value at start. Only open, write
+ * and close: also called from a signal handler. Returns 0 or the errno
+ * of the first failure, whose knob goes to *@bad.
+ */
+static int knobs_restore(const struct knob **bad)
+{
+	struct knob *k;
+	int e, first = 0;
+
+	for (k = knobs; k < knobs + K_NR; k++) {
+		if (!k->changed)
+			continue;
+		e = hl_write_str(k->path, k->orig);
+		if (!e) {
+			k->changed = false;
+		} else if (!first) {
+			first = e;
+			if (bad)
+				*bad = k;
+		}
+	}
+	return first;
+}
+
+static void on_fatal_signal(int sig)
+{
+	knobs_restore(NULL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* ---- data files, loads and their verification ---- */
+
+struct data {
+	char path[512];
+	uint64_t size;
+	int fd;
+};
+
+static int data_open(const char *name, struct data *d)
+{
+	struct stat st;
+
+	hl_data_path(d->path, sizeof(d->path), name);
+	d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	if (d->fd < 0 && errno == ENOENT)
+		return ktap_skip("test data %s missing", d->path);
+	if (d->fd < 0)
+		return ktap_fail("open %s: %s", d->path, strerror(errno));
+	if (fstat(d->fd, &st)) {
+		close(d->fd);
+		return ktap_fail("stat %s: %s", d->path, strerror(errno));
+	}
+	d->size = st.st_size;
+	return KTAP_PASS;
+}
+
+/* Version-1 load of all of @d on @dev; returns the errno. */
+static int load(int dev, const struct data *d, uint32_t flags,
+		uint64_t progress_addr, struct heapload_load *l)
+{
+	int e;
+
+	hl_load_init(l, d->fd, flags, 0, 0);
+	l->progress_addr = progress_addr;
+	e = hl_ioctl(dev, HEAPLOAD_IOC_LOAD, l);
+	if (e)
+		l->dmabuf_fd = -1;
+	return e;
+}
+
+static const char *mode_name(uint32_t flags)
+{
+	return flags == D ? "direct" : flags == B ? "buffered" : "flags 0";
+}
+
+/*
+ * Check loaded and buf_size of a load of all of @d, then through an
+ * mmap the bytes up to loaded against the file and the rest for zeroes.
+ */
+static int verify(const struct heapload_load *l, const struct data *d)
+{
+	const size_t chunk = HL_MIB;
+	unsigned char *map, *buf = NULL;
+	int r = KTAP_PASS, e;
+	uint64_t pos, n;
+	ssize_t got;
+	off_t end;
+	size_t i;
+
+	if (l->loaded != d->size)
+		return ktap_fail("loaded %llu, expected %" PRIu64,
+				 (ull)l->loaded, d->size);
+	if (l->buf_size != hl_page_up(d->size))
+		return ktap_fail("buf_size %llu, expected %" PRIu64,
+				 (ull)l->buf_size, hl_page_up(d->size));
+	end = lseek(l->dmabuf_fd, 0, SEEK_END);
+	if (end != (off_t)l->buf_size)
+		return ktap_fail("dma-buf is %lld bytes, buf_size %llu",
+				 (long long)end, (ull)l->buf_size);
+	map = mmap(NULL, l->buf_size, PROT_READ, MAP_SHARED, l->dmabuf_fd, 0);
+	if (map == MAP_FAILED)
+		return ktap_fail("mmap of the dma-buf: %s", strerror(errno));
+	e = hl_sync(l->dmabuf_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	if (e) {
+		r = ktap_fail("DMA_BUF_IOCTL_SYNC start: %s", hl_errname(e));
+		goto unmap;
+	}
+	buf = malloc(chunk);
+	if (!buf) {
+		r = ktap_fail("out of memory for the comparison");
+		goto sync_end;
+	}
+	for (pos = 0; pos < d->size; pos += n) {
+		n = d->size - pos < chunk ? d->size - pos : chunk;
+		got = pread(d->fd, buf, n, pos);
+		if (got != (ssize_t)n) {
+			r = ktap_fail("short read of %s at %" PRIu64, d->path,
+				      pos);
+			goto sync_end;
+		}
+		if (memcmp(buf, map + pos, n)) {
+			for (i = 0; buf[i] == map[pos + i]; i++)
+				;
+			r = ktap_fail("byte %" PRIu64 " of the buffer is 0x%02x, the file has 0x%02x",
+				      pos + i, map[pos + i], buf[i]);
+			goto sync_end;
+		}
+	}
+	i = hl_first_nonzero(map + d->size, l->buf_size - d->size);
+	if (i != l->buf_size - d->size)
+		r = ktap_fail("tail byte %" PRIu64 " (past loaded %" PRIu64 ") is 0x%02x, not 0",
+			      d->size + i, d->size, map[d->size + i]);
+sync_end:
+	e = hl_sync(l->dmabuf_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	if (e && r == KTAP_PASS)
+		r = ktap_fail("DMA_BUF_IOCTL_SYNC end: %s", hl_errname(e));
+unmap:
+	free(buf);
+	munmap(map, l->buf_size);
+	return r;
+}
+
+/*
+ * Load all of $HL_DATA/@name with @flags, verify it and close the
+ * dma-buf; @l keeps the statistics.
+ */
+static int load_verify(const char *name, uint32_t flags, uint64_t progress,
+		       struct heapload_load *l)
+{
+	struct data d;
+	int r = data_open(name, &d), e;
+
+	if (r)
+		return r;
+	e = load(loader_fd, &d, flags, progress, l);
+	if (e) {
+		r = ktap_fail("%s load of %s: %s", mode_name(flags), d.path,
+			      hl_errname(e));
+	} else {
+		r = verify(l, &d);
+		close(l->dmabuf_fd);
+	}
+	close(d.fd);
+	return r;
+}
+
+/* ---- counters ---- */
+
+static int read_stat(const char *path, uint64_t *v)
+{
+	int e = hl_read_u64(path, v);
+
+	if (e)
+		return ktap_fail("reading %s: %s", path, hl_errname(e));
+	return KTAP_PASS;
+}
+
+/* Wait until nothing is allocated, alive or waiting for I/O. */
+static int wait_idle(const char *when)
+{
+	uint64_t end = hl_now_ms() + IDLE_MS, b = 0, n = 0, in = 0;
+	int e;
+
+	for (;;) {
+		e = hl_stats(&b, &n);
+		if (!e)
+			e = hl_read_u64(HL_STAT_INFLIGHT, &in);
+		if (e)
+			return ktap_fail("%s: reading the counters: %s", when,
+					 hl_errname(e));
+		if (!b && !n && !in)
+			return KTAP_PASS;
+		if (hl_now_ms() >= end)
+			return ktap_fail("%s: allocated_bytes %" PRIu64 " buffers %"
+					 PRIu64 " inflight_bytes %" PRIu64
+					 ", expected 0 0 0", when, b, n, in);
+		hl_sleep_ms(20);
+	}
+}
+
+struct counters {
+	uint64_t loads, failures, loaded;
+};
+
+static int read_counters(struct counters *c)
+{
+	int r = read_stat(HL_STAT_LOADS, &c->loads);
+
+	if (!r)
+		r = read_stat(HL_STAT_FAILURES, &c->failures);
+	if (!r)
+		r = read_stat(HL_STAT_LOADED, &c->loaded);
+	return r;
+}
+
+static int count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
+/* The fd number the next open() gets: a reserved, uninstalled fd moves it. */
+static int lowest_free_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+/* ---- batches, in-flight limit and request size ---- */
+
+/*
+ * Batches are whole gather_batch_mb (the heap's 1 MiB, 64 KiB and 4 KiB
+ * chunks come largest first, so they end exactly on MiB boundaries),
+ * except the last; max_inflight is at least 1 and at most both the
+ * setting and the number of batches.
+ */
+static int check_gather(const struct heapload_load *l, uint64_t batch_mb,
+			uint64_t inflight)
+{
+	uint64_t bytes = batch_mb * HL_MIB;
+	uint64_t want = (l->buf_size + bytes - 1) / bytes;
+	uint64_t most = inflight < want ? inflight : want;
+
+	if (l->batches != want)
+		return ktap_fail("%u batches for a %llu-byte buffer with gather_batch_mb=%"
+				 PRIu64 ", expected %" PRIu64, l->batches,
+				 (ull)l->buf_size, batch_mb, want);
+	if (l->max_inflight < 1 || l->max_inflight > most)
+		return ktap_fail("max_inflight %u, expected 1..%" PRIu64
+				 " (max_inflight_batches=%" PRIu64 ", %" PRIu64 " batches)",
+				 l->max_inflight, most, inflight, want);
+	return KTAP_PASS;
+}
+
+struct gather_case {
+	const char *name;
+	const char *file;
+	uint32_t flags;
+	/* Parameters to set first; 0 leaves one as it is. */
+	unsigned int batch_mb;
+	unsigned int inflight;
+	unsigned int io_kb;
+};
+
+/* name, data file, flags, then the parameters to set, by name. */
+#define GATHER(n, f, fl, ...) \
+	{ .name = n, .file = f, .flags = fl, __VA_ARGS__ }
+#define BATCH(mb)	.batch_mb = (mb)
+#define INFLIGHT(n)	.inflight = (n)
+#define IO_KB(kb)	.io_kb = (kb)
+
+static const struct gather_case gather_cases[] = {
+	/* Smallest batch: many batches. */
+	GATHER("gather_batch_1mb_8m_direct", "8m", D, BATCH(1)),
+	GATHER("gather_batch_1mb_8m_buffered", "8m", B, BATCH(1)),
+	GATHER("gather_batch_1mb_unaligned_direct", "unaligned", D, BATCH(1)),
+	GATHER("gather_batch_1mb_unaligned_buffered", "unaligned", B, BATCH(1)),
+	/* Batch as large as or larger than the file: one batch. */
+	GATHER("gather_batch_equal_to_file_8m_buffered", "8m", B, BATCH(8)),
+	GATHER("gather_batch_max_larger_than_file_8m_direct", "8m", D,
+	       BATCH(65536)),
+	GATHER("gather_batch_larger_than_file_unaligned_buffered", "unaligned",
+	       B, BATCH(9)),
+	GATHER("gather_batch_larger_than_file_unaligned_direct", "unaligned",
+	       D, BATCH(9)),
+	/* Batches that do not divide the file: a short last batch. */
+	GATHER("gather_batch_3mb_8m_direct", "8m", D, BATCH(3)),
+	GATHER("gather_batch_3mb_8m_buffered", "8m", B, BATCH(3)),
+	GATHER("gather_batch_96mb_256m_direct", "256m", D, BATCH(96)),
+	GATHER("gather_batch_96mb_256m_buffered", "256m", B, BATCH(96)),
+	/* In-flight limit. */
+	GATHER("max_inflight_64_more_than_batches_8m_direct", "8m", D,
+	       BATCH(1), INFLIGHT(64)),
+	GATHER("max_inflight_64_more_than_batches_unaligned_buffered",
+	       "unaligned", B, BATCH(1), INFLIGHT(64)),
+	GATHER("max_inflight_1_8m_direct", "8m", D, BATCH(1), INFLIGHT(1)),
+	GATHER("max_inflight_1_unaligned_buffered", "unaligned", B, BATCH(1),
+	       INFLIGHT(1)),
+	GATHER("max_inflight_2_within_setting_256m_direct", "256m", D, BATCH(8),
+	       INFLIGHT(2)),
+	/* Request size at its limits. */
+	GATHER("io_size_4k_8m_direct", "8m", D, IO_KB(4)),
+	GATHER("io_size_4k_unaligned_direct", "unaligned", D, BATCH(2),
+	       IO_KB(4)),
+	GATHER("io_size_64m_8m_direct", "8m", D, IO_KB(65536)),
+	GATHER("io_size_64m_unaligned_direct", "unaligned", D, BATCH(2),
+	       IO_KB(65536)),
+};
+
+static int t_gather_case(const void *arg)
+{
+	const struct gather_case *c = arg;
+	uint64_t batch, inflight;
+	struct heapload_load l;
+	int r = KTAP_PASS;
+
+	if (c->batch_mb)
+		r = knob_set(K_BATCH, c->batch_mb);
+	if (!r && c->inflight)
+		r = knob_set(K_INFLIGHT, c->inflight);
+	if (!r && c->io_kb)
+		r = knob_set(K_IO_KB, c->io_kb);
+	if (!r)
+		r = knob_get(K_BATCH, &batch);
+	if (!r)
+		r = knob_get(K_INFLIGHT, &inflight);
+	if (!r)
+		r = load_verify(c->file, c->flags, 0, &l);
+	if (r)
+		return r;
+	ktap_print_msg("%s: %u batches, at most %u in flight, alloc %llu ms, io %llu ms, total %llu ms",
+		       c->name, l.batches, l.max_inflight, (ull)l.alloc_ns / 1000000,
+		       (ull)l.io_ns / 1000000, (ull)l.total_ns / 1000000);
+	return check_gather(&l, batch, inflight);
+}
+
+/* ---- statistics and struct versions ---- */
+
+static int t_stats_ver1(const void *arg)
+{
+	uint64_t inflight;
+	struct heapload_load l;
+	int r;
+
+	(void)arg;
+	r = knob_set(K_BATCH, 2);
+	if (!r)
+		r = knob_get(K_INFLIGHT, &inflight);
+	if (!r)
+		r = load_verify("8m", D, 0, &l);
+	if (r)
+		return r;
+	if (!l.alloc_ns || !l.io_ns || !l.total_ns)
+		return ktap_fail("alloc_ns %llu io_ns %llu total_ns %llu: all must be > 0",
+				 (ull)l.alloc_ns, (ull)l.io_ns, (ull)l.total_ns);
+	if (l.total_ns < l.alloc_ns)
+		return ktap_fail("total_ns %llu < alloc_ns %llu", (ull)l.total_ns,
+				 (ull)l.alloc_ns);
+	/* Reads are submitted and completed within the ioctl. */
+	if (l.total_ns < l.io_ns)
+		return ktap_fail("total_ns %llu < io_ns %llu", (ull)l.total_ns,
+				 (ull)l.io_ns);
+	return check_gather(&l, 2, inflight);
+}
+
+/* A 128-byte request inside a larger buffer whose rest is a canary. */
+static int t_stats_ver0(const void *arg)
+{
+	unsigned char raw[256];
+	struct heapload_load l;
+	struct data d;
+	int r, e;
+	size_t i;
+
+	(void)arg;
+	r = knob_set(K_BATCH, 1);
+	if (!r)
+		r = data_open("unaligned", &d);
+	if (r)
+		return r;
+	hl_load_init(&l, d.fd, B, 0, 0);
+	l.size = HEAPLOAD_LOAD_SIZE_VER0;
+	memset(raw, 0x5a, sizeof(raw));
+	memcpy(raw, &l, HEAPLOAD_LOAD_SIZE_VER0);
+	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD_VER0, raw);
+	if (e) {
+		close(d.fd);
+		return ktap_fail("HEAPLOAD_IOC_LOAD_VER0 with a 128-byte struct: %s",
+				 hl_errname(e));
+	}
+	memcpy(&l, raw, HEAPLOAD_LOAD_SIZE_VER0);
+	r = verify(&l, &d);
+	close(l.dmabuf_fd);
+	close(d.fd);
+	if (r)
+		return r;
+	for (i = HEAPLOAD_LOAD_SIZE_VER0; i < sizeof(raw); i++)
+		if (raw[i] != 0x5a)
+			return ktap_fail("byte %zu past the 128-byte struct changed from 0x5a to 0x%02x",
+					 i, raw[i]);
+	return KTAP_PASS;
+}
+
+/* ---- progress ---- */
+
+static int progress_at_end(uint32_t flags)
+{
+	uint64_t word = CANARY, p;
+	struct heapload_load l;
+	int r = knob_set(K_BATCH, 1);
+
+	if (!r)
+		r = load_verify("unaligned", flags, (uintptr_t)&word, &l);
+	if (r)
+		return r;
+	p = __atomic_load_n(&word, __ATOMIC_RELAXED);
+	/* "Bytes read so far": all of them; direct I/O may count whole pages. */
+	if (p < l.loaded || p > l.buf_size)
+		return ktap_fail("progress word 0x%" PRIx64 " at the end, expected loaded (%llu) to buf_size (%llu)",
+				 p, (ull)l.loaded, (ull)l.buf_size);
+	return KTAP_PASS;
+}
+
+static int t_progress_end_direct(const void *arg)
+{
+	(void)arg;
+	return progress_at_end(D);
+}
+
+static int t_progress_end_buffered(const void *arg)
+{
+	(void)arg;
+	return progress_at_end(B);
+}
+
+static int t_progress_unaligned(const void *arg)
+{
+	uint64_t words[2] = { CANARY, CANARY };
+	struct heapload_load l;
+	struct data d;
+	int r = data_open("8m", &d), e;
+
+	(void)arg;
+	if (r)
+		return r;
+	e = load(loader_fd, &d, D, (uintptr_t)words + 4, &l);
+	close(d.fd);
+	if (!e)
+		close(l.dmabuf_fd);
+	if (e != EINVAL)
+		return ktap_fail("progress_addr 4 bytes into a __u64: %s, expected EINVAL",
+				 hl_errname(e));
+	if (words[0] != CANARY || words[1] != CANARY)
+		return ktap_fail("the words around a refused progress_addr changed");
+	return wait_idle("after the refused load");
+}
+
+static int t_progress_efault(const void *arg)
+{
+	int fds0, fds1, free0, free1, r, e;
+	struct heapload_load l;
+	struct data d;
+
+	(void)arg;
+	/* Many batches: a late check of the word fails mid-load. */
+	r = knob_set(K_BATCH, 1);
+	if (!r)
+		r = data_open("8m", &d);
+	if (r)
+		return r;
+	fds0 = count_fds();
+	free0 = lowest_free_fd();
+	e = load(loader_fd, &d, D, 8, &l);
+	fds1 = count_fds();
+	free1 = lowest_free_fd();
+	close(d.fd);
+	if (!e)
+		close(l.dmabuf_fd);
+	if (e != EFAULT)
+		return ktap_fail("progress_addr 8: %s, expected EFAULT",
+				 hl_errname(e));
+	if (fds1 != fds0 || free1 != free0)
+		return ktap_fail("fd leaked: %d open fds before, %d after; lowest free fd %d before, %d after",
+				 fds0, fds1, free0, free1);
+	return wait_idle("after EFAULT");
+}
+
+struct sampler {
+	const uint64_t *word;
+	int stop;
+	uint64_t samples, changes, last, min_nonzero;
+	uint64_t drop_from, drop_to;
+	bool dropped;
+};
+
+static void sample(struct sampler *s, uint64_t v)
+{
+	s->samples++;
+	if (v == s->last)
+		return;
+	s->changes++;
+	if (v < s->last && !s->dropped) {
+		s->dropped = true;
+		s->drop_from = s->last;
+		s->drop_to = v;
+	}
+	if (v && v < s->min_nonzero)
+		s->min_nonzero = v;
+	s->last = v;
+}
+
+static void *sampler_main(void *arg)
+{
+	struct sampler *s = arg;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		sample(s, __atomic_load_n(s->word, __ATOMIC_RELAXED));
+		usleep(100);
+	}
+	sample(s, __atomic_load_n(s->word, __ATOMIC_RELAXED));
+	return NULL;
+}
+
+static int t_progress_mid_load(const void *arg)
+{
+	uint64_t word = 0, t0, ms;
+	struct sampler s = {
+		.word = &word, .min_nonzero = UINT64_MAX,
+	};
+	struct heapload_load l;
+	struct data d;
+	pthread_t th;
+	int r, e;
+
+	(void)arg;
+	r = knob_set(K_BATCH, 8);
+	if (!r)
+		r = data_open("256m", &d);
+	if (r)
+		return r;
+	e = pthread_create(&th, NULL, sampler_main, &s);
+	if (e) {
+		close(d.fd);
+		return ktap_fail("pthread_create: %s", strerror(e));
+	}
+	t0 = hl_now_ms();
+	e = load(loader_fd, &d, D, (uintptr_t)&word, &l);
+	ms = hl_now_ms() - t0;
+	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	close(d.fd);
+	if (e)
+		return ktap_fail("direct load of %s: %s", d.path, hl_errname(e));
+	close(l.dmabuf_fd);
+	ktap_print_msg("256m load: %" PRIu64 " ms, %u batches, %" PRIu64
+		       " samples, %" PRIu64 " changes of the progress word",
+		       ms, l.batches, s.samples, s.changes);
+	if (s.dropped)
+		return ktap_fail("progress went down from %" PRIu64 " to %" PRIu64,
+				 s.drop_from, s.drop_to);
+	if (s.last < l.loaded || s.last > l.buf_size)
+		return ktap_fail("progress %" PRIu64 " at the end, expected %llu to %llu",
+				 s.last, (ull)l.loaded, (ull)l.buf_size);
+	if (s.min_nonzero < l.loaded)
+		return KTAP_PASS;
+	/*
+	 * Sampled several times per batch, yet only ever 0 or the end: the
+	 * word is not set per completed batch.
+	 */
+	if (l.batches >= 8 && s.samples >= 8ULL * l.batches)
+		return ktap_fail("progress never between 0 and the end in a %" PRIu64
+				 " ms load of %u batches (%" PRIu64 " samples)",
+				 ms, l.batches, s.samples);
+	return ktap_skip("load took %" PRIu64 " ms, %" PRIu64 " samples for %u batches: too fast to see progress between 0 and the end",
+			 ms, s.samples, l.batches);
+}
+
+/* The progress word's page, unmapped by a thread once progress moved. */
+struct unmapper {
+	uint64_t *word;
+	int stop;
+	uint64_t seen;		/* progress when unmapped; 0 if never */
+};
+
+static void *unmapper_main(void *arg)
+{
+	struct unmapper *u = arg;
+	uint64_t v;
+
+	while (!__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE)) {
+		v = __atomic_load_n(u->word, __ATOMIC_RELAXED);
+		if (v) {
+			munmap(u->word, HL_PAGE);
+			u->seen = v;
+			break;
+		}
+		usleep(100);
+	}
+	return NULL;
+}
+
+/* One attempt; KTAP_SKIP when the unmap did not land mid-load. */
+static int unmap_attempt(const struct data *d)
+{
+	struct unmapper u = { 0 };
+	int fds0, fds1, free0, free1, e;
+	struct heapload_load l;
+	pthread_t th;
+
+	u.word = mmap(NULL, HL_PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u.word == MAP_FAILED)
+		return ktap_fail("mmap: %s", strerror(errno));
+	*u.word = 0;
+	fds0 = count_fds();
+	free0 = lowest_free_fd();
+	e = pthread_create(&th, NULL, unmapper_main, &u);
+	if (e) {
+		munmap(u.word, HL_PAGE);
+		return ktap_fail("pthread_create: %s", strerror(e));
+	}
+	e = load(loader_fd, d, D, (uintptr_t)u.word, &l);
+	__atomic_store_n(&u.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	if (!u.seen)
+		munmap(u.word, HL_PAGE);
+	if (!e)
+		close(l.dmabuf_fd);
+	fds1 = count_fds();
+	free1 = lowest_free_fd();
+	if (!u.seen)
+		return ktap_skip("progress never moved before the load ended (%s)",
+				 hl_errname(e));
+	/* The kernel's last write may land between our read and munmap. */
+	if (!e)
+		return ktap_skip("unmapped at progress %" PRIu64 " of %llu, but the load had written its last progress",
+				 u.seen, (ull)l.loaded);
+	if (e != EFAULT)
+		return ktap_fail("progress word unmapped at %" PRIu64 " bytes: %s, expected EFAULT",
+				 u.seen, hl_errname(e));
+	if (fds1 != fds0 || free1 != free0)
+		return ktap_fail("fd leaked: %d open fds before, %d after; lowest free fd %d before, %d after",
+				 fds0, fds1, free0, free1);
+	return wait_idle("after EFAULT mid-load");
+}
+
+static int t_progress_unmapped_mid_load(const void *arg)
+{
+	struct data d;
+	int i, r;
+
+	(void)arg;
+	r = knob_set(K_BATCH, 8);
+	if (!r)
+		r = data_open("256m", &d);
+	if (r)
+		return r;
+	for (i = 0; i < KILL_ATTEMPTS; i++) {
+		r = unmap_attempt(&d);
+		if (r != KTAP_SKIP)
+			break;
+		ktap_print_msg("attempt %d: %s", i + 1, ktap_reason);
+	}
+	close(d.fd);
+	if (r == KTAP_SKIP)
+		return ktap_skip("progress page never unmapped mid-load in %d attempts: the mid-load EFAULT path is untested",
+				 KILL_ATTEMPTS);
+	return r;
+}
+
+/* ---- fault injection ---- */
+
+struct fault_case {
+	const char *name;
+	enum knob_id knob;
+	uint64_t at;
+	uint32_t flags;
+	unsigned int batch_mb;
+	unsigned int io_kb;	/* 0 leaves it as it is */
+	int expect;
+};
+
+#define FAULT(n, k, pos, fl, ...) \
+	{ .name = n, .knob = k, .at = pos, .flags = fl, __VA_ARGS__ }
+#define EXPECT(e)	.expect = (e)
+
+static const struct fault_case fault_cases[] = {
+	/* The limit falls in the first batch: nothing was read yet. */
+	FAULT("fault_alloc_first_batch_enomem_no_leak", K_FAULT_ALLOC,
+	      64 * HL_MIB, D, BATCH(128), EXPECT(ENOMEM)),
+	/* ... and in the ninth: eight batches are being read or done. */
+	FAULT("fault_alloc_reads_in_flight_enomem_no_leak", K_FAULT_ALLOC,
+	      64 * HL_MIB, D, BATCH(8), EXPECT(ENOMEM)),
+	FAULT("fault_read_short_direct_enodata_no_leak", K_FAULT_SHORT,
+	      FAULT_AT, D, BATCH(16), EXPECT(ENODATA)),
+	FAULT("fault_read_short_buffered_enodata_no_leak", K_FAULT_SHORT,
+	      FAULT_AT, B, BATCH(16), EXPECT(ENODATA)),
+	/* Where one request ends and the next begins: the next reads nothing. */
+	FAULT("fault_read_short_at_request_boundary_direct_enodata", K_FAULT_SHORT,
+	      FAULT_AT_BOUNDARY, D, BATCH(16), IO_KB(8192), EXPECT(ENODATA)),
+	FAULT("fault_read_short_at_request_boundary_buffered_enodata", K_FAULT_SHORT,
+	      FAULT_AT_BOUNDARY, B, BATCH(16), IO_KB(8192), EXPECT(ENODATA)),
+	FAULT("fault_read_error_direct_eio_no_leak", K_FAULT_ERROR, FAULT_AT, D,
+	      BATCH(16), EXPECT(EIO)),
+	FAULT("fault_read_error_buffered_eio_no_leak", K_FAULT_ERROR, FAULT_AT,
+	      B, BATCH(16), EXPECT(EIO)),
+};
+
+static bool debugfs_mounted(void)
+{
+	char line[512], dir[256], type[64];
+	FILE *f = fopen("/proc/mounts", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %255s %63s", dir, type) == 2 &&
+			!strcmp(dir, "/sys/kernel/debug") &&
+			!strcmp(type, "debugfs");
+	fclose(f);
+	return found;
+}
+
+static int fault_precondition(enum knob_id id)
+{
+	if (!access(HL_DEBUG_DIR, F_OK))
+		return knobs[id].present ? KTAP_PASS :
+			ktap_skip("no %s", knobs[id].path);
+	if (!debugfs_mounted())
+		return ktap_skip("no %s: debugfs not mounted at /sys/kernel/debug",
+				 HL_DEBUG_DIR);
+	return ktap_skip("no %s: this heapload has no fault injection",
+			 HL_DEBUG_DIR);
+}
+
+static int t_fault_case(const void *arg)
+{
+	const struct fault_case *c = arg;
+	struct counters c0, c1;
+	struct heapload_load l;
+	struct data d;
+	int r, e;
+
+	r = fault_precondition(c->knob);
+	if (!r)
+		r = wait_idle("before the load");
+	if (!r)
+		r = read_counters(&c0);
+	if (!r)
+		r = knob_set(K_BATCH, c->batch_mb);
+	if (!r && c->io_kb)
+		r = knob_set(K_IO_KB, c->io_kb);
+	if (!r)
+		r = knob_set(c->knob, c->at);
+	if (!r)
+		r = data_open("256m", &d);
+	if (r)
+		return r;
+	e = load(loader_fd, &d, c->flags, 0, &l);
+	close(d.fd);
+	if (!e)
+		close(l.dmabuf_fd);
+	if (e != c->expect)
+		return ktap_fail("%s load of 256m with %s=%" PRIu64 ": %s, expected %s",
+				 mode_name(c->flags), knobs[c->knob].name, c->at,
+				 hl_errname(e), hl_errname(c->expect));
+	r = wait_idle("after the failed load");
+	if (!r)
+		r = read_counters(&c1);
+	if (r)
+		return r;
+	if (c1.failures != c0.failures + 1 || c1.loads != c0.loads)
+		return ktap_fail("load_failures %" PRIu64 " -> %" PRIu64 ", loads %"
+				 PRIu64 " -> %" PRIu64 "; expected +1 and unchanged",
+				 c0.failures, c1.failures, c0.loads, c1.loads);
+	return KTAP_PASS;
+}
+
+/* ---- module parameters ---- */
+
+struct param_case {
+	const char *name;
+	enum knob_id knob;
+	const char *start;	/* set first; must not be the default */
+	const char *bad[6];
+	const char *good[4];	/* and what they read back as */
+	uint64_t good_val[4];
+};
+
+#define PARAM(n, k, ...)	{ .name = n, .knob = k, __VA_ARGS__ }
+#define REJECTS(from, ...)	.start = from, .bad = { __VA_ARGS__ }
+#define ACCEPTS(...)		.good = { __VA_ARGS__ }
+#define READS(...)		.good_val = { __VA_ARGS__ }
+
+static const struct param_case param_cases[] = {
+	PARAM("param_gather_batch_mb_rejects_bad_values", K_BATCH,
+	      REJECTS("7", "0", "65537", "abc")),
+	PARAM("param_gather_batch_mb_accepts_1_and_65536", K_BATCH,
+	      ACCEPTS("1", "65536", "5\n"), READS(1, 65536, 5)),
+	PARAM("param_max_inflight_batches_rejects_bad_values", K_INFLIGHT,
+	      REJECTS("3", "0", "65")),
+	PARAM("param_max_inflight_batches_accepts_1_and_64", K_INFLIGHT,
+	      ACCEPTS("1", "64", "5\n"), READS(1, 64, 5)),
+	PARAM("param_io_size_kb_rejects_bad_values", K_IO_KB,
+	      REJECTS("12", "0", "3", "6", "65540", "8190")),
+	PARAM("param_io_size_kb_accepts_4_and_65536", K_IO_KB,
+	      ACCEPTS("4", "65536", "16\n"), READS(4, 65536, 16)),
+};
+
+static int t_param_case(const void *arg)
+{
+	const struct param_case *c = arg;
+	const char *name = knobs[c->knob].name;
+	uint64_t start = 0, v;
+	size_t i;
+	int r, e;
+
+	if (c->start) {
+		start = strtoull(c->start, NULL, 10);
+		r = knob_set(c->knob, start);
+		if (r)
+			return r;
+	}
+	for (i = 0; c->start && i < ARRAY_LEN(c->bad) && c->bad[i]; i++) {
+		e = knob_write(c->knob, c->bad[i]);
+		if (e != EINVAL)
+			return ktap_fail("writing \"%s\" to %s: %s, expected EINVAL",
+					 c->bad[i], name, hl_errname(e));
+		r = knob_get(c->knob, &v);
+		if (r)
+			return r;
+		if (v != start)
+			return ktap_fail("%s reads %" PRIu64 " after the refused \"%s\", expected %" PRIu64,
+					 name, v, c->bad[i], start);
+	}
+	for (i = 0; i < ARRAY_LEN(c->good) && c->good[i]; i++) {
+		e = knob_write(c->knob, c->good[i]);
+		if (e == EACCES || e == EPERM)
+			return ktap_skip("writing %s needs root", name);
+		if (e)
+			return ktap_fail("writing \"%s\" to %s: %s", c->good[i],
+					 name, hl_errname(e));
+		r = knob_get(c->knob, &v);
+		if (r)
+			return r;
+		if (v != c->good_val[i])
+			return ktap_fail("%s reads %" PRIu64 " after writing \"%s\"",
+					 name, v, c->good[i]);
+	}
+	return KTAP_PASS;
+}
+
+/* ---- concurrent loads ---- */
+
+static void __attribute__((noreturn))
+concurrent_child(int idx, int release_fd, uint32_t flags)
+{
+	struct heapload_load l;
+	struct data d;
+	int dev, r, e;
+	char c;
+
+	dev = open(HL_LOADER_PATH, O_RDWR | O_CLOEXEC);
+	r = data_open("8m", &d);
+	if (dev < 0)
+		r = ktap_fail("open %s: %s", HL_LOADER_PATH, strerror(errno));
+	/* All children wait here until the parent lets them go at once. */
+	if (read(release_fd, &c, 1) < 0)
+		r = ktap_fail("waiting for the start: %s", strerror(errno));
+	if (!r) {
+		e = load(dev, &d, flags, 0, &l);
+		if (e) {
+			r = ktap_fail("load: %s", hl_errname(e));
+		} else {
+			r = verify(&l, &d);
+			close(l.dmabuf_fd);
+		}
+	}
+	if (r)
+		ktap_print_msg("process %d (%s): %s", idx, mode_name(flags),
+			       ktap_reason);
+	_exit(r);
+}
+
+static int t_concurrent(const void *arg)
+{
+	pid_t pids[CONCURRENT];
+	int pfd[2], i, n, status, r;
+	struct data d;
+	uint64_t end;
+
+	(void)arg;
+	r = data_open("8m", &d);
+	if (r)
+		return r;
+	close(d.fd);
+	r = knob_set(K_BATCH, 1);
+	if (r)
+		return r;
+	if (pipe2(pfd, O_CLOEXEC))
+		return ktap_fail("pipe: %s", strerror(errno));
+	fflush(stdout);
+	for (n = 0; n < CONCURRENT; n++) {
+		pids[n] = fork();
+		if (pids[n] < 0) {
+			r = ktap_fail("fork: %s", strerror(errno));
+			break;
+		}
+		if (pids[n] == 0) {
+			close(pfd[1]);
+			concurrent_child(n, pfd[0], n % 2 ? B : D);
+		}
+	}
+	close(pfd[0]);
+	/* EOF on the pipe starts every child. */
+	close(pfd[1]);
+	end = hl_now_ms() + 120000;
+	for (i = 0; i < n; i++) {
+		while (waitpid(pids[i], &status, WNOHANG) != pids[i]) {
+			if (hl_now_ms() >= end) {
+				kill(pids[i], SIGKILL);
+				waitpid(pids[i], &status, 0);
+				break;
+			}
+			hl_sleep_ms(20);
+		}
+		if (r)
+			continue;
+		if (WIFSIGNALED(status))
+			r = ktap_fail("process %d (%s) killed by signal %d%s", i,
+				      mode_name(i % 2 ? B : D), WTERMSIG(status),
+				      hl_now_ms() >= end ? " after 120 s" : "");
+		else if (WEXITSTATUS(status))
+			r = ktap_fail("process %d (%s) failed, see above", i,
+				      mode_name(i % 2 ? B : D));
+	}
+	if (r)
+		return r;
+	return wait_idle("after the concurrent loads");
+}
+
+/* ---- SIGKILL in the middle of a load ---- */
+
+static int drop_caches(void)
+{
+	sync();
+	return hl_write_str("/proc/sys/vm/drop_caches", "3");
+}
+
+static void __attribute__((noreturn)) kill_child(int wfd, uint32_t flags)
+{
+	struct heapload_load l;
+	struct data d;
+	int dev, e;
+
+	dev = open(HL_LOADER_PATH, O_RDWR | O_CLOEXEC);
+	if (dev < 0 || data_open("256m", &d))
+		e = dev < 0 ? errno : ENOENT;
+	else
+		e = load(dev, &d, flags, 0, &l);
+	/* Tell the parent the load is over, then hold the buffer. */
+	if (write(wfd, &e, sizeof(e)) != sizeof(e))
+		_exit(2);
+	pause();
+	_exit(0);
+}
+
+/* The errno the child reported, or -1 if it reported nothing yet. */
+static int child_report(int rfd)
+{
+	struct pollfd p = { .fd = rfd, .events = POLLIN };
+	int e;
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+		return -1;
+	if (read(rfd, &e, sizeof(e)) != sizeof(e))
+		return -1;
+	return e;
+}
+
+/* Load started: something allocated or waiting for I/O. */
+static bool load_running(void)
+{
+	uint64_t b = 0, in = 0;
+
+	hl_read_u64(HL_STAT_BYTES, &b);
+	hl_read_u64(HL_STAT_INFLIGHT, &in);
+	return b || in;
+}
+
+/* One attempt; KTAP_SKIP when the load ended before the kill landed. */
+static int kill_attempt(uint32_t flags)
+{
+	uint64_t m0, m1, end, t_kill;
+	int pfd[2], status, rep = -1, r;
+	bool running = false;
+	pid_t pid;
+
+	if (drop_caches())
+		ktap_print_msg("cannot drop caches: the MemFree check is rougher");
+	if (hl_proc_value("/proc/meminfo", "MemFree", &m0))
+		return ktap_fail("no MemFree in /proc/meminfo");
+	if (pipe2(pfd, O_CLOEXEC))
+		return ktap_fail("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return ktap_fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(pfd[0]);
+		kill_child(pfd[1], flags);
+	}
+	close(pfd[1]);
+	end = hl_now_ms() + 60000;
+	while (hl_now_ms() < end) {
+		running = load_running();
+		if (running)
+			break;
+		rep = child_report(pfd[0]);
+		if (rep >= 0)
+			break;
+		usleep(200);
+	}
+	kill(pid, SIGKILL);
+	t_kill = hl_now_ms();
+	end = t_kill + 60000;
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (hl_now_ms() >= end) {
+			close(pfd[0]);
+			return ktap_fail("child still alive 60 s after SIGKILL");
+		}
+		hl_sleep_ms(10);
+	}
+	ktap_print_msg("%s: child died %" PRIu64 " ms after SIGKILL",
+		       mode_name(flags), hl_now_ms() - t_kill);
+	if (rep < 0)
+		rep = child_report(pfd[0]);
+	close(pfd[0]);
+	if (rep > 0)
+		return ktap_fail("the load itself failed: %s", hl_errname(rep));
+	if (!running && rep < 0)
+		return ktap_fail("no load seen in allocated_bytes or inflight_bytes within 60 s");
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		return ktap_fail("child did not die of SIGKILL (status 0x%x)",
+				 status);
+	r = wait_idle("after the kill");
+	if (r)
+		return r;
+	if (rep == 0)
+		return ktap_skip("the load finished before the kill");
+	drop_caches();
+	if (hl_proc_value("/proc/meminfo", "MemFree", &m1))
+		return ktap_fail("no MemFree in /proc/meminfo");
+	if (m1 + MEMFREE_SLACK_KB < m0)
+		return ktap_fail("MemFree %" PRIu64 " kB lower than before the load (%"
+				 PRIu64 " -> %" PRIu64 " kB)", m0 - m1, m0, m1);
+	return KTAP_PASS;
+}
+
+static int sigkill_mid_load(uint32_t flags)
+{
+	int i, r = knob_set(K_BATCH, 8);
+
+	if (r)
+		return r;
+	r = wait_idle("before the load");
+	for (i = 0; !r && i < KILL_ATTEMPTS; i++) {
+		r = kill_attempt(flags);
+		if (r != KTAP_SKIP)
+			return r;
+		ktap_print_msg("attempt %d: %s", i + 1, ktap_reason);
+		r = KTAP_PASS;
+	}
+	if (r)
+		return r;
+	return ktap_skip("the 256m load finished before SIGKILL in %d attempts: mid-load cleanup untested",
+			 KILL_ATTEMPTS);
+}
+
+static int t_sigkill_direct(const void *arg)
+{
+	(void)arg;
+	return sigkill_mid_load(D);
+}
+
+static int t_sigkill_buffered(const void *arg)
+{
+	(void)arg;
+	return sigkill_mid_load(B);
+}
+
+/* ---- zero tail on dirty pages ---- */
+
+/* Fill @mb MiB of heap memory with 0xff and free it again, dirty. */
+static int dirty_heap_pages(unsigned int mb)
+{
+	size_t len = (size_t)mb * HL_MIB;
+	int heap, buf, e;
+	void *p;
+
+	heap = open(HL_HEAP_PATH, O_RDWR | O_CLOEXEC);
+	if (heap < 0)
+		return ktap_fail("open %s: %s", HL_HEAP_PATH, strerror(errno));
+	e = hl_heap_alloc(heap, len, O_RDWR | O_CLOEXEC, 0, &buf);
+	close(heap);
+	if (e == ENOMEM)
+		return ktap_skip("cannot allocate %u MiB to dirty", mb);
+	if (e)
+		return ktap_fail("allocating %u MiB: %s", mb, hl_errname(e));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	if (p == MAP_FAILED) {
+		e = errno;
+		close(buf);
+		return ktap_fail("mmap of %u MiB: %s", mb, strerror(e));
+	}
+	hl_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	memset(p, 0xff, len);
+	hl_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	munmap(p, len);
+	close(buf);
+	return wait_idle("after freeing the dirtied buffer");
+}
+
+/* Whether "@key" is followed by "on" on the line that starts at @line. */
+static bool log_line_on(const char *line, const char *key)
+{
+	const char *eol = strchr(line, '\n');
+	const char *k = strstr(line, key);
+
+	return k && (!eol || k < eol) && !strncmp(k + strlen(key), "on", 2);
+}
+
+/*
+ * Whether the kernel zeroes pages itself when it allocates or frees them
+ * (init_on_alloc, init_on_free; Debian's default is init_on_alloc=1):
+ * then no dirty page reaches heapload, and a zero tail proves nothing.
+ * The boot log's "mem auto-init:" line says; 1 yes, 0 no, -1 unknown.
+ */
+static int kernel_zeroes_pages(void)
+{
+	const char *line;
+	char *log;
+	int len, n, r = -1;
+
+	len = klogctl(10, NULL, 0);	/* SYSLOG_ACTION_SIZE_BUFFER */
+	if (len <= 0)
+		return -1;
+	log = malloc(len + 1);
+	if (!log)
+		return -1;
+	n = klogctl(3, log, len);	/* SYSLOG_ACTION_READ_ALL */
+	if (n > 0) {
+		log[n] = '\0';
+		line = strstr(log, "mem auto-init:");
+		if (line)
+			r = log_line_on(line, "heap alloc:") ||
+			    log_line_on(line, "heap free:");
+	}
+	free(log);
+	return r;
+}
+
+struct tail_case {
+	const char *name;
+	const char *file;
+	uint32_t flags;
+};
+
+static const struct tail_case tail_cases[] = {
+	{ "tail_zeroed_on_dirty_pages_unaligned_direct", "unaligned", D },
+	{ "tail_zeroed_on_dirty_pages_unaligned_buffered", "unaligned", B },
+	{ "tail_zeroed_on_dirty_pages_one_direct", "one", D },
+	{ "tail_zeroed_on_dirty_pages_one_buffered", "one", B },
+};
+
+static int t_tail_case(const void *arg)
+{
+	const struct tail_case *c = arg;
+	struct heapload_load l;
+	int r;
+
+	if (kernel_zeroes_pages() == 1)
+		return ktap_skip("the kernel zeroes every page it allocates or frees (mem auto-init, e.g. init_on_alloc=1): no dirty page can reach the tail; boot with init_on_alloc=0");
+	r = dirty_heap_pages(DIRTY_MB);
+	return r ? r : load_verify(c->file, c->flags, 0, &l);
+}
+
+/* ---- global counters ---- */
+
+static int t_counters_success(const void *arg)
+{
+	struct counters c0, c1;
+	struct heapload_load l;
+	int r;
+
+	(void)arg;
+	r = read_counters(&c0);
+	if (!r)
+		r = load_verify("unaligned", B, 0, &l);
+	if (!r)
+		r = read_counters(&c1);
+	if (r)
+		return r;
+	if (c1.loads != c0.loads + 1 || c1.loaded != c0.loaded + l.loaded ||
+	    c1.failures != c0.failures)
+		return ktap_fail("loads %" PRIu64 " -> %" PRIu64 ", loaded_bytes %"
+				 PRIu64 " -> %" PRIu64 ", load_failures %" PRIu64
+				 " -> %" PRIu64 "; expected +1, +%llu, unchanged",
+				 c0.loads, c1.loads, c0.loaded, c1.loaded,
+				 c0.failures, c1.failures, (ull)l.loaded);
+	return KTAP_PASS;
+}
+
+/* An unknown heap is refused before a load starts: no counter moves. */
+static int t_counters_rejected(const void *arg)
+{
+	struct counters c0, c1;
+	struct heapload_load l;
+	struct data d;
+	int r, e;
+
+	(void)arg;
+	r = data_open("one", &d);
+	if (!r)
+		r = read_counters(&c0);
+	if (r)
+		return r;
+	hl_load_init(&l, d.fd, B, 0, 0);
+	snprintf(l.heap, sizeof(l.heap), "heapload,no-such-heap");
+	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
+	close(d.fd);
+	if (!e)
+		close(l.dmabuf_fd);
+	if (e != ENODEV)
+		return ktap_fail("load from an unknown heap: %s, expected ENODEV",
+				 hl_errname(e));
+	r = read_counters(&c1);
+	if (r)
+		return r;
+	if (c1.loads != c0.loads || c1.failures != c0.failures ||
+	    c1.loaded != c0.loaded)
+		return ktap_fail("loads %" PRIu64 " -> %" PRIu64 ", load_failures %"
+				 PRIu64 " -> %" PRIu64 ", loaded_bytes %" PRIu64
+				 " -> %" PRIu64 "; expected no change",
+				 c0.loads, c1.loads, c0.failures, c1.failures,
+				 c0.loaded, c1.loaded);
+	return KTAP_PASS;
+}
+
+/* ---- the end ---- */
+
+static int t_knobs_restored(const void *arg)
+{
+	const struct knob *k;
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	(void)arg;
+	for (k = knobs; k < knobs + K_NR; k++) {
+		if (!k->present)
+			continue;
+		fd = open(k->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return ktap_fail("open %s: %s", k->path, strerror(errno));
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n < 0)
+			return ktap_fail("read %s: %s", k->path, strerror(errno));
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+			n--;
+		buf[n] = '\0';
+		if (strcmp(buf, k->orig))
+			return ktap_fail("%s reads \"%s\", was \"%s\" before the tests",
+					 k->name, buf, k->orig);
+	}
+	return KTAP_PASS;
+}
+
+static int t_no_leak(const void *arg)
+{
+	(void)arg;
+	return wait_idle("after every test");
+}
+
+struct test {
+	const char *name;
+	int (*fn)(const void *arg);
+};
+
+static const struct test extra_tests[] = {
+	{ "stats_ver1_times_and_batches", t_stats_ver1 },
+	{ "stats_ver0_struct_loads_and_leaves_rest_untouched", t_stats_ver0 },
+	{ "progress_ends_at_loaded_direct", t_progress_end_direct },
+	{ "progress_ends_at_loaded_buffered", t_progress_end_buffered },
+	{ "progress_rejects_unaligned_addr_einval", t_progress_unaligned },
+	{ "progress_bad_pointer_efault_no_leak", t_progress_efault },
+	{ "progress_seen_mid_load_monotonic", t_progress_mid_load },
+	{ "progress_unmapped_mid_load_efault_no_leak",
+	  t_progress_unmapped_mid_load },
+	{ "concurrent_loads_4_processes_verified", t_concurrent },
+	{ "sigkill_mid_gather_load_direct_no_leak", t_sigkill_direct },
+	{ "sigkill_mid_gather_load_buffered_no_leak", t_sigkill_buffered },
+	{ "counters_count_successful_load", t_counters_success },
+	{ "counters_ignore_rejected_arguments", t_counters_rejected },
+};
+
+/* Last: what every test above must have left behind. */
+static const struct test final_tests[] = {
+	{ "params_and_knobs_restored", t_knobs_restored },
+	{ "no_leak_after_tests", t_no_leak },
+};
+
+static int t_present(void)
+{
+	const char *why;
+
+	loader_fd = open(HL_LOADER_PATH, O_RDWR | O_CLOEXEC);
+	if (loader_fd >= 0 && !access(knobs[K_BATCH].path, F_OK) &&
+	    !access(HL_STAT_INFLIGHT, F_OK))
+		return KTAP_PASS;
+	if (!hl_module_loaded())
+		why = "heapload module not loaded";
+	else if (loader_fd < 0)
+		why = HL_LOADER_PATH " unusable";
+	else
+		why = "heapload without gathered loading (no gather_batch_mb or inflight_bytes)";
+	snprintf(precondition_why, sizeof(precondition_why), "%s", why);
+	precondition = KTAP_SKIP;
+	if (hl_module_loaded() && loader_fd < 0)
+		return ktap_fail("module loaded but open %s: %s", HL_LOADER_PATH,
+				 strerror(errno));
+	return ktap_skip("%s", why);
+}
+
+static void run(const char *name, int (*fn)(const void *), const void *arg)
+{
+	const struct knob *bad = NULL;
+	int r, e;
+
+	if (precondition != KTAP_PASS) {
+		ktap_report(name, ktap_why(precondition, "%s", precondition_why));
+		return;
+	}
+	r = fn(arg);
+	e = knobs_restore(&bad);
+	if (e && r == KTAP_FAIL)
+		ktap_print_msg("%s: also restoring %s to %s: %s", name,
+			       bad->name, bad->orig, hl_errname(e));
+	else if (e)
+		r = ktap_fail("restoring %s to %s: %s", bad->name, bad->orig,
+			      hl_errname(e));
+	ktap_report(name, r);
+}
+
+int main(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
+	uint64_t t0 = hl_now_ms();
+	size_t i;
+
+	ktap_print_header();
+	ktap_set_plan(1 + ARRAY_LEN(gather_cases) + ARRAY_LEN(fault_cases) +
+		      ARRAY_LEN(param_cases) + ARRAY_LEN(tail_cases) +
+		      ARRAY_LEN(extra_tests) + ARRAY_LEN(final_tests));
+	ktap_print_msg("test data in %s", hl_data_dir());
+	knobs_save();
+	for (i = 0; i < ARRAY_LEN(sigs); i++)
+		signal(sigs[i], on_fatal_signal);
+	ktap_report("gathered_loading_present", t_present());
+	for (i = 0; i < ARRAY_LEN(gather_cases); i++)
+		run(gather_cases[i].name, t_gather_case, &gather_cases[i]);
+	for (i = 0; i < ARRAY_LEN(param_cases); i++)
+		run(param_cases[i].name, t_param_case, &param_cases[i]);
+	for (i = 0; i < ARRAY_LEN(extra_tests); i++)
+		run(extra_tests[i].name, extra_tests[i].fn, NULL);
+	for (i = 0; i < ARRAY_LEN(fault_cases); i++)
+		run(fault_cases[i].name, t_fault_case, &fault_cases[i]);
+	for (i = 0; i < ARRAY_LEN(tail_cases); i++)
+		run(tail_cases[i].name, t_tail_case, &tail_cases[i]);
+	for (i = 0; i < ARRAY_LEN(final_tests); i++)
+		run(final_tests[i].name, final_tests[i].fn, NULL);
+	if (loader_fd >= 0)
+		close(loader_fd);
+	ktap_print_msg("all tests took %" PRIu64 " ms", hl_now_ms() - t0);
+	ktap_finished();
+}

@@ -4,6 +4,7 @@
 #
 #   make demo        build, boot Debian 12's kernel in QEMU, load a real model file
 #   make check       build and run every test (host unit tests + QEMU guest suite)
+#   make check-matrix  the guest suite on Debian 12, 13 and sid kernels, one table
 #   make bench       benchmark heapload against the other ways, in QEMU (CSV + PNG)
 #   make module      build module/heapload.ko for KERNELRELEASE (default: running kernel)
 #   make tools       build the heapload command and library
@@ -17,7 +18,7 @@ WERROR ?= y
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PREFIX ?= /usr
 
-.PHONY: all module sparse bench clean-module tools guest-tests check demo install dkms-install clean
+.PHONY: all module sparse bench check-matrix clean-module tools guest-tests check demo install dkms-install clean
 
 all: module tools
 
@@ -42,6 +43,9 @@ guest-tests:
 
 check:
 	tests/check.sh
+
+check-matrix:
+	tests/matrix/run.sh
 
 demo:
 	tests/demo.sh

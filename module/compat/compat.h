@@ -39,12 +39,20 @@ static inline struct class *hl_class_create(const char *name)
 #define ITER_DEST READ
 #endif
 
-/* dma-buf symbols live in the DMA_BUF namespace (v5.16); string form: v6.13. */
+/*
+ * Symbol namespaces: a bare identifier up to v6.12, a string literal since
+ * v6.13. HL_MODULE_IMPORT_NS(NS) takes the bare name and works on both,
+ * e.g. HL_MODULE_IMPORT_NS(DMA_BUF_HEAP) for dma_heap_add() where it is
+ * exported (HL_HAVE_EXPORTED_DMA_HEAP_ADD).
+ */
 #ifdef HL_HAVE_IMPORT_NS_IDENT
-#define HL_IMPORT_NS_DMA_BUF() MODULE_IMPORT_NS(DMA_BUF)
+#define HL_MODULE_IMPORT_NS(ns) MODULE_IMPORT_NS(ns)
 #else
-#define HL_IMPORT_NS_DMA_BUF() MODULE_IMPORT_NS("DMA_BUF")
+#define HL_MODULE_IMPORT_NS(ns) MODULE_IMPORT_NS(#ns)
 #endif
+
+/* dma-buf symbols live in the DMA_BUF namespace (v5.16). */
+#define HL_IMPORT_NS_DMA_BUF() HL_MODULE_IMPORT_NS(DMA_BUF)
 
 /*
  * Can this open file do direct I/O? v6.0 added FMODE_CAN_ODIRECT, set at

@@ -1,0 +1,292 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Fetch the current Debian kernel of a suite for the kernel matrix.
+#
+#   tests/matrix/fetch.sh SUITE        SUITE = bookworm | trixie | sid
+#
+# With a private apt configuration (.cache/matrix/apt-SUITE/: its own
+# sources file, lists and cache; the system's sources and lists are never
+# read or written), resolves linux-image-amd64 / linux-headers-amd64 of SUITE
+# to the concrete kernel release KVER, downloads the kernel image (unsigned
+# if that package exists, else the signed one), the headers, the -common
+# headers and the linux-kbuild package, and unpacks them (not installs):
+#
+#   .cache/kernels/KVER/                 boot/vmlinuz-KVER, lib/modules/KVER
+#                                        (depmod'ed), the tree run.sh boots
+#   .cache/matrix/headers-KVER/          usr/src/linux-headers-KVER{,-common},
+#                                        usr/lib/linux-kbuild-X.Y, and
+#                                        lib/modules/KVER/build; absolute
+#                                        symlinks are kept as the packages
+#                                        have them, so the tree works when
+#                                        mounted at / of a chroot
+#                                        (tests/matrix/build.sh does that)
+#
+# The archive is the one this machine's apt already uses (HL_DEBIAN_MIRROR
+# overrides).  The lists are refreshed when older than HL_MATRIX_MAX_AGE
+# seconds (default 86400) or with --refresh; a second run that finds its
+# trees does no network access.  Chatter on stderr; KVER is the last line on
+# stdout.
+
+set -euo pipefail
+# shellcheck disable=SC2034 # used by common.sh
+MATRIX_TOOL=fetch
+# shellcheck source=tests/matrix/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+REFRESH=0
+SUITE=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--refresh) REFRESH=1; shift ;;
+	-h|--help) sed -n '4,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+	*) [ -z "$SUITE" ] || mdie "one suite only"; SUITE=$1; shift ;;
+	esac
+done
+[ -n "$SUITE" ] || mdie "usage: $0 [--refresh] bookworm|trixie|sid"
+check_suite "$SUITE"
+[ "$(id -u)" = 0 ] || mdie "must run as root"
+
+APTDIR=$MCACHE/apt-$SUITE
+DEBS=$MCACHE/debs
+MAX_AGE=${HL_MATRIX_MAX_AGE:-86400}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$DEBS"
+
+# Private apt: own sources, lists, cache and (empty) preferences; no
+# privilege drop, so it can write into the cache as root.
+APT_OPTS=(
+	-o "Dir::Etc::SourceList=$APTDIR/sources.list"
+	-o "Dir::Etc::SourceParts=/dev/null"
+	-o "Dir::Etc::Preferences=/dev/null"
+	-o "Dir::Etc::PreferencesParts=/dev/null"
+	-o "Dir::State::Lists=$APTDIR/lists"
+	-o "Dir::State::extended_states=$APTDIR/extended_states"
+	-o "Dir::Cache=$APTDIR/cache"
+	-o "APT::Architecture=amd64"
+	-o "APT::Architectures::=amd64"
+	-o "Acquire::Languages=none"
+	-o "APT::Sandbox::User=root"
+)
+papt_get() { apt-get -q "${APT_OPTS[@]}" "$@"; }
+papt_cache() { apt-cache "${APT_OPTS[@]}" "$@"; }
+
+write_sources() {
+	local mirror signed=''
+	mirror=$(debian_mirror)
+	[ -f "$KEYRING" ] && signed=" [signed-by=$KEYRING]"
+	echo "deb$signed $mirror $SUITE main" >"$APTDIR/sources.list.new"
+	if ! cmp -s "$APTDIR/sources.list.new" "$APTDIR/sources.list" 2>/dev/null; then
+		mv "$APTDIR/sources.list.new" "$APTDIR/sources.list"
+		rm -f "$APTDIR/updated"
+	else
+		rm -f "$APTDIR/sources.list.new"
+	fi
+}
+
+lists_fresh() {
+	[ -f "$APTDIR/updated" ] || return 1
+	[ $(($(date +%s) - $(stat -c %Y "$APTDIR/updated"))) -lt "$MAX_AGE" ]
+}
+
+update_lists() {
+	mlog "apt-get update ($SUITE, private lists)"
+	papt_get update >&2
+	touch "$APTDIR/updated"
+}
+
+# Concrete package a meta package depends on, e.g. linux-image-6.12.1+deb13-amd64.
+meta_dep() {
+	papt_cache depends "$1" 2>/dev/null |
+		sed -n "s/^ *Depends: \($2\)\( .*\)\{0,1\}\$/\1/p" | head -n1
+}
+
+resolve_kver() {
+	local dep
+	dep=$(meta_dep linux-headers-amd64 'linux-headers-[^ ]*')
+	[ -n "$dep" ] || return 1
+	echo "${dep#linux-headers-}"
+}
+
+# Versioned packages ("linux-WORD-...KVER...") that $1 depends on, and $1.
+# Debian 14 split the image into linux-image-KVER (empty) depending on
+# linux-binary-KVER (vmlinuz), linux-modules-KVER and linux-base-KVER.
+kernel_closure() {
+	local kver=$1 todo=("$2") seen=' ' p d
+	while [ ${#todo[@]} -gt 0 ]; do
+		p=${todo[0]}
+		todo=("${todo[@]:1}")
+		case "$seen" in *" $p "*) continue ;; esac
+		seen+="$p "
+		echo "$p"
+		for d in $(papt_cache depends "$p" 2>/dev/null |
+			   sed -n 's/^ *Depends: \(linux-[a-z]*-[^ ]*\).*$/\1/p'); do
+			case "$d" in
+			*-"${kver%-amd64}"-*|*-"${kver%-amd64}"|*-"$kver"*) todo+=("$d") ;;
+			esac
+		done
+	done
+}
+
+# Package names to download for KVER, two lines: the image's packages
+# (unsigned image if it exists, else the signed one, plus its versioned
+# dependencies) and the headers' (headers, -common, kbuild, ...).
+packages_for() {
+	local kver=$1 image hdrs
+	if papt_cache show "linux-image-$kver-unsigned" >/dev/null 2>&1; then
+		image=linux-image-$kver-unsigned
+	else
+		image=linux-image-$kver
+	fi
+	hdrs=$(kernel_closure "$kver" "linux-headers-$kver")
+	grep -q -- '-common' <<<"$hdrs" || mdie "linux-headers-$kver: no -common dependency"
+	grep -q -- 'linux-kbuild-' <<<"$hdrs" || mdie "linux-headers-$kver: no linux-kbuild dependency"
+	kernel_closure "$kver" "$image" | paste -sd' '
+	paste -sd' ' <<<"$hdrs"
+}
+
+# Download into $DEBS (cached: a package whose .deb is there is skipped).
+download() {
+	local p have=() need=() ver
+	for p in "$@"; do
+		ver=$(papt_cache show --no-all-versions "$p" 2>/dev/null |
+		      sed -n 's/^Version: //p' | head -n1)
+		[ -n "$ver" ] || mdie "package $p not in $SUITE"
+		# Debian's file names encode the epoch's colon as %3a.
+		if compgen -G "$DEBS/${p}_${ver//:/%3a}_*.deb" >/dev/null; then
+			have+=("$p")
+		else
+			need+=("$p")
+		fi
+	done
+	[ ${#have[@]} -eq 0 ] || mlog "cached: ${have[*]}"
+	if [ ${#need[@]} -gt 0 ]; then
+		mlog "downloading: ${need[*]}"
+		(cd "$DEBS" && papt_get download "${need[@]}" >&2)
+	fi
+}
+
+deb_of() {
+	local ver
+	ver=$(papt_cache show --no-all-versions "$1" 2>/dev/null |
+	      sed -n 's/^Version: //p' | head -n1)
+	compgen -G "$DEBS/${1}_${ver//:/%3a}_*.deb" | head -n1
+}
+
+# Kernel image tree as tests/qemu/setup.sh makes it, made in .part and
+# renamed, so a crash never leaves a half tree behind.
+unpack_image() {
+	local kver=$1 tree=$KCACHE/$1 deb
+	shift
+	if [ -f "$tree/boot/vmlinuz-$kver" ] &&
+	   [ -f "$tree/lib/modules/$kver/modules.dep" ]; then
+		mlog "kernel image tree present: ${tree#"$REPO"/}"
+		return
+	fi
+	mkdir -p "$KCACHE"
+	rm -rf "$tree.part"
+	for deb in "$@"; do
+		mlog "unpacking $(basename "$deb")"
+		dpkg-deb -x "$deb" "$tree.part"
+	done
+	# Debian 14 ships vmlinuz, System.map and config in
+	# usr/lib/modules/KVER/ (boot/ is made by a hook): link them.
+	local f
+	for f in vmlinuz System.map config; do
+		if [ ! -e "$tree.part/boot/$f-$kver" ] &&
+		   [ -f "$tree.part/usr/lib/modules/$kver/$f" ]; then
+			mkdir -p "$tree.part/boot"
+			ln -s "../usr/lib/modules/$kver/$f" "$tree.part/boot/$f-$kver"
+		fi
+	done
+	[ -f "$tree.part/boot/vmlinuz-$kver" ] || mdie "no boot/vmlinuz-$kver in $*"
+	if [ ! -d "$tree.part/lib/modules/$kver" ] &&
+	   [ -d "$tree.part/usr/lib/modules/$kver" ]; then
+		# Debian 13 and later: modules under usr/lib/modules.
+		mkdir -p "$tree.part/lib"
+		ln -s ../usr/lib/modules "$tree.part/lib/modules"
+	fi
+	depmod -b "$tree.part" -F "$tree.part/boot/System.map-$kver" "$kver"
+	rm -rf "$tree"
+	mv "$tree.part" "$tree"
+}
+
+# Headers, -common and kbuild unpacked into one tree that has the same
+# layout as / on a machine where they are installed.
+unpack_headers() {
+	local kver=$1 tree=$MCACHE/headers-$1 deb
+	shift
+	if [ -f "$tree/.complete" ]; then
+		mlog "headers tree present: ${tree#"$REPO"/}"
+		return
+	fi
+	rm -rf "$tree.part"
+	for deb in "$@"; do
+		mlog "unpacking $(basename "$deb")"
+		dpkg-deb -x "$deb" "$tree.part"
+	done
+	[ -f "$tree.part/usr/src/linux-headers-$kver/Makefile" ] ||
+		mdie "no usr/src/linux-headers-$kver/Makefile in the headers"
+	[ -f "$tree.part/usr/src/linux-headers-$kver/.config" ] ||
+		mdie "no .config in the headers of $kver"
+	# The build link, as the image package's postinst would make it
+	# (some releases ship it in the headers package already).
+	if [ ! -L "$tree.part/lib/modules/$kver/build" ] &&
+	   [ ! -L "$tree.part/usr/lib/modules/$kver/build" ]; then
+		mkdir -p "$tree.part/usr/lib/modules/$kver"
+		ln -s "/usr/src/linux-headers-$kver" "$tree.part/usr/lib/modules/$kver/build"
+	fi
+	# Every absolute symlink must resolve inside the tree (it is mounted
+	# at / of the build chroot).
+	local l t bad=0
+	while IFS= read -r l; do
+		t=$(readlink "$l")
+		case "$t" in
+		/*) [ -e "$tree.part$t" ] || [ -L "$tree.part$t" ] ||
+			{ mlog "dangling link ${l#"$tree.part"} -> $t"; bad=1; } ;;
+		esac
+	done < <(find "$tree.part" -maxdepth 4 -type l)
+	[ "$bad" = 0 ] || mdie "headers tree of $kver has dangling links"
+	# What building against these headers needs besides them (compiler,
+	# pahole, ...): the packages' own dependencies, first alternatives,
+	# linux-* left out.  tests/matrix/chroot.sh installs these.
+	for deb in "$@"; do
+		dpkg-deb -f "$deb" Depends | tr ',' '\n' |
+			sed 's/|.*//; s/(.*)//; s/:any//; s/[[:space:]]//g'
+	done | grep -v -e '^$' -e '^linux-' | sort -u >"$tree.part/.build-depends"
+	touch "$tree.part/.complete"
+	rm -rf "$tree"
+	mv "$tree.part" "$tree"
+}
+
+main() {
+	local kver ipkgs=() hpkgs=() idebs=() hdebs=() p
+	write_sources
+	if [ "$REFRESH" = 1 ] || ! lists_fresh; then
+		update_lists
+	fi
+	kver=$(resolve_kver) || { update_lists; kver=$(resolve_kver); } ||
+		mdie "cannot resolve linux-headers-amd64 in $SUITE"
+	mlog "$SUITE: kernel $kver"
+	if [ -f "$KCACHE/$kver/lib/modules/$kver/modules.dep" ] &&
+	   [ -f "$MCACHE/headers-$kver/.complete" ]; then
+		mlog "kernel and headers trees present"
+		echo "$kver"
+		return
+	fi
+	{ read -r -a ipkgs; read -r -a hpkgs; } < <(packages_for "$kver")
+	mlog "image: ${ipkgs[*]}"
+	mlog "headers: ${hpkgs[*]}"
+	download "${ipkgs[@]}" "${hpkgs[@]}"
+	for p in "${ipkgs[@]}"; do idebs+=("$(deb_of "$p")"); done
+	for p in "${hpkgs[@]}"; do hdebs+=("$(deb_of "$p")"); done
+	unpack_image "$kver" "${idebs[@]}"
+	unpack_headers "$kver" "${hdebs[@]}"
+	echo "$kver" >"$MCACHE/kver-$SUITE"
+	echo "$kver"
+}
+
+exec {lockfd}>"$MCACHE/.fetch-$SUITE.lock"
+flock "$lockfd"
+main

@@ -603,6 +603,24 @@ static void print_stats(void)
 	}
 }
 
+/* How the heaps got their /dev/dma_heap nodes (absent before 0.2). */
+static void print_registration(void)
+{
+	char value[256];
+
+	if (!read_text(HEAPLOAD_SYSFS_STATS "/registration", value, sizeof(value)))
+		printf("registration: %s\n", value);
+}
+
+/* A heap of heapload's own UAPI class, e.g. the "system" alias. */
+static bool own_class_heap(const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/class/heapload_dma_heap/%s", name);
+	return !access(path, F_OK);
+}
+
 static void print_heaps(void)
 {
 	size_t prefix_len = strlen(HEAPLOAD_HEAP_PREFIX);
@@ -619,7 +637,8 @@ static void print_heaps(void)
 		const char *name = list[i]->d_name;
 
 		printf("  %s%s\n", name,
-		       strncmp(name, HEAPLOAD_HEAP_PREFIX, prefix_len) ? "" : " (heapload)");
+		       !strncmp(name, HEAPLOAD_HEAP_PREFIX, prefix_len) ||
+		       own_class_heap(name) ? " (heapload)" : "");
 		free(list[i]);
 	}
 	free(list);
@@ -662,6 +681,7 @@ static int cmd_info(void)
 	}
 	print_installed(&mi);
 	if (loaded) {
+		print_registration();
 		print_params();
 		print_stats();
 	}

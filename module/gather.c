@@ -59,6 +59,7 @@ static struct workqueue_struct *heapload_io_wq;
  * @error:	first error of any read, 0 if none
  * @abort:	stop submitting reads
  * @done_bytes:	bytes of the range read so far
+ * @io_first_ns: when the first batch was handed to the readers
  * @io_last_ns:	when the last read completed
  */
 struct heapload_gather {
@@ -77,6 +78,7 @@ struct heapload_gather {
 	int error;
 	bool abort;
 	atomic64_t done_bytes;
+	u64 io_first_ns;
 	u64 io_last_ns;
 };
 
@@ -351,6 +353,76 @@ heapload_gather_finish(struct heapload_heap *heap, struct heapload_gather *g,
 	return buffer;
 }
 
+static struct heapload_gather *heapload_gather_new(struct file *file,
+						  const struct heapload_load *req,
+						  bool direct)
+{
+	struct heapload_gather *g = kzalloc(sizeof(*g), GFP_KERNEL);
+
+	if (!g)
+		return NULL;
+	g->file = file;
+	g->start = req->offset;
+	g->length = req->length;
+	g->read_len = direct ? ALIGN(req->length, HEAPLOAD_DIO_ALIGN) : req->length;
+	g->direct = direct;
+	g->io_bytes = (size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10;
+	g->faults = heapload_faults;
+	atomic_set(&g->pending, 1);
+	init_completion(&g->all_done);
+	init_waitqueue_head(&g->wq);
+	return g;
+}
+
+/*
+ * Allocate the next batch of up to @batch_bytes at buffer offset @off and
+ * start reading it. The batch joins @batches even when its allocation
+ * fails, so that its chunks are freed with the others.
+ */
+static int heapload_gather_batch(struct heapload_heap *heap,
+				 struct heapload_gather *g,
+				 struct list_head *batches,
+				 struct heapload_load *req, size_t batch_bytes,
+				 size_t *remaining, unsigned int *cursor)
+{
+	size_t off = PAGE_ALIGN(req->length) - *remaining;
+	u64 budget = U64_MAX, t;
+	struct heapload_batch *batch;
+	int ret;
+
+	batch = kzalloc(sizeof(*batch), GFP_KERNEL);
+	if (!batch)
+		return -ENOMEM;
+	batch->g = g;
+	batch->off = off;
+	INIT_WORK(&batch->work, heapload_batch_work);
+	list_add_tail(&batch->node, batches);
+	req->batches++;
+
+	if (g->faults.alloc_after)
+		budget = g->faults.alloc_after > off ? g->faults.alloc_after - off : 0;
+	t = ktime_get_ns();
+	ret = heapload_chunks_alloc(heap, &batch->chunks, batch_bytes, remaining,
+				    false, cursor, budget);
+	req->alloc_ns += ktime_get_ns() - t;
+	if (ret)
+		return ret;
+
+	atomic64_add(batch->chunks.bytes, &heapload_stats.inflight_bytes);
+	atomic_set(&batch->reqs, 1);
+	atomic_inc(&g->pending);
+	req->max_inflight = max_t(u32, req->max_inflight,
+				  atomic_inc_return(&g->inflight));
+	if (!g->io_first_ns)
+		g->io_first_ns = ktime_get_ns();
+	/* A load of one batch gains nothing from the workqueue hop. */
+	if (!*remaining && req->batches == 1)
+		heapload_batch_work(&batch->work);
+	else
+		queue_work(heapload_io_wq, &batch->work);
+	return 0;
+}
+
 /**
  * heapload_gather_load() - allocate a buffer and fill it, overlapped
  * @heap:	heap to allocate from
@@ -374,71 +446,24 @@ struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 	int max_inflight = READ_ONCE(heapload_tunables.max_inflight_batches);
 	size_t len = PAGE_ALIGN(req->length), remaining = len;
 	struct heapload_buffer *buffer;
-	struct heapload_batch *batch;
 	struct heapload_gather *g;
 	unsigned int cursor = 0;
-	u64 t, io_first_ns = 0;
 	LIST_HEAD(batches);
-	int ret = 0;
+	int ret;
 
 	ret = heapload_check_alloc(len);
 	if (ret)
 		return ERR_PTR(ret);
-
-	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	g = heapload_gather_new(file, req, direct);
 	if (!g)
 		return ERR_PTR(-ENOMEM);
-	g->file = file;
-	g->start = req->offset;
-	g->length = req->length;
-	g->read_len = direct ? ALIGN(req->length, HEAPLOAD_DIO_ALIGN) : req->length;
-	g->direct = direct;
-	g->io_bytes = (size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10;
-	g->faults = heapload_faults;
-	atomic_set(&g->pending, 1);
-	init_completion(&g->all_done);
-	init_waitqueue_head(&g->wq);
 
 	while (remaining && !ret) {
-		u64 budget = U64_MAX;
-
 		ret = heapload_wait_inflight(g, max_inflight, progress);
 		if (ret || READ_ONCE(g->abort))
 			break;
-
-		batch = kzalloc(sizeof(*batch), GFP_KERNEL);
-		if (!batch) {
-			ret = -ENOMEM;
-			break;
-		}
-		batch->g = g;
-		batch->off = len - remaining;
-		INIT_WORK(&batch->work, heapload_batch_work);
-		list_add_tail(&batch->node, &batches);
-		req->batches++;
-
-		if (g->faults.alloc_after)
-			budget = g->faults.alloc_after > batch->off ?
-				 g->faults.alloc_after - batch->off : 0;
-		t = ktime_get_ns();
-		ret = heapload_chunks_alloc(heap, &batch->chunks, batch_bytes,
-					    &remaining, false, &cursor, budget);
-		req->alloc_ns += ktime_get_ns() - t;
-		if (ret)
-			break;
-
-		atomic64_add(batch->chunks.bytes, &heapload_stats.inflight_bytes);
-		atomic_set(&batch->reqs, 1);
-		atomic_inc(&g->pending);
-		req->max_inflight = max_t(u32, req->max_inflight,
-					  atomic_inc_return(&g->inflight));
-		if (!io_first_ns)
-			io_first_ns = ktime_get_ns();
-		/* A load of one batch gains nothing from the workqueue hop. */
-		if (!remaining && req->batches == 1)
-			heapload_batch_work(&batch->work);
-		else
-			queue_work(heapload_io_wq, &batch->work);
+		ret = heapload_gather_batch(heap, g, &batches, req, batch_bytes,
+					    &remaining, &cursor);
 	}
 
 	/* All allocated (or given up): wait for the reads still in flight. */
@@ -452,8 +477,8 @@ struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 	ret = READ_ONCE(g->error);
 	if (!ret)
 		ret = heapload_report_progress(g, progress);
-	if (io_first_ns)
-		req->io_ns = READ_ONCE(g->io_last_ns) - io_first_ns;
+	if (g->io_first_ns)
+		req->io_ns = READ_ONCE(g->io_last_ns) - g->io_first_ns;
 
 	buffer = heapload_gather_finish(heap, g, &batches, req->batches, len, ret);
 	kfree(g);

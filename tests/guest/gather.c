@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "hl_test.h"
+#include "hl_kill.h"
 
 #define HL_PARAM_DIR		HL_MODULE_DIR "/parameters/"
 #define HL_DEBUG_DIR		"/sys/kernel/debug/heapload"
@@ -36,7 +37,6 @@
 /* Counters must read 0 again within this after the last fd is closed. */
 #define IDLE_MS			30000
 /* MemFree may move this much for reasons of its own (pcp lists, slab). */
-#define MEMFREE_SLACK_KB	(32 * 1024)
 #define KILL_ATTEMPTS		3
 #define CONCURRENT		4
 #define DIRTY_MB		512
@@ -1102,12 +1102,6 @@ static int t_concurrent(const void *arg)
 
 /* ---- SIGKILL in the middle of a load ---- */
 
-static int drop_caches(void)
-{
-	sync();
-	return hl_write_str("/proc/sys/vm/drop_caches", "3");
-}
-
 static void __attribute__((noreturn)) kill_child(int wfd, uint32_t flags)
 {
 	struct heapload_load l;
@@ -1126,19 +1120,6 @@ static void __attribute__((noreturn)) kill_child(int wfd, uint32_t flags)
 	_exit(0);
 }
 
-/* The errno the child reported, or -1 if it reported nothing yet. */
-static int child_report(int rfd)
-{
-	struct pollfd p = { .fd = rfd, .events = POLLIN };
-	int e;
-
-	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
-		return -1;
-	if (read(rfd, &e, sizeof(e)) != sizeof(e))
-		return -1;
-	return e;
-}
-
 /* Load started: something allocated or waiting for I/O. */
 static bool load_running(void)
 {
@@ -1152,70 +1133,32 @@ static bool load_running(void)
 /* One attempt; KTAP_SKIP when the load ended before the kill landed. */
 static int kill_attempt(uint32_t flags)
 {
-	uint64_t m0, m1, end, t_kill;
-	int pfd[2], status, rep = -1, r;
-	bool running = false;
-	pid_t pid;
+	struct hl_kill k;
+	uint64_t m0;
+	int r;
 
-	if (drop_caches())
+	if (hl_drop_caches())
 		ktap_print_msg("cannot drop caches: the MemFree check is rougher");
 	if (hl_proc_value("/proc/meminfo", "MemFree", &m0))
 		return ktap_fail("no MemFree in /proc/meminfo");
-	if (pipe2(pfd, O_CLOEXEC))
-		return ktap_fail("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return ktap_fail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(pfd[0]);
-		kill_child(pfd[1], flags);
-	}
-	close(pfd[1]);
-	end = hl_now_ms() + 60000;
-	while (hl_now_ms() < end) {
-		running = load_running();
-		if (running)
-			break;
-		rep = child_report(pfd[0]);
-		if (rep >= 0)
-			break;
-		usleep(200);
-	}
-	kill(pid, SIGKILL);
-	t_kill = hl_now_ms();
-	end = t_kill + 60000;
-	while (waitpid(pid, &status, WNOHANG) != pid) {
-		if (hl_now_ms() >= end) {
-			close(pfd[0]);
-			return ktap_fail("child still alive 60 s after SIGKILL");
-		}
-		hl_sleep_ms(10);
-	}
+	r = hl_kill_mid_load(kill_child, flags, load_running, 200, &k);
+	if (r)
+		return r;
 	ktap_print_msg("%s: child died %" PRIu64 " ms after SIGKILL",
-		       mode_name(flags), hl_now_ms() - t_kill);
-	if (rep < 0)
-		rep = child_report(pfd[0]);
-	close(pfd[0]);
-	if (rep > 0)
-		return ktap_fail("the load itself failed: %s", hl_errname(rep));
-	if (!running && rep < 0)
+		       mode_name(flags), k.died_ms);
+	if (k.report > 0)
+		return ktap_fail("the load itself failed: %s", hl_errname(k.report));
+	if (!k.seen && k.report < 0)
 		return ktap_fail("no load seen in allocated_bytes or inflight_bytes within 60 s");
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+	if (!WIFSIGNALED(k.status) || WTERMSIG(k.status) != SIGKILL)
 		return ktap_fail("child did not die of SIGKILL (status 0x%x)",
-				 status);
+				 k.status);
 	r = wait_idle("after the kill");
 	if (r)
 		return r;
-	if (rep == 0)
+	if (k.report == 0)
 		return ktap_skip("the load finished before the kill");
-	drop_caches();
-	if (hl_proc_value("/proc/meminfo", "MemFree", &m1))
-		return ktap_fail("no MemFree in /proc/meminfo");
-	if (m1 + MEMFREE_SLACK_KB < m0)
-		return ktap_fail("MemFree %" PRIu64 " kB lower than before the load (%"
-				 PRIu64 " -> %" PRIu64 " kB)", m0 - m1, m0, m1);
-	return KTAP_PASS;
+	return hl_memfree_back(m0);
 }
 
 static int sigkill_mid_load(uint32_t flags)

@@ -10,16 +10,15 @@
  * Needs root and $HL_DATA/256m (default /data).
  */
 #define _GNU_SOURCE
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "hl_test.h"
+#include "hl_kill.h"
 
 /* A limit check must answer long before 1 GiB could be zeroed. */
 #define FAST_MS			2000
 /* MemFree may move this much for reasons of its own (pcp lists, slab). */
-#define MEMFREE_SLACK_KB	(32 * 1024)
 #define KILL_ATTEMPTS		3
 #define SMALL_LIMIT_MB		4
 #define HUGE_LIMIT_MB		"1000000"
@@ -92,12 +91,6 @@ static int alloc_errno(uint64_t len)
 	return e;
 }
 
-static int drop_caches(void)
-{
-	sync();
-	return hl_write_str("/proc/sys/vm/drop_caches", "3");
-}
-
 /*
  * Wait up to 30 s for the module's counters to read @b0 and @n0 again;
  * @when starts the failure's diagnostic.
@@ -125,7 +118,7 @@ static uint64_t oom_kills_since(uint64_t oom0)
 
 /* ---- (a) SIGKILL in the middle of a load ---- */
 
-static void child_load(int wfd, uint32_t flags)
+static void __attribute__((noreturn)) child_load(int wfd, uint32_t flags)
 {
 	struct heapload_load l;
 	char path[512];
@@ -147,107 +140,52 @@ static void child_load(int wfd, uint32_t flags)
 	_exit(0);
 }
 
-/* The errno the child reported, or -1 if it reported nothing yet. */
-static int child_report(int rfd)
-{
-	struct pollfd p = { .fd = rfd, .events = POLLIN };
-	int e;
-
-	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
-		return -1;
-	if (read(rfd, &e, sizeof(e)) != sizeof(e))
-		return -1;
-	return e;
-}
-
-static int reap(pid_t pid, unsigned int timeout_ms, int *status)
-{
-	uint64_t end = hl_now_ms() + timeout_ms;
-
-	for (;;) {
-		if (waitpid(pid, status, WNOHANG) == pid)
-			return 0;
-		if (hl_now_ms() >= end)
-			return ETIMEDOUT;
-		hl_sleep_ms(10);
-	}
-}
-
 /*
  * One attempt: returns KTAP_PASS/FAIL, or KTAP_SKIP when the load was
  * complete before the kill landed (then nothing was tested mid-load).
  */
+static uint64_t kill_b0;
+
+/* The load runs: more heap memory allocated than before it. */
+static bool load_allocating(void)
+{
+	uint64_t b, n;
+
+	return !hl_stats(&b, &n) && b > kill_b0;
+}
+
 static int kill_attempt(uint32_t flags, uint64_t b0, uint64_t n0)
 {
-	uint64_t m0, m1, b, n, t_kill, t_dead, end;
-	int pfd[2], status, rep = -1, r = KTAP_PASS, stats;
-	bool started = false;
-	pid_t pid;
+	struct hl_kill k;
+	int r = KTAP_PASS, stats;
+	uint64_t m0;
 
-	if (drop_caches())
+	if (hl_drop_caches())
 		ktap_print_msg("cannot drop caches; MemFree check is rougher");
 	if (hl_proc_value("/proc/meminfo", "MemFree", &m0))
 		return ktap_fail("no MemFree in /proc/meminfo");
-	if (pipe2(pfd, O_CLOEXEC))
-		return ktap_fail("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return ktap_fail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(pfd[0]);
-		child_load(pfd[1], flags);
-	}
-	close(pfd[1]);
+	kill_b0 = b0;
+	r = hl_kill_mid_load(child_load, flags, load_allocating, 500, &k);
+	if (r)
+		return r;
 
-	end = hl_now_ms() + 60000;
-	while (hl_now_ms() < end) {
-		if (!hl_stats(&b, &n) && b > b0) {
-			started = true;
-			break;
-		}
-		rep = child_report(pfd[0]);
-		if (rep >= 0)
-			break;
-		usleep(500);
-	}
-	kill(pid, SIGKILL);
-	t_kill = hl_now_ms();
-	if (reap(pid, 60000, &status)) {
-		close(pfd[0]);
-		return ktap_fail("child still alive 60 s after SIGKILL");
-	}
-	t_dead = hl_now_ms();
-	if (rep < 0)
-		rep = child_report(pfd[0]);
-	close(pfd[0]);
-
-	if (rep > 0)
-		return ktap_fail("the load itself failed: %s", hl_errname(rep));
-	if (!started && rep < 0)
+	if (k.report > 0)
+		return ktap_fail("the load itself failed: %s", hl_errname(k.report));
+	if (!k.seen && k.report < 0)
 		return ktap_fail("no allocation seen in allocated_bytes within 60 s");
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+	if (!WIFSIGNALED(k.status) || WTERMSIG(k.status) != SIGKILL)
 		r = ktap_fail("child did not die of SIGKILL (status 0x%x)",
-			      status);
-	ktap_print_msg("child died %" PRIu64 " ms after SIGKILL", t_dead - t_kill);
+			      k.status);
+	ktap_print_msg("child died %" PRIu64 " ms after SIGKILL", k.died_ms);
 
 	stats = stats_back_to(b0, n0, "30 s after the kill");
 	if (stats)
 		return stats;
-	if (rep == 0)
+	if (k.report == 0)
 		return ktap_skip("load finished before the kill");
 	if (r)
 		return r;
-
-	drop_caches();
-	if (hl_proc_value("/proc/meminfo", "MemFree", &m1))
-		return ktap_fail("no MemFree in /proc/meminfo");
-	ktap_print_msg("MemFree %" PRIu64 " kB before, %" PRIu64 " kB after",
-		       m0, m1);
-	if (m1 + MEMFREE_SLACK_KB < m0)
-		return ktap_fail("MemFree is %" PRIu64 " kB lower than before the load",
-				 m0 - m1);
-	return KTAP_PASS;
+	return hl_memfree_back(m0);
 }
 
 static int sigkill_mid_load(uint32_t flags)
@@ -472,9 +410,9 @@ static int beyond_ram(bool load)
 		child_beyond_ram(pfd[1], load);
 	}
 	close(pfd[1]);
-	if (reap(pid, 120000, &status)) {
+	if (hl_reap(pid, 120000, &status)) {
 		kill(pid, SIGKILL);
-		reap(pid, 60000, &status);
+		hl_reap(pid, 60000, &status);
 		r = ktap_fail("no answer in 120 s for %llu GiB", BEYOND_RAM >> 30);
 	}
 	got = read(pfd[0], &res, sizeof(res));
@@ -582,9 +520,9 @@ static int t_concurrent_beyond_ram(void)
 	for (i = 0; i < 2; i++) {
 		if (pid[i] < 0)
 			continue;
-		if (reap(pid[i], 60000, &status[i])) {
+		if (hl_reap(pid[i], 60000, &status[i])) {
 			kill(pid[i], SIGKILL);
-			reap(pid[i], 60000, &status[i]);
+			hl_reap(pid[i], 60000, &status[i]);
 		}
 	}
 	close(rfd[0]);

@@ -33,6 +33,8 @@ set -euo pipefail
 MATRIX_TOOL=fetch
 # shellcheck source=tests/matrix/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=tests/qemu/kernel-tree.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../qemu/kernel-tree.sh"
 
 REFRESH=0
 SUITE=
@@ -174,42 +176,17 @@ deb_of() {
 	compgen -G "$DEBS/${1}_${ver//:/%3a}_*.deb" | head -n1
 }
 
-# Kernel image tree as tests/qemu/setup.sh makes it, made in .part and
-# renamed, so a crash never leaves a half tree behind.
+# Kernel image tree, made the rig's one way (tests/qemu/kernel-tree.sh).
 unpack_image() {
-	local kver=$1 tree=$KCACHE/$1 deb
+	local kver=$1 tree=$KCACHE/$1
 	shift
 	if [ -f "$tree/boot/vmlinuz-$kver" ] &&
 	   [ -f "$tree/lib/modules/$kver/modules.dep" ]; then
 		mlog "kernel image tree present: ${tree#"$REPO"/}"
 		return
 	fi
-	mkdir -p "$KCACHE"
-	rm -rf "$tree.part"
-	for deb in "$@"; do
-		mlog "unpacking $(basename "$deb")"
-		dpkg-deb -x "$deb" "$tree.part"
-	done
-	# Debian 14 ships vmlinuz, System.map and config in
-	# usr/lib/modules/KVER/ (boot/ is made by a hook): link them.
-	local f
-	for f in vmlinuz System.map config; do
-		if [ ! -e "$tree.part/boot/$f-$kver" ] &&
-		   [ -f "$tree.part/usr/lib/modules/$kver/$f" ]; then
-			mkdir -p "$tree.part/boot"
-			ln -s "../usr/lib/modules/$kver/$f" "$tree.part/boot/$f-$kver"
-		fi
-	done
-	[ -f "$tree.part/boot/vmlinuz-$kver" ] || mdie "no boot/vmlinuz-$kver in $*"
-	if [ ! -d "$tree.part/lib/modules/$kver" ] &&
-	   [ -d "$tree.part/usr/lib/modules/$kver" ]; then
-		# Debian 13 and later: modules under usr/lib/modules.
-		mkdir -p "$tree.part/lib"
-		ln -s ../usr/lib/modules "$tree.part/lib/modules"
-	fi
-	depmod -b "$tree.part" -F "$tree.part/boot/System.map-$kver" "$kver"
-	rm -rf "$tree"
-	mv "$tree.part" "$tree"
+	mlog "unpacking $(for deb in "$@"; do basename "$deb"; done | tr '\n' ' ')"
+	unpack_kernel_tree "$kver" "$tree" "$@" || mdie "cannot unpack $*"
 }
 
 # Headers, -common and kbuild unpacked into one tree that has the same

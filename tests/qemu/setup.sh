@@ -32,6 +32,9 @@ REPO=$(cd "$RIG_DIR/../.." && pwd)
 HOST_PKGS=(qemu-system-x86 busybox-static e2fsprogs cpio kmod xz-utils zstd
 	   tesseract-ocr-script-latn)
 
+# shellcheck source=tests/qemu/kernel-tree.sh
+. "$(dirname "${BASH_SOURCE[0]}")/kernel-tree.sh"
+
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
 
@@ -117,25 +120,8 @@ else
 	fi
 	deb=$(compgen -G "$tmp/linux-image-*.deb" | head -n1) ||
 		die "apt-get download produced no .deb"
-	# Unpack next to the final place, then rename: a crash never leaves a
-	# half-filled tree that a later run would take for complete.
-	mkdir -p "$(dirname "$TREE")"
-	rm -rf "$TREE.part"
 	log "unpacking $(basename "$deb") into $TREE"
-	dpkg-deb -x "$deb" "$TREE.part"
-	[ -f "$TREE.part/boot/vmlinuz-$KVER" ] ||
-		die "package has no boot/vmlinuz-$KVER"
-	# Debian 13 and later ship modules under usr/lib/modules; this host's
-	# depmod (and run.sh) look under lib/modules.
-	if [ ! -d "$TREE.part/lib/modules/$KVER" ] &&
-	   [ -d "$TREE.part/usr/lib/modules/$KVER" ]; then
-		mkdir -p "$TREE.part/lib"
-		ln -s ../usr/lib/modules "$TREE.part/lib/modules"
-	fi
-	# The package ships no modules.dep (the postinst makes it): make it.
-	depmod -b "$TREE.part" -F "$TREE.part/boot/System.map-$KVER" "$KVER"
-	rm -rf "$TREE"
-	mv "$TREE.part" "$TREE"
+	unpack_kernel_tree "$KVER" "$TREE" "$deb" || die "cannot unpack $deb"
 fi
 
 echo "$KVER"

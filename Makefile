@@ -15,6 +15,8 @@
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 WERROR ?= y
+# DEBUG=y: a test build, with the debugfs files the guest tests read.
+DEBUG ?= n
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PREFIX ?= /usr
 
@@ -26,10 +28,10 @@ module/compat/generated.h: module/compat/probe.sh $(wildcard module/compat/probe
 	module/compat/probe.sh $(KDIR) $@
 
 module: module/compat/generated.h
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module HEAPLOAD_WERROR=$(WERROR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module HEAPLOAD_WERROR=$(WERROR) HEAPLOAD_DEBUG=$(DEBUG) modules
 
 sparse: module/compat/generated.h
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module C=2 HEAPLOAD_WERROR=$(WERROR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/module C=2 HEAPLOAD_WERROR=$(WERROR) HEAPLOAD_DEBUG=$(DEBUG) modules
 
 clean-module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean || true

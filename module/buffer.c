@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * heapload buffers: memory gathered as physically contiguous chunks from a
- * heap, then described by one sg_table for the dma-buf exporter.
+ * heap, then described by one sg_table for the dma-buf exporter; and the
+ * exporter ops all heaps share (attachments, device mapping, release),
+ * after upstream drivers/dma-buf/heaps/system_heap.c.
  */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -143,8 +148,10 @@ void heapload_chunks_destroy(struct heapload_chunks *chunks)
  * @parts:	chunk lists in buffer order
  * @nr_parts:	number of @parts
  *
- * On success the buffer owns the chunks' memory and the caller still owns
- * (and destroys) the chunk arrays; on error nothing changes hands.
+ * The sg_table gets one entry per chunk, or, if the heap merges chunks, one
+ * per run of physically adjacent chunks. On success the buffer owns the
+ * chunks' memory and the caller still owns (and destroys) the chunk
+ * arrays; on error nothing changes hands.
  *
  * Return: the buffer, or ERR_PTR(-ENOMEM).
  */
@@ -153,12 +160,21 @@ struct heapload_buffer *heapload_buffer_create(struct heapload_heap *heap,
 					       struct heapload_chunks **parts,
 					       unsigned int nr_parts)
 {
+	bool merge = heap->ops->merge_chunks;
 	struct heapload_buffer *buffer;
+	struct scatterlist *sg = NULL;
 	unsigned int i, j, nents = 0;
-	struct scatterlist *sg;
+	phys_addr_t next = 0;
 
-	for (i = 0; i < nr_parts; i++)
-		nents += parts[i]->nr;
+	for (i = 0; i < nr_parts; i++) {
+		for (j = 0; j < parts[i]->nr; j++) {
+			struct bio_vec *bv = &parts[i]->bv[j];
+
+			if (!merge || !nents || page_to_phys(bv->bv_page) != next)
+				nents++;
+			next = page_to_phys(bv->bv_page) + bv->bv_len;
+		}
+	}
 
 	buffer = kzalloc(sizeof(*buffer), GFP_KERNEL);
 	if (!buffer)
@@ -173,13 +189,18 @@ struct heapload_buffer *heapload_buffer_create(struct heapload_heap *heap,
 	buffer->heap = heap;
 	buffer->len = len;
 
-	sg = buffer->sg_table.sgl;
+	/* Chunks have offset 0; a merged entry grows by the next chunk. */
 	for (i = 0; i < nr_parts; i++) {
 		for (j = 0; j < parts[i]->nr; j++) {
 			struct bio_vec *bv = &parts[i]->bv[j];
 
-			sg_set_page(sg, bv->bv_page, bv->bv_len, bv->bv_offset);
-			sg = sg_next(sg);
+			if (sg && merge && page_to_phys(bv->bv_page) == next) {
+				sg->length += bv->bv_len;
+			} else {
+				sg = sg ? sg_next(sg) : buffer->sg_table.sgl;
+				sg_set_page(sg, bv->bv_page, bv->bv_len, 0);
+			}
+			next = page_to_phys(bv->bv_page) + bv->bv_len;
 		}
 	}
 	atomic_inc(&heapload_stats.buffers);
@@ -218,8 +239,51 @@ struct heapload_buffer *heapload_buffer_alloc(struct heapload_heap *heap,
 }
 
 /**
+ * heapload_buffer_restrict() - protect a complete buffer, if its heap does
+ * @buffer:	a buffer not yet exported
+ *
+ * Called after the buffer was allocated (and, by the loader, filled) and
+ * before it is exported, so that the restricted heap's buffers only ever
+ * reach user space restricted.
+ *
+ * Return: 0, or the heap's error; the buffer is then still unrestricted.
+ */
+int heapload_buffer_restrict(struct heapload_buffer *buffer)
+{
+	const struct heapload_heap_ops *ops = buffer->heap->ops;
+	int ret;
+
+	if (!ops->restrict_buf)
+		return 0;
+	ret = ops->restrict_buf(buffer);
+	if (!ret)
+		buffer->restricted = true;
+	return ret;
+}
+
+/**
+ * heapload_pages_scrub() - zero physically contiguous memory
+ * @page:	first page
+ * @len:	bytes, a multiple of PAGE_SIZE
+ *
+ * Through the kernel's own (temporary, for highmem) mappings, page by page.
+ */
+void heapload_pages_scrub(struct page *page, size_t len)
+{
+	unsigned long i, n = len >> PAGE_SHIFT;
+
+	for (i = 0; i < n; i++) {
+		clear_highpage(page + i);
+		if (!(i % 1024))
+			cond_resched();
+	}
+}
+
+/**
  * heapload_buffer_free() - free a buffer and its memory
  * @buffer: a buffer that is not (or no longer) exported
+ *
+ * A restricted buffer is unrestricted first; its heap scrubs the chunks.
  */
 void heapload_buffer_free(struct heapload_buffer *buffer)
 {
@@ -228,6 +292,10 @@ void heapload_buffer_free(struct heapload_buffer *buffer)
 	struct scatterlist *sg;
 	unsigned int i;
 
+	if (buffer->restricted) {
+		heap->ops->unrestrict_buf(buffer);
+		buffer->restricted = false;
+	}
 	for_each_sgtable_sg(table, sg, i) {
 		atomic64_sub(sg->length, &heapload_stats.allocated_bytes);
 		heap->ops->free_chunk(heap, sg_page(sg), sg->length);
@@ -235,4 +303,140 @@ void heapload_buffer_free(struct heapload_buffer *buffer)
 	sg_free_table(table);
 	kfree(buffer);
 	atomic_dec(&heapload_stats.buffers);
+}
+
+static struct sg_table *dup_sg_table(struct sg_table *table)
+{
+	struct scatterlist *sg, *new_sg;
+	struct sg_table *new_table;
+	unsigned int i;
+	int ret;
+
+	new_table = kzalloc(sizeof(*new_table), GFP_KERNEL);
+	if (!new_table)
+		return ERR_PTR(-ENOMEM);
+
+	ret = sg_alloc_table(new_table, table->orig_nents, GFP_KERNEL);
+	if (ret) {
+		kfree(new_table);
+		return ERR_PTR(-ENOMEM);
+	}
+
+	new_sg = new_table->sgl;
+	for_each_sgtable_sg(table, sg, i) {
+		sg_set_page(new_sg, sg_page(sg), sg->length, sg->offset);
+		new_sg = sg_next(new_sg);
+	}
+	return new_table;
+}
+
+/**
+ * heapload_dmabuf_attach() - dma_buf_ops.attach of every heapload heap
+ * @dmabuf:	the buffer's dma-buf
+ * @attachment:	the importer's attachment
+ *
+ * Gives the attachment its own copy of the sg_table, so that each device
+ * can map it independently.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int heapload_dmabuf_attach(struct dma_buf *dmabuf,
+			   struct dma_buf_attachment *attachment)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+	struct heapload_attachment *a;
+	struct sg_table *table;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+
+	table = dup_sg_table(&buffer->sg_table);
+	if (IS_ERR(table)) {
+		kfree(a);
+		return -ENOMEM;
+	}
+
+	a->table = table;
+	a->dev = attachment->dev;
+	INIT_LIST_HEAD(&a->list);
+	a->mapped = false;
+	attachment->priv = a;
+
+	mutex_lock(&buffer->lock);
+	list_add(&a->list, &buffer->attachments);
+	mutex_unlock(&buffer->lock);
+	return 0;
+}
+
+/**
+ * heapload_dmabuf_detach() - dma_buf_ops.detach of every heapload heap
+ * @dmabuf:	the buffer's dma-buf
+ * @attachment:	an attachment from heapload_dmabuf_attach()
+ */
+void heapload_dmabuf_detach(struct dma_buf *dmabuf,
+			    struct dma_buf_attachment *attachment)
+{
+	struct heapload_buffer *buffer = dmabuf->priv;
+	struct heapload_attachment *a = attachment->priv;
+
+	mutex_lock(&buffer->lock);
+	list_del(&a->list);
+	mutex_unlock(&buffer->lock);
+
+	sg_free_table(a->table);
+	kfree(a->table);
+	kfree(a);
+}
+
+/**
+ * heapload_dmabuf_map() - map an attachment's sg_table for its device
+ * @attachment:	the attachment
+ * @direction:	DMA direction
+ * @attrs:	DMA_ATTR_* for dma_map_sgtable(); the restricted heap passes
+ *		DMA_ATTR_SKIP_CPU_SYNC, as no CPU ever touches its buffers
+ *
+ * Return: the mapped table or an ERR_PTR of dma_map_sgtable()'s error.
+ */
+struct sg_table *heapload_dmabuf_map(struct dma_buf_attachment *attachment,
+				     enum dma_data_direction direction,
+				     unsigned long attrs)
+{
+	struct heapload_attachment *a = attachment->priv;
+	struct sg_table *table = a->table;
+	int ret;
+
+	ret = dma_map_sgtable(attachment->dev, table, direction, attrs);
+	if (ret)
+		return ERR_PTR(ret);
+
+	a->mapped = true;
+	return table;
+}
+
+/**
+ * heapload_dmabuf_unmap() - undo heapload_dmabuf_map()
+ * @attachment:	the attachment
+ * @table:	the table heapload_dmabuf_map() returned
+ * @direction:	DMA direction
+ * @attrs:	the DMA_ATTR_* it was mapped with
+ */
+void heapload_dmabuf_unmap(struct dma_buf_attachment *attachment,
+			   struct sg_table *table,
+			   enum dma_data_direction direction,
+			   unsigned long attrs)
+{
+	struct heapload_attachment *a = attachment->priv;
+
+	a->mapped = false;
+	dma_unmap_sgtable(attachment->dev, table, direction, attrs);
+}
+
+/**
+ * heapload_dmabuf_release() - dma_buf_ops.release of every heapload heap
+ * @dmabuf:	the dma-buf whose last reference went away
+ */
+void heapload_dmabuf_release(struct dma_buf *dmabuf)
+{
+	heapload_buffer_free(dmabuf->priv);
 }

@@ -94,12 +94,35 @@ struct heapload_heap *heapload_heap_find(const char *name)
 }
 
 /**
+ * heapload_dmabuf_buffer() - the heapload buffer behind a dma-buf
+ * @dmabuf:	any dma-buf
+ *
+ * Return: the buffer if one of heapload's heaps exported @dmabuf, else NULL.
+ */
+struct heapload_buffer *heapload_dmabuf_buffer(struct dma_buf *dmabuf)
+{
+	struct heapload_heap *heap;
+	bool ours = false;
+
+	mutex_lock(&heap_list_lock);
+	list_for_each_entry(heap, &heap_list, list) {
+		if (dmabuf->ops == heap->ops->dmabuf_ops) {
+			ours = true;
+			break;
+		}
+	}
+	mutex_unlock(&heap_list_lock);
+	return ours ? dmabuf->priv : NULL;
+}
+
+/**
  * heapload_heap_allocate() - what DMA_HEAP_IOCTL_ALLOC does with a heap
  * @heap:	the heap
  * @len:	size in bytes, a non-zero multiple of PAGE_SIZE
  * @fd_flags:	O_ACCMODE bits give the dma-buf file's access mode
  *
- * Return: a zeroed, exported buffer, or ERR_PTR(-ENOMEM / -EINTR).
+ * Return: a zeroed, exported buffer (restricted, if the heap restricts its
+ * buffers), or ERR_PTR(-ENOMEM / -EINTR) or the heap's restrict_buf error.
  */
 struct dma_buf *heapload_heap_allocate(struct heapload_heap *heap, size_t len,
 				       u32 fd_flags)
@@ -107,11 +130,14 @@ struct dma_buf *heapload_heap_allocate(struct heapload_heap *heap, size_t len,
 	struct heapload_buffer *buffer;
 	struct dma_buf *dmabuf;
 
+	int ret;
+
 	buffer = heapload_buffer_alloc(heap, len);
 	if (IS_ERR(buffer))
 		return ERR_CAST(buffer);
 
-	dmabuf = heapload_buffer_export(buffer, fd_flags);
+	ret = heapload_buffer_restrict(buffer);
+	dmabuf = ret ? ERR_PTR(ret) : heapload_buffer_export(buffer, fd_flags);
 	if (IS_ERR(dmabuf))
 		heapload_buffer_free(buffer);
 	return dmabuf;

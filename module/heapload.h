@@ -13,6 +13,7 @@
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
+struct dentry;
 struct heapload_heap;
 
 /**
@@ -24,6 +25,7 @@ struct heapload_heap;
  * @sg_table:	the memory, one entry per physically contiguous chunk
  * @vmap_cnt:	users of @vaddr
  * @vaddr:	kernel mapping while @vmap_cnt > 0
+ * @restricted:	protected by the heap's restrict_buf op: no CPU access
  */
 struct heapload_buffer {
 	struct heapload_heap *heap;
@@ -33,6 +35,7 @@ struct heapload_buffer {
 	struct sg_table sg_table;
 	int vmap_cnt;
 	void *vaddr;
+	bool restricted;
 };
 
 /**
@@ -60,15 +63,28 @@ struct heapload_chunks {
  *		calls of one allocation, 0 at its start. Returns 0 or -ENOMEM;
  *		never invokes the OOM killer.
  * @free_chunk:	give back a chunk from @alloc_chunk.
+ * @restrict_buf: optional; protect a complete buffer before it is
+ *		exported. Afterwards no CPU may access it. Returns 0 or an
+ *		errno; on error the buffer is still unrestricted.
+ * @unrestrict_buf: lift @restrict_buf's protection before the buffer's
+ *		chunks are freed.
  * @dmabuf_ops:	the dma-buf exporter ops of this heap's buffers; their
  *		release op calls heapload_buffer_free().
+ * @restricted:	the heap's buffers are restricted: loads into it must use
+ *		direct I/O, so that no copy of the data stays in the page cache.
+ * @merge_chunks: physically adjacent chunks become one sg_table entry;
+ *		@free_chunk then gets such merged ranges.
  */
 struct heapload_heap_ops {
 	int (*alloc_chunk)(struct heapload_heap *heap, size_t remaining,
 			   bool zero, unsigned int *cursor, struct bio_vec *chunk);
 	void (*free_chunk)(struct heapload_heap *heap, struct page *page,
 			   size_t len);
+	int (*restrict_buf)(struct heapload_buffer *buffer);
+	void (*unrestrict_buf)(struct heapload_buffer *buffer);
 	const struct dma_buf_ops *dmabuf_ops;
+	bool restricted;
+	bool merge_chunks;
 };
 
 /**
@@ -91,6 +107,7 @@ struct heapload_heap {
 int heapload_heap_add(struct heapload_heap *heap);
 void heapload_heap_remove(struct heapload_heap *heap);
 struct heapload_heap *heapload_heap_find(const char *name);
+struct heapload_buffer *heapload_dmabuf_buffer(struct dma_buf *dmabuf);
 struct dma_buf *heapload_heap_allocate(struct heapload_heap *heap, size_t len,
 				       u32 fd_flags);
 struct dma_buf *heapload_buffer_export(struct heapload_buffer *buffer,
@@ -124,7 +141,37 @@ struct heapload_buffer *heapload_buffer_create(struct heapload_heap *heap,
 					       unsigned int nr_parts);
 struct heapload_buffer *heapload_buffer_alloc(struct heapload_heap *heap,
 					      size_t len);
+int heapload_buffer_restrict(struct heapload_buffer *buffer);
 void heapload_buffer_free(struct heapload_buffer *buffer);
+void heapload_pages_scrub(struct page *page, size_t len);
+
+/* buffer.c: the exporter ops every heap shares */
+int heapload_dmabuf_attach(struct dma_buf *dmabuf,
+			   struct dma_buf_attachment *attachment);
+void heapload_dmabuf_detach(struct dma_buf *dmabuf,
+			    struct dma_buf_attachment *attachment);
+struct sg_table *heapload_dmabuf_map(struct dma_buf_attachment *attachment,
+				     enum dma_data_direction direction,
+				     unsigned long attrs);
+void heapload_dmabuf_unmap(struct dma_buf_attachment *attachment,
+			   struct sg_table *table,
+			   enum dma_data_direction direction,
+			   unsigned long attrs);
+void heapload_dmabuf_release(struct dma_buf *dmabuf);
+
+/**
+ * struct heapload_attachment - one importer's attachment to a buffer
+ * @dev:	the importing device
+ * @table:	the attachment's own copy of the buffer's sg_table
+ * @list:	entry in the buffer's @attachments
+ * @mapped:	@table is DMA-mapped for @dev
+ */
+struct heapload_attachment {
+	struct device *dev;
+	struct sg_table *table;
+	struct list_head list;
+	bool mapped;
+};
 
 /**
  * struct heapload_stats - module-wide counters, shown in sysfs
@@ -151,12 +198,14 @@ extern struct heapload_stats heapload_stats;
  * @gather_batch_mb: gather batch size, MiB
  * @max_inflight_batches: batches of one load allocated and not yet read
  * @io_size_kb:	bytes per read request, KiB
+ * @restricted_pool_mb: capacity of the restricted heap's pool, MiB
  */
 struct heapload_tunables {
 	unsigned int max_alloc_mb;
 	unsigned int gather_batch_mb;
 	unsigned int max_inflight_batches;
 	unsigned int io_size_kb;
+	unsigned int restricted_pool_mb;
 };
 extern struct heapload_tunables heapload_tunables;
 
@@ -177,6 +226,18 @@ extern struct heapload_faults heapload_faults;
 extern bool heapload_system_alias;
 int heapload_system_heap_init(void);
 void heapload_system_heap_exit(void);
+
+/* restricted_heap.c and restricted_pool.c */
+int heapload_restricted_heap_init(void);
+void heapload_restricted_heap_exit(void);
+extern const struct attribute_group heapload_restricted_group;
+
+/* debug.c, in test builds (HEAPLOAD_DEBUG) only */
+#ifdef HEAPLOAD_DEBUG
+void heapload_debug_init(struct dentry *dir);
+#else
+static inline void heapload_debug_init(struct dentry *dir) { }
+#endif
 
 /* gather.c: the parallel gathered load */
 struct heapload_load;

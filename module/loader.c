@@ -48,8 +48,12 @@ static int heapload_load_check(const struct heapload_load *req, size_t usize)
 	return 0;
 }
 
-/* Check the file and resolve the range; sets *direct. */
+/*
+ * Check the file and resolve the range; sets *direct. Loads into a
+ * restricted heap always use direct I/O: no copy may stay in the page cache.
+ */
 static int heapload_load_file_check(struct heapload_load *req,
+				    const struct heapload_heap *heap,
 				    struct file *file, bool *direct)
 {
 	struct inode *inode = file_inode(file);
@@ -63,7 +67,9 @@ static int heapload_load_file_check(struct heapload_load *req,
 	if (!S_ISREG(inode->i_mode) || !file->f_op->read_iter)
 		return -EINVAL;
 
-	if (req->flags & HEAPLOAD_LOAD_DIRECT)
+	if (heap->ops->restricted && (req->flags & HEAPLOAD_LOAD_BUFFERED))
+		return -EINVAL;
+	if ((req->flags & HEAPLOAD_LOAD_DIRECT) || heap->ops->restricted)
 		*direct = true;
 	else if (req->flags & HEAPLOAD_LOAD_BUFFERED)
 		*direct = false;
@@ -128,7 +134,7 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 	if (!file)
 		return -EBADF;
 
-	ret = heapload_load_file_check(&req, file, &direct);
+	ret = heapload_load_file_check(&req, heap, file, &direct);
 	if (ret)
 		goto out_fput;
 
@@ -138,7 +144,9 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 		goto out_count;
 	}
 
-	dmabuf = heapload_buffer_export(buffer, req.fd_flags);
+	/* Filled while private to the kernel; protected before anyone sees it. */
+	ret = heapload_buffer_restrict(buffer);
+	dmabuf = ret ? ERR_PTR(ret) : heapload_buffer_export(buffer, req.fd_flags);
 	if (IS_ERR(dmabuf)) {
 		heapload_buffer_free(buffer);
 		ret = PTR_ERR(dmabuf);
@@ -212,7 +220,16 @@ static struct attribute *heapload_attrs[] = {
 	&dev_attr_inflight_bytes.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(heapload);
+
+static const struct attribute_group heapload_group = {
+	.attrs = heapload_attrs,
+};
+
+static const struct attribute_group *heapload_groups[] = {
+	&heapload_group,
+	&heapload_restricted_group,
+	NULL,
+};
 
 static const struct file_operations heapload_fops = {
 	.owner		= THIS_MODULE,

@@ -60,6 +60,8 @@ HEAPLOAD_PARAM(max_inflight_batches, 1, 64, 1,
 	       "Batches of one load allocated and not yet read at one time (1-64, default 4)");
 HEAPLOAD_PARAM(io_size_kb, 4, 65536, 4,
 	       "Bytes per read request, in KiB, a multiple of 4 (4-65536, default 8192)");
+HEAPLOAD_PARAM(restricted_pool_mb, 1, UINT_MAX, 1,
+	       "Capacity of the restricted heap's pool, in MiB (default: a quarter of RAM)");
 
 static void heapload_debugfs_init(void)
 {
@@ -70,6 +72,7 @@ static void heapload_debugfs_init(void)
 			   &heapload_faults.read_short_after);
 	debugfs_create_u64("fault_read_error_after", 0600, heapload_debugfs,
 			   &heapload_faults.read_error_after);
+	heapload_debug_init(heapload_debugfs);
 }
 
 static int __init heapload_init(void)
@@ -79,6 +82,9 @@ static int __init heapload_init(void)
 	if (!heapload_tunables.max_alloc_mb)
 		heapload_tunables.max_alloc_mb =
 			(totalram_pages() >> (20 - PAGE_SHIFT)) / 2;
+	if (!heapload_tunables.restricted_pool_mb)
+		heapload_tunables.restricted_pool_mb =
+			(totalram_pages() >> (20 - PAGE_SHIFT)) / 4;
 
 	ret = heapload_gather_init();
 	if (ret)
@@ -97,15 +103,21 @@ static int __init heapload_init(void)
 	ret = heapload_system_heap_init();
 	if (ret)
 		goto err_loader;
+	ret = heapload_restricted_heap_init();
+	if (ret)
+		goto err_system;
 
-	pr_info("version %s loaded: heaps through %s, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u\n",
+	pr_info("version %s loaded: heaps through %s, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u restricted_pool_mb=%u\n",
 		HEAPLOAD_VERSION, heapload_heap_registration,
 		heapload_tunables.max_alloc_mb,
 		heapload_tunables.gather_batch_mb,
 		heapload_tunables.max_inflight_batches,
-		heapload_tunables.io_size_kb);
+		heapload_tunables.io_size_kb,
+		heapload_tunables.restricted_pool_mb);
 	return 0;
 
+err_system:
+	heapload_system_heap_exit();
 err_loader:
 	debugfs_remove(heapload_debugfs);
 	heapload_loader_exit();
@@ -118,6 +130,7 @@ err_gather:
 
 static void __exit heapload_exit(void)
 {
+	heapload_restricted_heap_exit();
 	heapload_system_heap_exit();
 	debugfs_remove(heapload_debugfs);
 	heapload_loader_exit();

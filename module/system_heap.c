@@ -25,13 +25,6 @@
 
 #include "heapload.h"
 
-struct heapload_attachment {
-	struct device *dev;
-	struct sg_table *table;
-	struct list_head list;
-	bool mapped;
-};
-
 /*
  * Order-0 pages may reclaim but must fail rather than invoke the OOM
  * killer (__GFP_RETRY_MAYFAIL); higher orders are opportunistic and never
@@ -44,100 +37,6 @@ struct heapload_attachment {
 static const gfp_t order_flags[] = { HIGH_ORDER_GFP, HIGH_ORDER_GFP, LOW_ORDER_GFP };
 static const unsigned int orders[] = { 8, 4, 0 };
 #define NUM_ORDERS ARRAY_SIZE(orders)
-
-static struct sg_table *dup_sg_table(struct sg_table *table)
-{
-	struct scatterlist *sg, *new_sg;
-	struct sg_table *new_table;
-	unsigned int i;
-	int ret;
-
-	new_table = kzalloc(sizeof(*new_table), GFP_KERNEL);
-	if (!new_table)
-		return ERR_PTR(-ENOMEM);
-
-	ret = sg_alloc_table(new_table, table->orig_nents, GFP_KERNEL);
-	if (ret) {
-		kfree(new_table);
-		return ERR_PTR(-ENOMEM);
-	}
-
-	new_sg = new_table->sgl;
-	for_each_sgtable_sg(table, sg, i) {
-		sg_set_page(new_sg, sg_page(sg), sg->length, sg->offset);
-		new_sg = sg_next(new_sg);
-	}
-	return new_table;
-}
-
-static int system_heap_attach(struct dma_buf *dmabuf,
-			      struct dma_buf_attachment *attachment)
-{
-	struct heapload_buffer *buffer = dmabuf->priv;
-	struct heapload_attachment *a;
-	struct sg_table *table;
-
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
-	if (!a)
-		return -ENOMEM;
-
-	table = dup_sg_table(&buffer->sg_table);
-	if (IS_ERR(table)) {
-		kfree(a);
-		return -ENOMEM;
-	}
-
-	a->table = table;
-	a->dev = attachment->dev;
-	INIT_LIST_HEAD(&a->list);
-	a->mapped = false;
-	attachment->priv = a;
-
-	mutex_lock(&buffer->lock);
-	list_add(&a->list, &buffer->attachments);
-	mutex_unlock(&buffer->lock);
-	return 0;
-}
-
-static void system_heap_detach(struct dma_buf *dmabuf,
-			       struct dma_buf_attachment *attachment)
-{
-	struct heapload_buffer *buffer = dmabuf->priv;
-	struct heapload_attachment *a = attachment->priv;
-
-	mutex_lock(&buffer->lock);
-	list_del(&a->list);
-	mutex_unlock(&buffer->lock);
-
-	sg_free_table(a->table);
-	kfree(a->table);
-	kfree(a);
-}
-
-static struct sg_table *system_heap_map_dma_buf(struct dma_buf_attachment *attachment,
-						enum dma_data_direction direction)
-{
-	struct heapload_attachment *a = attachment->priv;
-	struct sg_table *table = a->table;
-	int ret;
-
-	ret = dma_map_sgtable(attachment->dev, table, direction, 0);
-	if (ret)
-		return ERR_PTR(ret);
-
-	a->mapped = true;
-	return table;
-}
-
-static void system_heap_unmap_dma_buf(struct dma_buf_attachment *attachment,
-				      struct sg_table *table,
-				      enum dma_data_direction direction)
-{
-	struct heapload_attachment *a = attachment->priv;
-
-	a->mapped = false;
-	dma_unmap_sgtable(attachment->dev, table, direction, 0);
-}
 
 static int system_heap_begin_cpu_access(struct dma_buf *dmabuf,
 					enum dma_data_direction direction)
@@ -263,14 +162,22 @@ static void system_heap_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	iosys_map_clear(map);
 }
 
-static void system_heap_dma_buf_release(struct dma_buf *dmabuf)
+static struct sg_table *system_heap_map_dma_buf(struct dma_buf_attachment *attachment,
+						enum dma_data_direction direction)
 {
-	heapload_buffer_free(dmabuf->priv);
+	return heapload_dmabuf_map(attachment, direction, 0);
+}
+
+static void system_heap_unmap_dma_buf(struct dma_buf_attachment *attachment,
+				      struct sg_table *table,
+				      enum dma_data_direction direction)
+{
+	heapload_dmabuf_unmap(attachment, table, direction, 0);
 }
 
 static const struct dma_buf_ops system_heap_buf_ops = {
-	.attach = system_heap_attach,
-	.detach = system_heap_detach,
+	.attach = heapload_dmabuf_attach,
+	.detach = heapload_dmabuf_detach,
 	.map_dma_buf = system_heap_map_dma_buf,
 	.unmap_dma_buf = system_heap_unmap_dma_buf,
 	.begin_cpu_access = system_heap_begin_cpu_access,
@@ -278,7 +185,7 @@ static const struct dma_buf_ops system_heap_buf_ops = {
 	.mmap = system_heap_mmap,
 	.vmap = system_heap_vmap,
 	.vunmap = system_heap_vunmap,
-	.release = system_heap_dma_buf_release,
+	.release = heapload_dmabuf_release,
 };
 
 /*

@@ -33,7 +33,7 @@ tests/install-deps.sh
 kver=$(tests/qemu/setup.sh | tail -n 1)
 echo "# kernel under test: $kver"
 
-make module KERNELRELEASE="$kver" WERROR=y
+make module KERNELRELEASE="$kver" WERROR=y DEBUG=y
 make tools
 make guest-tests
 

@@ -15,6 +15,7 @@
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/mmzone.h>
 #include <linux/uio.h>
 
 /* class_create() without the owner argument: v6.4. */
@@ -68,5 +69,42 @@ static inline bool hl_file_can_direct_io(struct file *file)
 	       file->f_mapping->a_ops->direct_IO;
 #endif
 }
+
+/*
+ * The largest buddy allocation order. v6.8 named it MAX_PAGE_ORDER
+ * (inclusive); before, MAX_ORDER was one past it (until v6.4, inclusive
+ * from v6.4 to v6.7, where this stays one order on the safe side).
+ */
+#ifdef MAX_PAGE_ORDER
+#define HL_MAX_PAGE_ORDER	MAX_PAGE_ORDER
+#else
+#define HL_MAX_PAGE_ORDER	(MAX_ORDER - 1)
+#endif
+
+/*
+ * A CMA area heapload can allocate from: cma_alloc() is exported since
+ * v7.1, and the default area is reachable through dev_get_cma_area(NULL)
+ * where that is an exported function rather than an inline reading an
+ * unexported variable. Both are read from Module.symvers by probe.sh.
+ */
+#if IS_ENABLED(CONFIG_CMA) && defined(HL_HAVE_EXPORTED_CMA_ALLOC) && \
+	defined(HL_HAVE_EXPORTED_DEV_GET_CMA_AREA)
+#define HL_HAVE_CMA 1
+#endif
+
+struct dma_buf;
+struct iosys_map;
+/*
+ * Map a dma-buf into the kernel without holding its reservation lock:
+ * dma_buf_vmap_unlocked() since v6.2, plain dma_buf_vmap() (which locked
+ * by itself) before.
+ */
+#ifdef HL_HAVE_DMA_BUF_VMAP_UNLOCKED
+#define hl_dma_buf_vmap(dmabuf, map)	dma_buf_vmap_unlocked(dmabuf, map)
+#define hl_dma_buf_vunmap(dmabuf, map)	dma_buf_vunmap_unlocked(dmabuf, map)
+#else
+#define hl_dma_buf_vmap(dmabuf, map)	dma_buf_vmap(dmabuf, map)
+#define hl_dma_buf_vunmap(dmabuf, map)	dma_buf_vunmap(dmabuf, map)
+#endif
 
 #endif /* _HEAPLOAD_COMPAT_H */

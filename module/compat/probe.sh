@@ -58,7 +58,7 @@ fi
 		fi
 	done
 	# Symbols the kernel exports, read from Module.symvers.
-	for sym in dma_heap_add cma_alloc; do
+	for sym in dma_heap_add cma_alloc dev_get_cma_area; do
 		macro=HL_HAVE_EXPORTED_$(echo "$sym" | tr 'a-z' 'A-Z')
 		if grep -q "[[:space:]]${sym}[[:space:]]" "$kdir/Module.symvers" 2>/dev/null; then
 			echo "#define $macro 1"

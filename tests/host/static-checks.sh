@@ -18,8 +18,8 @@ ktap_start 3
 
 # sparse: C=2 checks every file whether or not it is rebuilt.
 if command -v sparse >/dev/null; then
-	make -C "$top" module KERNELRELEASE="$kver" >/dev/null 2>&1
-	make -C "$kdir" M="$top/module" C=2 modules 2>&1 |
+	make -C "$top" module KERNELRELEASE="$kver" DEBUG=y >/dev/null 2>&1
+	make -C "$kdir" M="$top/module" C=2 HEAPLOAD_DEBUG=y modules 2>&1 |
 		grep -E '^[^ ].*: (warning|error):' > "$log"
 	if [ -s "$log" ]; then sed 's/^/# /' "$log"; ktap_result fail sparse_clean; else ktap_result ok sparse_clean; fi
 else

@@ -9,7 +9,7 @@
 # Makefile, module/, include/; no build products) to
 # .cache/matrix/work/KVER/src and runs there
 #
-#   make KERNELRELEASE=KVER KDIR=/lib/modules/KVER/build WERROR=y module
+#   make KERNELRELEASE=KVER KDIR=/lib/modules/KVER/build WERROR=y DEBUG=y module
 #
 # (compat probes, then Kbuild), then `make ... sparse` (C=2) if sparse is
 # there.  Kernels of trixie and sid are built inside the suite's
@@ -80,7 +80,7 @@ rm -rf "$WORK" "$OUT"
 mkdir -p "$WORK/src" "$OUT"
 copy_sources | tar -xf - -C "$WORK/src"
 
-MAKE_ARGS=(-j"$(nproc)" KERNELRELEASE="$KVER" KDIR="/lib/modules/$KVER/build" WERROR=y)
+MAKE_ARGS=(-j"$(nproc)" KERNELRELEASE="$KVER" KDIR="/lib/modules/$KVER/build" WERROR=y DEBUG=y)
 if [ "$ROOT" = / ]; then
 	mlog "$KVER: building on the host ($(gcc --version | head -n1))"
 	run() { (cd "$WORK/src" && "$@"); }

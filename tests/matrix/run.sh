@@ -10,7 +10,7 @@
 # release, headers installed on the host; others: tests/matrix/fetch.sh),
 # the module (tests/matrix/build.sh: DKMS-style build with WERROR=y, in the
 # suite's debootstrap tree with the kernel's compiler, plus sparse), then
-# tests/qemu/run.sh --mode check with that module (and cma=256M on kernels
+# tests/qemu/run.sh --mode check with that module (and cma=512M on kernels
 # built with CONFIG_CMA).  The preparation of all suites runs first, in
 # parallel; the boots one after the other.  The guest test programs and
 # the heapload command are built from copies under .cache/matrix, so the
@@ -141,7 +141,7 @@ for s in "${RUN_SUITES[@]}"; do
 	out=$(dirname "$ko")
 	append=()
 	if grep -qx 'CONFIG_CMA=y' "$KCACHE/$kver/boot/config-$kver" 2>/dev/null; then
-		append=(--append "cma=256M")
+		append=(--append "cma=512M")
 	fi
 	mlog "$s: booting $kver ${append[*]}"
 	t=$(date +%s)

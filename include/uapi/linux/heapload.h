@@ -124,6 +124,12 @@ struct heapload_load {
  * changed (pread semantics). The idea follows the DMA_HEAP_IOCTL_ALLOC_AND_READ
  * proposal on dri-devel (2024) and its gathered direct I/O variant.
  *
+ * Into the restricted heap ("heapload,restricted") a load always uses direct
+ * I/O, so no copy of the data stays in the page cache: the buffer is filled
+ * while only the kernel knows it, then restricted (no CPU access from then
+ * on), then its fd is installed. A load that fails leaves nothing restricted
+ * behind: its memory is scrubbed and returned to the heap's pool.
+ *
  * Return: 0 on success, or -1 with errno set to:
  * * %EFAULT - the argument, or the progress word, is not accessible.
  * * %EINVAL - size field does not match the ioctl size or is smaller than
@@ -131,9 +137,10 @@ struct heapload_load {
  *   outside O_CLOEXEC | O_ACCMODE; heap name not NUL-terminated; non-zero
  *   padding or reserved field; progress_addr not 8-byte aligned; offset
  *   past the end of the file, or offset + length past it; the file is not
- *   a regular file (pipe, socket, device); direct I/O asked for but the
- *   file does not support it, or offset not a multiple of 4096 with direct
- *   I/O.
+ *   a regular file (pipe, socket, device); direct I/O asked for (or
+ *   implied by the restricted heap) but the file does not support it, or
+ *   offset not a multiple of 4096 with direct I/O; %HEAPLOAD_LOAD_BUFFERED
+ *   with the restricted heap.
  * * %E2BIG - a newer struct with non-zero bytes this kernel does not know.
  * * %ENODEV - no heap of that name.
  * * %EBADF - file_fd is not an open fd, or not open for reading.
@@ -143,8 +150,9 @@ struct heapload_load {
  *   file with length 0), or a read came back short: the file shrank
  *   during the load.
  * * %ENOMEM - the buffer is larger than the module's max_alloc_mb limit or
- *   than the memory available, or the allocator ran out during the load;
- *   never triggers the OOM killer.
+ *   than the memory available, or the allocator ran out during the load
+ *   (for the restricted heap: its pool reached restricted_pool_mb or has
+ *   no contiguous run for the next chunk); never triggers the OOM killer.
  * * %EINTR - a fatal signal arrived during the load.
  * * %EMFILE - no free fd for the dma-buf.
  * * %EIO, or any other error of the file's read_iter - a read failed.

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test builds only (HEAPLOAD_DEBUG=y): debugfs heapload/inspect shows what
+ * the exporter knows of a heapload dma-buf, so that tests can check a
+ * restricted buffer without any CPU mapping of it.
+ *
+ * Write the number of a dma-buf fd of the writing process, then read:
+ *
+ *	heap: <heap name>
+ *	size: <bytes>
+ *	restricted: <0 or 1>
+ *	vmap: <0 or the negative errno of dma_buf_vmap()>
+ *	crc32: <CRC-32 of the whole buffer, 8 hex digits>
+ *	chunks: <sg_table entries>
+ *	chunk: <physical address> <bytes>	(one line per entry)
+ *
+ * The CRC is the one zlib's crc32() computes, read through the kernel's
+ * own mapping: no production build has this file.
+ */
+#include <linux/crc32.h>
+#include <linux/debugfs.h>
+#include <linux/dma-buf.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "heapload.h"
+
+/**
+ * struct inspect_report - one open file's last report
+ * @lock:	serializes writes and reads of this open file
+ * @text:	the report
+ * @len:	its length
+ */
+struct inspect_report {
+	struct mutex lock;
+	char *text;
+	size_t len;
+};
+
+static u32 inspect_crc32(struct heapload_buffer *buffer)
+{
+	struct sg_page_iter piter;
+	u32 crc = ~0U;
+
+	for_each_sgtable_page(&buffer->sg_table, &piter, 0) {
+		void *vaddr = kmap_local_page(sg_page_iter_page(&piter));
+
+		crc = crc32_le(crc, vaddr, PAGE_SIZE);
+		kunmap_local(vaddr);
+		cond_resched();
+	}
+	return ~crc;
+}
+
+static int inspect_vmap(struct dma_buf *dmabuf)
+{
+	struct iosys_map map;
+	int ret;
+
+	iosys_map_clear(&map);
+	ret = hl_dma_buf_vmap(dmabuf, &map);
+	if (!ret)
+		hl_dma_buf_vunmap(dmabuf, &map);
+	return ret;
+}
+
+static int inspect_build(struct inspect_report *rep, struct dma_buf *dmabuf,
+			 struct heapload_buffer *buffer)
+{
+	struct sg_table *table = &buffer->sg_table;
+	size_t cap = 256 + (size_t)table->orig_nents * 48, n;
+	struct scatterlist *sg;
+	unsigned int i;
+	char *t;
+
+	t = kvmalloc(cap, GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	n = scnprintf(t, cap,
+		      "heap: %s\nsize: %zu\nrestricted: %d\nvmap: %d\ncrc32: %08x\nchunks: %u\n",
+		      buffer->heap->name, buffer->len, buffer->restricted,
+		      inspect_vmap(dmabuf), inspect_crc32(buffer),
+		      table->orig_nents);
+	for_each_sgtable_sg(table, sg, i)
+		n += scnprintf(t + n, cap - n, "chunk: %#llx %u\n",
+			       (unsigned long long)page_to_phys(sg_page(sg)),
+			       sg->length);
+	rep->text = t;
+	rep->len = n;
+	return 0;
+}
+
+static ssize_t inspect_write(struct file *file, const char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	struct inspect_report *rep = file->private_data;
+	struct heapload_buffer *buffer;
+	struct dma_buf *dmabuf;
+	int fd, ret;
+
+	ret = kstrtoint_from_user(ubuf, count, 10, &fd);
+	if (ret)
+		return ret;
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+
+	buffer = heapload_dmabuf_buffer(dmabuf);
+	if (!buffer) {
+		ret = -EINVAL;
+		goto out;
+	}
+	mutex_lock(&rep->lock);
+	kvfree(rep->text);
+	rep->text = NULL;
+	rep->len = 0;
+	ret = inspect_build(rep, dmabuf, buffer);
+	mutex_unlock(&rep->lock);
+out:
+	dma_buf_put(dmabuf);
+	return ret ? ret : count;
+}
+
+static ssize_t inspect_read(struct file *file, char __user *ubuf, size_t count,
+			    loff_t *ppos)
+{
+	struct inspect_report *rep = file->private_data;
+	ssize_t ret;
+
+	mutex_lock(&rep->lock);
+	ret = simple_read_from_buffer(ubuf, count, ppos, rep->text, rep->len);
+	mutex_unlock(&rep->lock);
+	return ret;
+}
+
+static int inspect_open(struct inode *inode, struct file *file)
+{
+	struct inspect_report *rep = kzalloc(sizeof(*rep), GFP_KERNEL);
+
+	if (!rep)
+		return -ENOMEM;
+	mutex_init(&rep->lock);
+	file->private_data = rep;
+	return 0;
+}
+
+static int inspect_release(struct inode *inode, struct file *file)
+{
+	struct inspect_report *rep = file->private_data;
+
+	kvfree(rep->text);
+	kfree(rep);
+	return 0;
+}
+
+static const struct file_operations inspect_fops = {
+	.owner = THIS_MODULE,
+	.open = inspect_open,
+	.read = inspect_read,
+	.write = inspect_write,
+	.release = inspect_release,
+	.llseek = default_llseek,
+};
+
+/**
+ * heapload_debug_init() - add the test-only debugfs files
+ * @dir: heapload's debugfs directory
+ */
+void heapload_debug_init(struct dentry *dir)
+{
+	debugfs_create_file("inspect", 0600, dir, NULL, &inspect_fops);
+}

@@ -603,6 +603,24 @@ static void print_stats(void)
 	}
 }
 
+/* The restricted heap's pool (absent before 0.3). */
+static void print_restricted(void)
+{
+	static const char *const attrs[] = {
+		"backing", "protection", "size_bytes", "claimed_bytes",
+		"used_bytes", "free_bytes", "largest_free_bytes",
+		"min_chunk_bytes", "restricted_bytes",
+	};
+	const char *dir = HEAPLOAD_SYSFS_STATS "/restricted";
+	size_t i;
+
+	if (access(dir, F_OK))
+		return;
+	printf("restricted pool:\n");
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		print_attr(dir, attrs[i]);
+}
+
 /* How the heaps got their /dev/dma_heap nodes (absent before 0.2). */
 static void print_registration(void)
 {
@@ -684,6 +702,7 @@ static int cmd_info(void)
 		print_registration();
 		print_params();
 		print_stats();
+		print_restricted();
 	}
 	print_heaps();
 	return mi.state == HEAPLOAD_MODULE_LIVE || mi.state == HEAPLOAD_MODULE_BUILTIN ?

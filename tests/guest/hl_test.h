@@ -32,6 +32,9 @@
 #define HL_HEAP_NAME	"heapload,system"
 #define HL_HEAP_DIR	"/dev/dma_heap"
 #define HL_HEAP_PATH	HL_HEAP_DIR "/" HL_HEAP_NAME
+/* Buffers the CPU may not touch: no mmap, no DMA_BUF_IOCTL_SYNC, no vmap. */
+#define HL_RESTRICTED_NAME	"heapload,restricted"
+#define HL_RESTRICTED_PATH	HL_HEAP_DIR "/" HL_RESTRICTED_NAME
 #define HL_LOADER_PATH	"/dev/heapload"
 #define HL_MODULE_DIR	"/sys/module/heapload"
 #define HL_PARAM_MAX_MB	HL_MODULE_DIR "/parameters/max_alloc_mb"
@@ -261,6 +264,93 @@ static inline void hl_dirty_free_memory(size_t len)
 		return;
 	memset(p, 0xa5, len);
 	munmap(p, len);
+}
+
+/*
+ * Minimal DRM UAPI, as <drm/drm.h> defines it, to import dma-bufs into
+ * vgem; no DRM headers needed.
+ */
+struct hl_drm_version {
+	int version_major;
+	int version_minor;
+	int version_patchlevel;
+	size_t name_len;
+	char *name;
+	size_t date_len;
+	char *date;
+	size_t desc_len;
+	char *desc;
+};
+
+struct hl_drm_gem_close {
+	__u32 handle;
+	__u32 pad;
+};
+
+struct hl_drm_prime_handle {
+	__u32 handle;
+	__u32 flags;
+	__s32 fd;
+};
+
+#define HL_DRM_IOCTL_BASE		'd'
+#define HL_DRM_IOCTL_VERSION		_IOWR(HL_DRM_IOCTL_BASE, 0x00, struct hl_drm_version)
+#define HL_DRM_IOCTL_GEM_CLOSE		_IOW(HL_DRM_IOCTL_BASE, 0x09, struct hl_drm_gem_close)
+#define HL_DRM_IOCTL_PRIME_FD_TO_HANDLE	_IOWR(HL_DRM_IOCTL_BASE, 0x2e, struct hl_drm_prime_handle)
+
+static inline bool hl_is_vgem(int fd)
+{
+	struct hl_drm_version v;
+	char name[5] = { 0 };
+
+	memset(&v, 0, sizeof(v));
+	v.name_len = 4;
+	v.name = name;
+	if (ioctl(fd, HL_DRM_IOCTL_VERSION, &v))
+		return false;
+	return v.name_len == 4 && !memcmp(name, "vgem", 4);
+}
+
+/* An fd of the vgem card (the dma-buf importer of the tests), or -1. */
+static inline int hl_open_vgem(void)
+{
+	char path[64];
+	int i, fd;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (hl_is_vgem(fd))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* Import @dmabuf_fd into vgem (@vgem_fd): 0 or the errno; *@handle is its GEM handle. */
+static inline int hl_vgem_import(int vgem_fd, int dmabuf_fd, __u32 *handle)
+{
+	struct hl_drm_prime_handle imp;
+	int e;
+
+	memset(&imp, 0, sizeof(imp));
+	imp.fd = dmabuf_fd;
+	e = hl_ioctl(vgem_fd, HL_DRM_IOCTL_PRIME_FD_TO_HANDLE, &imp);
+	if (!e)
+		*handle = imp.handle;
+	return e;
+}
+
+/* Drop the GEM handle @handle of @vgem_fd: 0 or the errno. */
+static inline int hl_vgem_close(int vgem_fd, __u32 handle)
+{
+	struct hl_drm_gem_close gc;
+
+	memset(&gc, 0, sizeof(gc));
+	gc.handle = handle;
+	return hl_ioctl(vgem_fd, HL_DRM_IOCTL_GEM_CLOSE, &gc);
 }
 
 /* Index of the first non-zero byte of @p[0..@len), or @len. */

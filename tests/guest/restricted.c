@@ -1,0 +1,2200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The restricted heap, heapload,restricted: zeroed buffers the CPU may
+ * not touch (mmap and DMA_BUF_IOCTL_SYNC fail with EPERM, vmap is
+ * refused) but devices may import, drawn from a pool that grows up to
+ * restricted_pool_mb on demand, in physically contiguous chunks of at
+ * least min_chunk_bytes but the last, and that gives all its memory back
+ * once nothing is used. Loads into it always use direct I/O.
+ *
+ * Checked: the heap node and the pool's sysfs files; allocations from
+ * 4 KiB to 256 MiB; every CPU access refused; import by vgem; a load
+ * verified without any CPU mapping; the refused loads; a failed load, a
+ * full pool, a pool lowered below its use, many allocations and frees,
+ * and a SIGKILL mid-load, each leaving nothing behind.
+ *
+ * Content and chunks are read through the debugfs file inspect (heap,
+ * size, restricted, vmap, crc32 and the sg_table of a dma-buf), which the
+ * test builds of heapload always have: the tests that need it fail, not
+ * skip, without it.
+ *
+ * Changes restricted_pool_mb, gather_batch_mb and fault_read_error_after;
+ * each test puts back what it changed when it ends, failed or not, and
+ * the last tests check that they all read as before. Writes
+ * $HL_DATA/restricted_37m_plus_123 (37 MiB) and a sparse
+ * $HL_DATA/restricted_sparse_128m, removed again at the end. Needs root,
+ * and $HL_DATA/256m (default /data) for the SIGKILL test.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stddef.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+
+#include <linux/magic.h>
+
+#include "hl_test.h"
+#include "hl_kill.h"
+
+#define HL_PARAM_DIR		HL_MODULE_DIR "/parameters/"
+#define HL_DEBUG_DIR		"/sys/kernel/debug/heapload"
+#define HL_INSPECT		HL_DEBUG_DIR "/inspect"
+#define POOL_DIR		HL_STATS_DIR "/restricted"
+
+#define D			HEAPLOAD_LOAD_DIRECT
+#define B			HEAPLOAD_LOAD_BUFFERED
+
+/* Every chunk of a restricted buffer but its last is at least this. */
+#define MIN_CHUNK		(4 * HL_MIB)
+/* The pool must read as expected again within this after a close. */
+#define IDLE_MS			30000
+#define KILL_ATTEMPTS		3
+/* restricted_pool_mb for the tests that need room (256 MiB buffers). */
+#define ROOMY_POOL_MB		512
+/* ... and for those that fill the pool: sixteen 4 MiB buffers. */
+#define SMALL_POOL_MB		64
+#define SMALL_POOL_BUFS		16
+/* A file of several batches with a partial last page. */
+#define BIG_FILE_NAME		"restricted_37m_plus_123"
+#define BIG_FILE_SIZE		(37 * HL_MIB + 123)
+#define BIG_FILE_SEED		0x37123ULL
+#define LOAD_POOL_MB		128
+#define LOAD_BATCH_MB		8
+#define SPARSE_NAME		"restricted_sparse_128m"
+#define SPARSE_SIZE		(128 * HL_MIB)
+/* Where the injected read error hits the 37 MiB load: its third batch. */
+#define FAULT_AT		(20 * HL_MIB)
+#define FRAG_STEPS		400
+#define FRAG_SEED		0x5eed0400ULL
+#define FRAG_ALLOC_PCT		55
+#define FRAG_MAX_LIVE		128
+/* Check the chunks of every this many successful allocations. */
+#define FRAG_INSPECT_EVERY	16
+/* The inspect text of one buffer is never longer. */
+#define INSPECT_MAX		(1 << 20)
+
+typedef unsigned long long ull;
+
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+static int loader_fd = -1;
+static int heap_fd = -1;
+
+/* Set when the restricted heap is unusable; every later test reports it. */
+static int precondition = KTAP_PASS;
+static char precondition_why[256];
+
+/* ---- CRC-32 (zlib's crc32()) and a seeded pseudo-random stream ---- */
+
+#define CRC32_POLY	0xedb88320u
+
+static uint32_t crc32_table[256];
+
+static void crc32_init(void)
+{
+	uint32_t c, n, k;
+
+	for (n = 0; n < 256; n++) {
+		for (c = n, k = 0; k < 8; k++)
+			c = c & 1 ? CRC32_POLY ^ (c >> 1) : c >> 1;
+		crc32_table[n] = c;
+	}
+}
+
+/* zlib's crc32(@crc, @p, @len): continue @crc (0 to start) over @p. */
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t len)
+{
+	crc = ~crc;
+	while (len--)
+		crc = crc32_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* @a times @b modulo the CRC polynomial, bit-reflected as the CRC is. */
+static uint32_t crc32_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t m = 1u << 31, p = 0;
+
+	for (;;) {
+		if (a & m) {
+			p ^= b;
+			if (!(a & (m - 1)))
+				break;
+		}
+		m >>= 1;
+		b = b & 1 ? (b >> 1) ^ CRC32_POLY : b >> 1;
+	}
+	return p;
+}
+
+/*
+ * The CRC-32 of what @crc covers followed by @n zero bytes, without
+ * reading them: each zero byte multiplies the register by x^8.
+ */
+static uint32_t crc32_zeros(uint32_t crc, uint64_t n)
+{
+	uint32_t p = 1u << 31;		/* x^0 */
+	uint32_t sq = 1u << 23;		/* x^8, then x^16, x^32, ... */
+
+	for (; n; n >>= 1) {
+		if (n & 1)
+			p = crc32_mulmod(sq, p);
+		sq = crc32_mulmod(sq, sq);
+	}
+	return ~crc32_mulmod(p, ~crc);
+}
+
+/* splitmix64: the same stream from the same seed, on every machine. */
+static uint64_t rnd_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void fill_random(uint64_t *state, unsigned char *buf, size_t len)
+{
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < len; i += sizeof(v)) {
+		v = rnd_next(state);
+		memcpy(buf + i, &v, len - i < sizeof(v) ? len - i : sizeof(v));
+	}
+}
+
+/* ---- one-word sysfs files ---- */
+
+/* Read the first line of @path into @buf without trailing blanks. */
+static int read_word(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	n = read(fd, buf, len - 1);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return e;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* ---- module parameters and debugfs knobs, restored after each test ---- */
+
+enum knob_id {
+	K_POOL,
+	K_BATCH,
+	K_FAULT_ERROR,
+	K_NR
+};
+
+struct knob {
+	const char *name;
+	const char *path;
+	char orig[32];		/* value when the program started */
+	bool present;
+	bool changed;		/* written since the last restore */
+};
+
+static struct knob knobs[K_NR] = {
+	[K_POOL] = { .name = "restricted_pool_mb",
+		     .path = HL_PARAM_DIR "restricted_pool_mb" },
+	[K_BATCH] = { .name = "gather_batch_mb",
+		      .path = HL_PARAM_DIR "gather_batch_mb" },
+	[K_FAULT_ERROR] = { .name = "fault_read_error_after",
+			    .path = HL_DEBUG_DIR "/fault_read_error_after" },
+};
+
+static void knobs_save(void)
+{
+	struct knob *k;
+
+	for (k = knobs; k < knobs + K_NR; k++)
+		k->present = !read_word(k->path, k->orig, sizeof(k->orig)) &&
+			     k->orig[0];
+}
+
+/* Write @str to knob @id; returns 0 or the errno. */
+static int knob_write(enum knob_id id, const char *str)
+{
+	if (!knobs[id].present)
+		return ENOENT;
+	knobs[id].changed = true;
+	return hl_write_str(knobs[id].path, str);
+}
+
+/*
+ * Set knob @id to @val; returns a ktap result. The module that has the
+ * restricted heap has every knob used here: a missing one fails.
+ */
+static int knob_set(enum knob_id id, uint64_t val)
+{
+	char buf[32];
+	int e;
+
+	if (!knobs[id].present)
+		return ktap_fail("no %s", knobs[id].path);
+	snprintf(buf, sizeof(buf), "%" PRIu64, val);
+	e = knob_write(id, buf);
+	if (e == EACCES || e == EPERM)
+		return ktap_skip("writing %s needs root", knobs[id].name);
+	if (e)
+		return ktap_fail("writing %s=%s: %s", knobs[id].name, buf,
+				 hl_errname(e));
+	return KTAP_PASS;
+}
+
+static int knob_get(enum knob_id id, uint64_t *val)
+{
+	int e = hl_read_u64(knobs[id].path, val);
+
+	if (e)
+		return ktap_fail("reading %s: %s", knobs[id].path, hl_errname(e));
+	return KTAP_PASS;
+}
+
+/* Put knob @id back to its value at start now; 0 or the errno. */
+static int knob_reset(enum knob_id id)
+{
+	int e;
+
+	if (!knobs[id].changed)
+		return 0;
+	e = hl_write_str(knobs[id].path, knobs[id].orig);
+	if (!e)
+		knobs[id].changed = false;
+	return e;
+}
+
+/*
+ * Put every changed knob back to its value at start. Only open, write
+ * and close: also called from a signal handler. Returns 0 or the errno
+ * of the first failure, whose knob goes to *@bad.
+ */
+static int knobs_restore(const struct knob **bad)
+{
+	struct knob *k;
+	int e, first = 0;
+
+	for (k = knobs; k < knobs + K_NR; k++) {
+		e = knob_reset(k - knobs);
+		if (e && !first) {
+			first = e;
+			if (bad)
+				*bad = k;
+		}
+	}
+	return first;
+}
+
+/* restricted_pool_mb at least @mb for this test. */
+static int pool_at_least(uint64_t mb)
+{
+	uint64_t cur;
+	int r = knob_get(K_POOL, &cur);
+
+	if (r || cur >= mb)
+		return r;
+	return knob_set(K_POOL, mb);
+}
+
+/* ---- files this program writes on $HL_DATA ---- */
+
+struct file_data {
+	char path[512];
+	uint64_t size;
+	uint32_t crc;		/* CRC-32 of the file's bytes */
+	bool made;
+};
+
+static struct file_data big;
+static char sparse_path[512];
+
+static void remove_sparse(void)
+{
+	if (sparse_path[0] && !unlink(sparse_path))
+		sparse_path[0] = '\0';
+}
+
+static void remove_files(void)
+{
+	if (big.made && !unlink(big.path))
+		big.made = false;
+	remove_sparse();
+}
+
+static void on_fatal_signal(int sig)
+{
+	knobs_restore(NULL);
+	remove_files();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Write @len bytes of the stream of @seed to @fd, their CRC-32 to *@crc;
+ * 0 or the errno.
+ */
+static int write_random(int fd, uint64_t seed, uint64_t len, uint32_t *crc)
+{
+	unsigned char *buf = malloc(HL_MIB);
+	uint64_t pos, n;
+	int e = 0;
+
+	if (!buf)
+		return ENOMEM;
+	*crc = 0;
+	for (pos = 0; pos < len && !e; pos += n) {
+		n = len - pos < HL_MIB ? len - pos : HL_MIB;
+		fill_random(&seed, buf, n);
+		*crc = crc32_update(*crc, buf, n);
+		e = write_all(fd, buf, n);
+	}
+	free(buf);
+	return e;
+}
+
+/*
+ * $HL_DATA/restricted_37m_plus_123, made on first use from a fixed seed,
+ * synced and dropped from the page cache; its CRC-32 is taken while it is
+ * written, so the loads are checked against the stream, not a read-back.
+ */
+static int big_file(const struct file_data **out)
+{
+	int fd, e;
+
+	*out = &big;
+	if (big.made)
+		return KTAP_PASS;
+	hl_data_path(big.path, sizeof(big.path), BIG_FILE_NAME);
+	big.size = BIG_FILE_SIZE;
+	fd = open(big.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ktap_fail("create %s: %s", big.path, strerror(errno));
+	big.made = true;
+	e = write_random(fd, BIG_FILE_SEED, big.size, &big.crc);
+	if (!e && fsync(fd))
+		e = errno;
+	if (!e)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+	if (e) {
+		remove_files();
+		return ktap_fail("writing %s: %s", big.path, strerror(e));
+	}
+	ktap_print_msg("%s: %" PRIu64 " bytes, crc32 %08x", big.path, big.size,
+		       big.crc);
+	return KTAP_PASS;
+}
+
+/* A sparse $HL_DATA/restricted_sparse_128m: no disk space, reads zero. */
+static int sparse_file(int *fd)
+{
+	char path[512];
+	int e;
+
+	hl_data_path(path, sizeof(path), SPARSE_NAME);
+	*fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return ktap_fail("create %s: %s", path, strerror(errno));
+	snprintf(sparse_path, sizeof(sparse_path), "%s", path);
+	if (ftruncate(*fd, SPARSE_SIZE)) {
+		e = errno;
+		close(*fd);
+		remove_sparse();
+		return ktap_fail("ftruncate %s: %s", path, strerror(e));
+	}
+	return KTAP_PASS;
+}
+
+/* Pages of @fd's first @len bytes in the page cache, or -1. */
+static long resident_pages(int fd, size_t len)
+{
+	size_t i, pages = (len + HL_PAGE - 1) / HL_PAGE;
+	unsigned char *vec = malloc(pages);
+	long n = 0;
+	void *p;
+
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (!vec || p == MAP_FAILED || mincore(p, len, vec)) {
+		n = -1;
+	} else {
+		for (i = 0; i < pages; i++)
+			n += vec[i] & 1;
+	}
+	if (p != MAP_FAILED)
+		munmap(p, len);
+	free(vec);
+	return n;
+}
+
+/* ---- the pool's sysfs files ---- */
+
+struct pool {
+	uint64_t size;
+	uint64_t claimed;
+	uint64_t used;
+	uint64_t free;
+	uint64_t largest;
+	uint64_t restricted;
+	uint64_t min_chunk;
+};
+
+static const struct {
+	const char *file;
+	size_t off;
+} pool_files[] = {
+	{ "size_bytes", offsetof(struct pool, size) },
+	{ "claimed_bytes", offsetof(struct pool, claimed) },
+	{ "used_bytes", offsetof(struct pool, used) },
+	{ "free_bytes", offsetof(struct pool, free) },
+	{ "largest_free_bytes", offsetof(struct pool, largest) },
+	{ "restricted_bytes", offsetof(struct pool, restricted) },
+	{ "min_chunk_bytes", offsetof(struct pool, min_chunk) },
+};
+
+/* Read every number of the pool; 0 or the errno, the file to *@bad. */
+static int pool_get(struct pool *p, const char **bad)
+{
+	size_t i;
+	int e;
+
+	for (i = 0; i < ARRAY_LEN(pool_files); i++) {
+		char path[256];
+
+		snprintf(path, sizeof(path), POOL_DIR "/%s", pool_files[i].file);
+		e = hl_read_u64(path, (uint64_t *)((char *)p + pool_files[i].off));
+		if (e) {
+			*bad = pool_files[i].file;
+			return e;
+		}
+	}
+	return 0;
+}
+
+static int pool_read(struct pool *p)
+{
+	const char *bad = "";
+	int e = pool_get(p, &bad);
+
+	if (e)
+		return ktap_fail("reading %s/%s: %s", POOL_DIR, bad, hl_errname(e));
+	return KTAP_PASS;
+}
+
+/* The pool's state as a diagnostic; never touches the stored reason. */
+static void pool_diag(const char *when)
+{
+	char backing[32] = "?";
+	uint64_t cma_free_kb = 0;
+	const char *bad;
+	struct pool p;
+
+	if (pool_get(&p, &bad))
+		return;
+	read_word(POOL_DIR "/backing", backing, sizeof(backing));
+	hl_proc_value("/proc/meminfo", "CmaFree", &cma_free_kb);
+	ktap_print_msg("%s: pool size_bytes %" PRIu64 " claimed %" PRIu64
+		       " used %" PRIu64 " free %" PRIu64 " largest_free %" PRIu64
+		       " restricted %" PRIu64 " (backing %s, CmaFree %" PRIu64
+		       " kB)", when, p.size, p.claimed, p.used, p.free,
+		       p.largest, p.restricted, backing, cma_free_kb);
+}
+
+/* What must hold whenever no load is running. */
+static int pool_consistent(const struct pool *p)
+{
+	if (p->claimed < p->used)
+		return ktap_fail("claimed_bytes %" PRIu64 " < used_bytes %" PRIu64,
+				 p->claimed, p->used);
+	if (p->restricted > p->used)
+		return ktap_fail("restricted_bytes %" PRIu64 " > used_bytes %" PRIu64,
+				 p->restricted, p->used);
+	/* A pool lowered below its use has no meaningful free_bytes. */
+	if (p->used <= p->size && p->free != p->size - p->used)
+		return ktap_fail("free_bytes %" PRIu64 ", but size_bytes %" PRIu64
+				 " - used_bytes %" PRIu64 " = %" PRIu64, p->free,
+				 p->size, p->used, p->size - p->used);
+	return KTAP_PASS;
+}
+
+/*
+ * Holding @extra bytes more than at @p0: used_bytes and restricted_bytes
+ * grew by exactly that, and the rest is consistent. *@p gets the state.
+ */
+static int pool_holds(const struct pool *p0, uint64_t extra, struct pool *p)
+{
+	int r = pool_read(p);
+
+	if (r)
+		return r;
+	if (p->used != p0->used + extra || p->restricted != p0->restricted + extra)
+		return ktap_fail("holding %" PRIu64 " bytes more: used_bytes %" PRIu64
+				 " -> %" PRIu64 ", restricted_bytes %" PRIu64 " -> %"
+				 PRIu64 ", expected both +%" PRIu64, extra, p0->used,
+				 p->used, p0->restricted, p->restricted, extra);
+	return pool_consistent(p);
+}
+
+/*
+ * Wait until used_bytes and restricted_bytes read @used and @restr again,
+ * and claimed_bytes 0 if @used is 0: an unused pool gives all back.
+ */
+static int pool_back_to(uint64_t used, uint64_t restr, const char *when)
+{
+	uint64_t end = hl_now_ms() + IDLE_MS;
+	struct pool p;
+	int r;
+
+	for (;;) {
+		r = pool_read(&p);
+		if (r)
+			return r;
+		if (p.used == used && p.restricted == restr && (used || !p.claimed))
+			return pool_consistent(&p);
+		if (hl_now_ms() >= end)
+			break;
+		hl_sleep_ms(20);
+	}
+	if (p.used == used && p.restricted == restr)
+		return ktap_fail("%s: claimed_bytes %" PRIu64 " with nothing used: the pool kept its memory",
+				 when, p.claimed);
+	return ktap_fail("%s: used_bytes %" PRIu64 " restricted_bytes %" PRIu64
+			 " claimed_bytes %" PRIu64 ", expected %" PRIu64 " and %"
+			 PRIu64, when, p.used, p.restricted, p.claimed, used, restr);
+}
+
+/* The module's allocated_bytes and buffers back to @b0 and @n0. */
+static int stats_back_to(uint64_t b0, uint64_t n0, const char *when)
+{
+	uint64_t b, n;
+
+	if (hl_wait_stats(b0, n0, IDLE_MS, &b, &n))
+		return ktap_fail("%s: allocated_bytes %" PRIu64 " buffers %" PRIu64
+				 ", expected %" PRIu64 " and %" PRIu64, when, b, n,
+				 b0, n0);
+	return KTAP_PASS;
+}
+
+/* ---- allocations and loads ---- */
+
+/* DMA_HEAP_IOCTL_ALLOC of @len on the restricted heap; the errno. */
+static int ralloc(uint64_t len, int *dfd)
+{
+	*dfd = -1;
+	return hl_heap_alloc(heap_fd, len, O_RDWR | O_CLOEXEC, 0, dfd);
+}
+
+static int ralloc_or_fail(uint64_t len, int *dfd)
+{
+	int e = ralloc(len, dfd);
+
+	if (!e)
+		return KTAP_PASS;
+	pool_diag("after the failed allocation");
+	return ktap_fail("alloc of %" PRIu64 " bytes from %s: %s", len,
+			 HL_RESTRICTED_NAME, hl_errname(e));
+}
+
+/* Version-1 load of all of @fd on @dev into the restricted heap; the errno. */
+static int rload(int dev, int fd, uint32_t flags, struct heapload_load *l)
+{
+	int e;
+
+	hl_load_init(l, fd, flags, 0, 0);
+	snprintf(l->heap, sizeof(l->heap), "%s", HL_RESTRICTED_NAME);
+	e = hl_ioctl(dev, HEAPLOAD_IOC_LOAD, l);
+	if (e)
+		l->dmabuf_fd = -1;
+	return e;
+}
+
+static int expect_mmap_eperm(int dfd, uint64_t len, int prot, const char *what)
+{
+	void *p = mmap(NULL, len, prot, MAP_SHARED, dfd, 0);
+
+	if (p != MAP_FAILED) {
+		munmap(p, len);
+		return ktap_fail("%s mmap of a restricted buffer worked", what);
+	}
+	if (errno != EPERM)
+		return ktap_fail("%s mmap of a restricted buffer: %s, expected EPERM",
+				 what, hl_errname(errno));
+	return KTAP_PASS;
+}
+
+static int expect_sync_eperm(int dfd, uint64_t flags, const char *what)
+{
+	int e = hl_sync(dfd, flags);
+
+	if (e != EPERM)
+		return ktap_fail("DMA_BUF_IOCTL_SYNC %s on a restricted buffer: %s, expected EPERM",
+				 what, hl_errname(e));
+	return KTAP_PASS;
+}
+
+/* ---- debugfs inspect ---- */
+
+struct chunk {
+	uint64_t phys;
+	uint64_t len;
+	int buf;		/* whose chunk, when several buffers are checked */
+};
+
+struct inspect {
+	char heap[HEAPLOAD_HEAP_NAME_MAX];
+	uint64_t size;
+	int restricted;
+	int vmap;
+	uint32_t crc;
+	unsigned int chunks;	/* what the "chunks:" line says */
+	unsigned int n;		/* "chunk:" lines, in @chunk */
+	struct chunk *chunk;
+};
+
+static void inspect_free(struct inspect *in)
+{
+	free(in->chunk);
+	in->chunk = NULL;
+	in->n = 0;
+}
+
+/* Write the number of @dfd to the open inspect file @ifd: 0 or the errno. */
+static int inspect_select(int ifd, int dfd)
+{
+	char num[16];
+	ssize_t n;
+
+	snprintf(num, sizeof(num), "%d", dfd);
+	n = write(ifd, num, strlen(num));
+	if (n < 0)
+		return errno;
+	return (size_t)n == strlen(num) ? 0 : EIO;
+}
+
+/* All of @ifd from offset 0, NUL-terminated, into a malloc'ed *@text. */
+static int inspect_text(int ifd, char **text)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap), *more;
+	ssize_t n;
+
+	for (;;) {
+		if (!buf)
+			return ktap_fail("out of memory for %s", HL_INSPECT);
+		n = pread(ifd, buf + len, cap - 1 - len, len);
+		if (n < 0) {
+			free(buf);
+			return ktap_fail("reading %s: %s", HL_INSPECT,
+					 strerror(errno));
+		}
+		if (!n)
+			break;
+		len += n;
+		if (len + 1 < cap)
+			continue;
+		if (cap >= INSPECT_MAX) {
+			free(buf);
+			return ktap_fail("%s longer than %d bytes", HL_INSPECT,
+					 INSPECT_MAX);
+		}
+		cap *= 2;
+		more = realloc(buf, cap);
+		if (!more)
+			free(buf);
+		buf = more;
+	}
+	buf[len] = '\0';
+	*text = buf;
+	return KTAP_PASS;
+}
+
+static bool is_lower_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	if (strlen(s) != len)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static int add_chunk(struct inspect *in, uint64_t phys, uint64_t len,
+		     unsigned int *cap)
+{
+	struct chunk *more;
+
+	if (in->n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		more = realloc(in->chunk, *cap * sizeof(*more));
+		if (!more)
+			return ktap_fail("out of memory for %u chunks", *cap);
+		in->chunk = more;
+	}
+	in->chunk[in->n].phys = phys;
+	in->chunk[in->n].len = len;
+	in->chunk[in->n].buf = 0;
+	in->n++;
+	return KTAP_PASS;
+}
+
+enum {
+	SEEN_HEAP = 1 << 0,
+	SEEN_SIZE = 1 << 1,
+	SEEN_RESTRICTED = 1 << 2,
+	SEEN_VMAP = 1 << 3,
+	SEEN_CRC = 1 << 4,
+	SEEN_CHUNKS = 1 << 5,
+	SEEN_ALL = (1 << 6) - 1,
+};
+
+/* Parse the inspect text; lines with other keys are left for later versions. */
+static int inspect_parse(char *text, struct inspect *in)
+{
+	unsigned int seen = 0, cap = 0;
+	char *line, *save = NULL, hex[16], extra;
+	uint64_t phys, len;
+	int r;
+
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "heap: ", 6)) {
+			if (sscanf(line, "heap: %63s", in->heap) != 1)
+				goto bad;
+			seen |= SEEN_HEAP;
+		} else if (!strncmp(line, "size: ", 6)) {
+			if (sscanf(line, "size: %" SCNu64 " %c", &in->size,
+				   &extra) != 1)
+				goto bad;
+			seen |= SEEN_SIZE;
+		} else if (!strncmp(line, "restricted: ", 12)) {
+			if (sscanf(line, "restricted: %d %c", &in->restricted,
+				   &extra) != 1)
+				goto bad;
+			seen |= SEEN_RESTRICTED;
+		} else if (!strncmp(line, "vmap: ", 6)) {
+			if (sscanf(line, "vmap: %d %c", &in->vmap, &extra) != 1)
+				goto bad;
+			seen |= SEEN_VMAP;
+		} else if (!strncmp(line, "crc32: ", 7)) {
+			if (sscanf(line, "crc32: %15s", hex) != 1 ||
+			    !is_lower_hex(hex, 8))
+				goto bad;
+			in->crc = (uint32_t)strtoul(hex, NULL, 16);
+			seen |= SEEN_CRC;
+		} else if (!strncmp(line, "chunks: ", 8)) {
+			if (sscanf(line, "chunks: %u %c", &in->chunks,
+				   &extra) != 1)
+				goto bad;
+			seen |= SEEN_CHUNKS;
+		} else if (!strncmp(line, "chunk: ", 7)) {
+			if (sscanf(line, "chunk: 0x%" SCNx64 " %" SCNu64 " %c",
+				   &phys, &len, &extra) != 2)
+				goto bad;
+			r = add_chunk(in, phys, len, &cap);
+			if (r)
+				return r;
+		}
+	}
+	if (seen != SEEN_ALL)
+		return ktap_fail("%s lacks a line of: heap, size, restricted, vmap, crc32, chunks (have 0x%x of 0x%x)",
+				 HL_INSPECT, seen, SEEN_ALL);
+	if (in->n != in->chunks)
+		return ktap_fail("%s says chunks: %u, but lists %u", HL_INSPECT,
+				 in->chunks, in->n);
+	return KTAP_PASS;
+bad:
+	return ktap_fail("%s: unreadable line \"%s\"", HL_INSPECT, line);
+}
+
+/* Everything the inspect file says about @dfd, into *@in (free it). */
+static int inspect(int dfd, struct inspect *in)
+{
+	char *text = NULL;
+	int ifd, e, r;
+
+	memset(in, 0, sizeof(*in));
+	ifd = open(HL_INSPECT, O_RDWR | O_CLOEXEC);
+	if (ifd < 0)
+		return ktap_fail("open %s: %s (the test builds of heapload have it)",
+				 HL_INSPECT, strerror(errno));
+	e = inspect_select(ifd, dfd);
+	if (e) {
+		close(ifd);
+		return ktap_fail("writing fd %d to %s: %s", dfd, HL_INSPECT,
+				 hl_errname(e));
+	}
+	r = inspect_text(ifd, &text);
+	close(ifd);
+	if (r)
+		return r;
+	r = inspect_parse(text, in);
+	free(text);
+	return r;
+}
+
+static int cmp_phys(const void *a, const void *b)
+{
+	const struct chunk *x = a, *y = b;
+
+	return x->phys < y->phys ? -1 : x->phys > y->phys;
+}
+
+/* No two of the @n chunks share a byte; @c is reordered. */
+static int check_disjoint(struct chunk *c, unsigned int n)
+{
+	unsigned int i;
+
+	if (n > 1)
+		qsort(c, n, sizeof(*c), cmp_phys);
+	for (i = 0; i < n; i++) {
+		if (c[i].phys + c[i].len < c[i].phys)
+			return ktap_fail("chunk at 0x%llx of %llu bytes wraps around",
+					 (ull)c[i].phys, (ull)c[i].len);
+		if (i + 1 < n && c[i].phys + c[i].len > c[i + 1].phys)
+			return ktap_fail("chunk 0x%llx+%llu (buffer %d) overlaps chunk 0x%llx+%llu (buffer %d)",
+					 (ull)c[i].phys, (ull)c[i].len, c[i].buf,
+					 (ull)c[i + 1].phys, (ull)c[i + 1].len,
+					 c[i + 1].buf);
+	}
+	return KTAP_PASS;
+}
+
+/*
+ * The chunks of one restricted buffer of @size bytes: page aligned, whole
+ * pages, adding up to @size, disjoint, and all but the last at least
+ * min_chunk_bytes. Reorders in->chunk.
+ */
+static int check_chunks(struct inspect *in, uint64_t size)
+{
+	uint64_t sum = 0;
+	unsigned int i;
+
+	if (!in->n)
+		return ktap_fail("a %" PRIu64 "-byte buffer with no chunks", size);
+	for (i = 0; i < in->n; i++) {
+		const struct chunk *c = &in->chunk[i];
+
+		if (c->phys % HL_PAGE)
+			return ktap_fail("chunk %u at 0x%llx is not page aligned",
+					 i, (ull)c->phys);
+		if (!c->len || c->len % HL_PAGE)
+			return ktap_fail("chunk %u is %llu bytes, not whole pages",
+					 i, (ull)c->len);
+		if (i + 1 < in->n && c->len < MIN_CHUNK)
+			return ktap_fail("chunk %u of %u is %llu bytes: less than min_chunk_bytes (%llu) but not the last",
+					 i, in->n, (ull)c->len, MIN_CHUNK);
+		sum += c->len;
+	}
+	if (sum != size)
+		return ktap_fail("%u chunks add up to %" PRIu64 " bytes, the buffer has %" PRIu64,
+				 in->n, sum, size);
+	return check_disjoint(in->chunk, in->n);
+}
+
+/*
+ * In-kernel vmap of a restricted buffer is refused: EPERM from the heap,
+ * or EINVAL, what dma_buf_vmap() answers for an exporter without vmap.
+ */
+/*
+ * The heap has no vmap op (as upstream's protected heaps): dma_buf_vmap()
+ * fails with the core's -EINVAL; an op that failed would WARN instead.
+ */
+static bool vmap_refused(int vmap)
+{
+	return vmap == -EINVAL;
+}
+
+/*
+ * Inspect @dfd: a restricted buffer of heapload,restricted, @size bytes,
+ * vmap refused, content of CRC-32 @crc, chunks by the rules.
+ * *@in keeps what was read; the caller frees it.
+ */
+static int check_restricted(int dfd, uint64_t size, uint32_t crc,
+			    struct inspect *in)
+{
+	int r = inspect(dfd, in);
+
+	if (r)
+		return r;
+	if (strcmp(in->heap, HL_RESTRICTED_NAME))
+		return ktap_fail("inspect says heap %s, expected %s", in->heap,
+				 HL_RESTRICTED_NAME);
+	if (in->size != size)
+		return ktap_fail("inspect says size %" PRIu64 ", expected %" PRIu64,
+				 in->size, size);
+	if (in->restricted != 1)
+		return ktap_fail("inspect says restricted: %d, expected 1",
+				 in->restricted);
+	if (!vmap_refused(in->vmap))
+		return ktap_fail("inspect says vmap: %d, expected %d (EINVAL)",
+				 in->vmap, -EINVAL);
+	if (in->crc != crc)
+		return ktap_fail("inspect says crc32 %08x, expected %08x", in->crc,
+				 crc);
+	return check_chunks(in, size);
+}
+
+/* check_restricted() of a buffer that must still read zero. */
+static int check_zeroed(int dfd, uint64_t size)
+{
+	struct inspect in;
+	int r = check_restricted(dfd, size, crc32_zeros(0, size), &in);
+
+	inspect_free(&in);
+	return r;
+}
+
+/*
+ * A finished load of all of @f: the file's bytes, then zeroes up to
+ * buf_size, checked without any mapping. *@nchunks gets the chunk count.
+ */
+static int check_loaded(const struct heapload_load *l,
+			const struct file_data *f, unsigned int *nchunks)
+{
+	struct inspect in;
+	int r = check_restricted(l->dmabuf_fd, l->buf_size,
+				 crc32_zeros(f->crc, l->buf_size - f->size), &in);
+
+	*nchunks = in.n;
+	inspect_free(&in);
+	return r;
+}
+
+/* ---- the heap, its sysfs files and the inspect file ---- */
+
+static int t_sysfs(const void *arg)
+{
+	char backing[32], prot[32];
+	uint64_t mb, cma_kb = 0;
+	struct pool p;
+	int r, e;
+
+	(void)arg;
+	e = read_word(POOL_DIR "/backing", backing, sizeof(backing));
+	if (e)
+		return ktap_fail("reading %s/backing: %s", POOL_DIR, hl_errname(e));
+	e = read_word(POOL_DIR "/protection", prot, sizeof(prot));
+	if (e)
+		return ktap_fail("reading %s/protection: %s", POOL_DIR,
+				 hl_errname(e));
+	r = pool_read(&p);
+	if (!r)
+		r = knob_get(K_POOL, &mb);
+	if (r)
+		return r;
+	hl_proc_value("/proc/meminfo", "CmaTotal", &cma_kb);
+	ktap_print_msg("backing %s, protection %s, restricted_pool_mb %" PRIu64
+		       ", CmaTotal %" PRIu64 " kB", backing, prot, mb, cma_kb);
+	pool_diag("at start");
+	if (strcmp(backing, "buddy") && strcmp(backing, "cma"))
+		return ktap_fail("backing \"%s\", expected buddy or cma", backing);
+	if (!strcmp(backing, "cma") && !cma_kb)
+		return ktap_fail("backing cma on a kernel whose CmaTotal is 0 kB");
+	if (!prot[0] || strpbrk(prot, " \t\n"))
+		return ktap_fail("protection \"%s\" is not one word", prot);
+	if (p.min_chunk != MIN_CHUNK)
+		return ktap_fail("min_chunk_bytes %" PRIu64 ", expected %llu",
+				 p.min_chunk, MIN_CHUNK);
+	if (p.size != mb << 20)
+		return ktap_fail("size_bytes %" PRIu64 ", but restricted_pool_mb is %"
+				 PRIu64 " (%" PRIu64 " bytes)", p.size, mb, mb << 20);
+	r = pool_consistent(&p);
+	if (r)
+		return r;
+	/* size_bytes follows the parameter at run time. */
+	r = knob_set(K_POOL, mb + 4);
+	if (!r)
+		r = pool_read(&p);
+	if (r)
+		return r;
+	if (p.size != (mb + 4) << 20)
+		return ktap_fail("size_bytes %" PRIu64 " after restricted_pool_mb=%"
+				 PRIu64 ", expected %" PRIu64, p.size, mb + 4,
+				 (mb + 4) << 20);
+	return pool_consistent(&p);
+}
+
+/* The inspect file itself: a non-dma-buf is EINVAL, a closed fd EBADF. */
+static int t_inspect_bad_fds(const void *arg)
+{
+	int ifd, nfd, e;
+
+	(void)arg;
+	ifd = open(HL_INSPECT, O_RDWR | O_CLOEXEC);
+	if (ifd < 0)
+		return ktap_fail("open %s: %s (the test builds of heapload have it)",
+				 HL_INSPECT, strerror(errno));
+	nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nfd < 0) {
+		close(ifd);
+		return ktap_fail("open /dev/null: %s", strerror(errno));
+	}
+	e = inspect_select(ifd, nfd);
+	close(nfd);
+	if (e != EINVAL) {
+		close(ifd);
+		return ktap_fail("the fd of /dev/null: %s, expected EINVAL",
+				 hl_errname(e));
+	}
+	/* Closed now, and nothing opened since: a bad fd. */
+	e = inspect_select(ifd, nfd);
+	close(ifd);
+	if (e != EBADF)
+		return ktap_fail("closed fd %d: %s, expected EBADF", nfd,
+				 hl_errname(e));
+	return KTAP_PASS;
+}
+
+/*
+ * A heapload,system buffer, filled through a mapping: inspect says
+ * restricted 0, vmap 0 and the CRC-32 of what was written. So the crc32
+ * line follows the content, and restricted and vmap can tell.
+ */
+static int t_inspect_system(const void *arg)
+{
+	const size_t len = HL_MIB;
+	uint64_t state = 0x5157ULL, sum = 0;
+	unsigned char *p = MAP_FAILED;
+	int sfd, dfd = -1, e, r;
+	struct inspect in = { .chunk = NULL };
+	uint32_t crc = 0;
+	unsigned int i;
+
+	(void)arg;
+	sfd = open(HL_HEAP_PATH, O_RDWR | O_CLOEXEC);
+	if (sfd < 0)
+		return ktap_fail("open %s: %s", HL_HEAP_PATH, strerror(errno));
+	e = hl_heap_alloc(sfd, len, O_RDWR | O_CLOEXEC, 0, &dfd);
+	close(sfd);
+	if (e)
+		return ktap_fail("alloc of 1 MiB from %s: %s", HL_HEAP_NAME,
+				 hl_errname(e));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	if (p == MAP_FAILED) {
+		r = ktap_fail("mmap of a %s buffer: %s", HL_HEAP_NAME,
+			      strerror(errno));
+		goto out;
+	}
+	hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	fill_random(&state, p, len);
+	hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	crc = crc32_update(0, p, len);
+	r = inspect(dfd, &in);
+	if (r)
+		goto out;
+	if (strcmp(in.heap, HL_HEAP_NAME))
+		r = ktap_fail("inspect says heap %s, expected %s", in.heap,
+			      HL_HEAP_NAME);
+	else if (in.size != len)
+		r = ktap_fail("inspect says size %" PRIu64 ", expected %zu",
+			      in.size, len);
+	else if (in.restricted != 0 || in.vmap != 0)
+		r = ktap_fail("inspect says restricted: %d vmap: %d for a %s buffer, expected 0 and 0",
+			      in.restricted, in.vmap, HL_HEAP_NAME);
+	else if (in.crc != crc)
+		r = ktap_fail("inspect says crc32 %08x, the buffer's content has %08x",
+			      in.crc, crc);
+	if (r)
+		goto out;
+	for (i = 0; i < in.n; i++)
+		sum += in.chunk[i].len;
+	if (sum != len)
+		r = ktap_fail("%u chunks add up to %" PRIu64 " bytes, expected %zu",
+			      in.n, sum, len);
+	else
+		r = check_disjoint(in.chunk, in.n);
+out:
+	inspect_free(&in);
+	if (p != MAP_FAILED)
+		munmap(p, len);
+	close(dfd);
+	return r;
+}
+
+/* ---- allocations ---- */
+
+/* A restricted buffer this program holds. */
+struct held {
+	int fd;
+	uint64_t len;
+};
+
+/*
+ * Inspect each of the @n buffers at @h: zeroed and by the chunk rules,
+ * and no chunk shared with another buffer. *@nchunks counts them all.
+ */
+static int check_held(const struct held *h, unsigned int n,
+		      unsigned int *nchunks)
+{
+	struct inspect in = { .chunk = NULL };
+	struct chunk *all = NULL, *more;
+	unsigned int nall = 0, i, j;
+	int r = KTAP_PASS;
+
+	for (i = 0; !r && i < n; i++) {
+		r = check_restricted(h[i].fd, h[i].len,
+				     crc32_zeros(0, h[i].len), &in);
+		more = r ? NULL : realloc(all, (nall + in.n) * sizeof(*all));
+		if (!r && !more)
+			r = ktap_fail("out of memory for the chunk list");
+		for (j = 0; !r && j < in.n; j++) {
+			more[nall + j] = in.chunk[j];
+			more[nall + j].buf = (int)i;
+		}
+		if (!r) {
+			all = more;
+			nall += in.n;
+		}
+		inspect_free(&in);
+	}
+	if (!r)
+		r = check_disjoint(all, nall);
+	free(all);
+	*nchunks = nall;
+	return r;
+}
+
+struct alloc_case {
+	const char *name;
+	uint64_t len;
+};
+
+static const struct alloc_case alloc_cases[] = {
+	{ "alloc_4k_restricted_zeroed_chunks_accounted", HL_PAGE },
+	{ "alloc_1m_restricted_zeroed_chunks_accounted", HL_MIB },
+	{ "alloc_4m_restricted_zeroed_chunks_accounted", 4 * HL_MIB },
+	{ "alloc_5m_restricted_zeroed_chunks_accounted", 5 * HL_MIB },
+	{ "alloc_64m_restricted_zeroed_chunks_accounted", 64 * HL_MIB },
+	{ "alloc_256m_restricted_zeroed_chunks_accounted", 256 * HL_MIB },
+};
+
+static int t_alloc_case(const void *arg)
+{
+	const struct alloc_case *c = arg;
+	struct inspect in = { .chunk = NULL };
+	struct pool p0, p;
+	int dfd, r;
+	off_t end;
+
+	r = pool_at_least(ROOMY_POOL_MB);
+	if (!r)
+		r = pool_read(&p0);
+	if (!r)
+		r = ralloc_or_fail(c->len, &dfd);
+	if (r)
+		return r;
+	end = lseek(dfd, 0, SEEK_END);
+	if (end != (off_t)c->len)
+		r = ktap_fail("dma-buf is %lld bytes, expected %" PRIu64,
+			      (long long)end, c->len);
+	if (!r)
+		r = pool_holds(&p0, c->len, &p);
+	if (!r)
+		r = check_restricted(dfd, c->len, crc32_zeros(0, c->len), &in);
+	if (!r)
+		ktap_print_msg("%" PRIu64 " bytes: %u chunk(s), claimed_bytes %" PRIu64
+			       ", largest_free_bytes %" PRIu64, c->len, in.n,
+			       p.claimed, p.largest);
+	inspect_free(&in);
+	close(dfd);
+	if (r)
+		return r;
+	return pool_back_to(p0.used, p0.restricted, "after the close");
+}
+
+/* Buffers held at once: accounted together, no chunk shared. */
+static int t_alloc_together(const void *arg)
+{
+	static const uint64_t sizes[] = {
+		HL_PAGE, HL_MIB, 4 * HL_MIB, 5 * HL_MIB, 16 * HL_MIB + HL_PAGE,
+		3 * HL_PAGE,
+	};
+	struct held h[ARRAY_LEN(sizes)];
+	unsigned int n = 0, nchunks, i;
+	uint64_t total = 0;
+	struct pool p0, p;
+	int r;
+
+	(void)arg;
+	r = pool_at_least(ROOMY_POOL_MB);
+	if (!r)
+		r = pool_read(&p0);
+	for (; !r && n < ARRAY_LEN(sizes); n++) {
+		r = ralloc_or_fail(sizes[n], &h[n].fd);
+		if (r)
+			break;
+		h[n].len = sizes[n];
+		total += sizes[n];
+	}
+	if (!r)
+		r = pool_holds(&p0, total, &p);
+	if (!r)
+		r = check_held(h, n, &nchunks);
+	if (!r)
+		ktap_print_msg("%u buffers, %" PRIu64 " bytes, %u chunks, claimed_bytes %"
+			       PRIu64, n, total, nchunks, p.claimed);
+	for (i = 0; i < n; i++)
+		close(h[i].fd);
+	if (r)
+		return r;
+	return pool_back_to(p0.used, p0.restricted, "after closing them all");
+}
+
+/* ---- CPU access ---- */
+
+static int t_mmap_read(const void *arg)
+{
+	int dfd, r = ralloc_or_fail(HL_MIB, &dfd);
+
+	(void)arg;
+	if (r)
+		return r;
+	r = expect_mmap_eperm(dfd, HL_MIB, PROT_READ, "PROT_READ");
+	if (!r)
+		r = expect_mmap_eperm(dfd, HL_PAGE, PROT_READ, "one-page PROT_READ");
+	close(dfd);
+	return r;
+}
+
+static int t_mmap_read_write(const void *arg)
+{
+	int dfd, r = ralloc_or_fail(HL_MIB, &dfd);
+
+	(void)arg;
+	if (r)
+		return r;
+	r = expect_mmap_eperm(dfd, HL_MIB, PROT_READ | PROT_WRITE,
+			      "PROT_READ|PROT_WRITE");
+	close(dfd);
+	return r;
+}
+
+static int t_sync(const void *arg)
+{
+	int dfd, r = ralloc_or_fail(HL_MIB, &dfd);
+
+	(void)arg;
+	if (r)
+		return r;
+	r = expect_sync_eperm(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+			      "START|READ");
+	if (!r)
+		r = expect_sync_eperm(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ,
+				      "END|READ");
+	if (!r)
+		r = expect_sync_eperm(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW,
+				      "START|RW");
+	if (!r)
+		r = expect_sync_eperm(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW,
+				      "END|RW");
+	/* Refused, not half done: the buffer is as it was. */
+	if (!r)
+		r = check_zeroed(dfd, HL_MIB);
+	close(dfd);
+	return r;
+}
+
+/* vmap refused for a restricted buffer, 0 for a system one: it can tell. */
+static int t_vmap(const void *arg)
+{
+	struct inspect in = { .chunk = NULL };
+	int dfd, sfd, e, r = ralloc_or_fail(HL_MIB, &dfd);
+
+	(void)arg;
+	if (r)
+		return r;
+	r = check_restricted(dfd, HL_MIB, crc32_zeros(0, HL_MIB), &in);
+	if (!r)
+		ktap_print_msg("restricted buffer: vmap: %d", in.vmap);
+	inspect_free(&in);
+	close(dfd);
+	if (r)
+		return r;
+	sfd = open(HL_HEAP_PATH, O_RDWR | O_CLOEXEC);
+	if (sfd < 0)
+		return ktap_fail("open %s: %s", HL_HEAP_PATH, strerror(errno));
+	e = hl_heap_alloc(sfd, HL_MIB, O_RDWR | O_CLOEXEC, 0, &dfd);
+	close(sfd);
+	if (e)
+		return ktap_fail("alloc of 1 MiB from %s: %s", HL_HEAP_NAME,
+				 hl_errname(e));
+	r = inspect(dfd, &in);
+	if (!r && (in.vmap != 0 || in.restricted != 0))
+		r = ktap_fail("a %s buffer: vmap: %d restricted: %d, expected 0 and 0",
+			      HL_HEAP_NAME, in.vmap, in.restricted);
+	inspect_free(&in);
+	close(dfd);
+	return r;
+}
+
+/* ---- import by a device ---- */
+
+/*
+ * vgem imports (attaches and maps) a restricted buffer; the buffer stays
+ * restricted, and the import alone keeps it alive after its fd is closed.
+ */
+static int t_vgem_import(const void *arg)
+{
+	int vfd, dfd = -1, e, r;
+	struct pool p0, p;
+	__u32 handle;
+	bool imported = false;
+
+	(void)arg;
+	vfd = hl_open_vgem();
+	if (vfd < 0)
+		return ktap_skip("no vgem device under /dev/dri (vgem not loaded)");
+	r = pool_read(&p0);
+	if (!r)
+		r = ralloc_or_fail(HL_MIB, &dfd);
+	if (r)
+		goto out;
+	e = hl_vgem_import(vfd, dfd, &handle);
+	if (e) {
+		r = ktap_fail("PRIME_FD_TO_HANDLE of a restricted buffer: %s",
+			      hl_errname(e));
+		goto out;
+	}
+	imported = true;
+	r = check_zeroed(dfd, HL_MIB);
+	if (!r)
+		r = expect_mmap_eperm(dfd, HL_MIB, PROT_READ, "imported, PROT_READ");
+	if (r)
+		goto out;
+	close(dfd);
+	dfd = -1;
+	ktap_print_msg("dma-buf fd closed, vgem's handle still open");
+	r = pool_holds(&p0, HL_MIB, &p);
+out:
+	if (imported) {
+		e = hl_vgem_close(vfd, handle);
+		if (e && !r)
+			r = ktap_fail("GEM_CLOSE of handle %u: %s", handle,
+				      hl_errname(e));
+	}
+	if (dfd >= 0)
+		close(dfd);
+	close(vfd);
+	if (r)
+		return r;
+	return pool_back_to(p0.used, p0.restricted, "after GEM_CLOSE");
+}
+
+/* ---- loads ---- */
+
+static int t_load(const void *arg)
+{
+	const struct file_data *f;
+	struct heapload_load l;
+	unsigned int nchunks;
+	long before, after;
+	struct pool p0, p;
+	int fd, e, r;
+	off_t end;
+
+	(void)arg;
+	r = big_file(&f);
+	if (!r)
+		r = knob_set(K_BATCH, LOAD_BATCH_MB);
+	if (!r)
+		r = pool_at_least(LOAD_POOL_MB);
+	if (!r)
+		r = pool_read(&p0);
+	if (r)
+		return r;
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_fail("open %s: %s", f->path, strerror(errno));
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	before = resident_pages(fd, f->size);
+	/* flags 0 and an fd without O_DIRECT: direct I/O all the same. */
+	e = rload(loader_fd, fd, 0, &l);
+	if (e) {
+		close(fd);
+		pool_diag("after the failed load");
+		return ktap_fail("load of %s into %s: %s", f->path,
+				 HL_RESTRICTED_NAME, hl_errname(e));
+	}
+	after = resident_pages(fd, f->size);
+	close(fd);
+	ktap_print_msg("load: %u batches, at most %u in flight, alloc %llu ms, io %llu ms, total %llu ms",
+		       l.batches, l.max_inflight, (ull)l.alloc_ns / 1000000,
+		       (ull)l.io_ns / 1000000, (ull)l.total_ns / 1000000);
+	end = lseek(l.dmabuf_fd, 0, SEEK_END);
+	if (l.loaded != f->size || l.buf_size != hl_page_up(f->size))
+		r = ktap_fail("loaded %llu buf_size %llu, expected %" PRIu64
+			      " and %" PRIu64, (ull)l.loaded, (ull)l.buf_size,
+			      f->size, hl_page_up(f->size));
+	else if (end != (off_t)l.buf_size)
+		r = ktap_fail("dma-buf is %lld bytes, buf_size %llu",
+			      (long long)end, (ull)l.buf_size);
+	if (!r)
+		r = pool_holds(&p0, l.buf_size, &p);
+	if (!r)
+		r = check_loaded(&l, f, &nchunks);
+	if (!r)
+		ktap_print_msg("%u chunks, claimed_bytes %" PRIu64, nchunks,
+			       p.claimed);
+	if (!r)
+		r = expect_mmap_eperm(l.dmabuf_fd, l.buf_size, PROT_READ,
+				      "loaded, PROT_READ");
+	if (!r)
+		r = expect_sync_eperm(l.dmabuf_fd,
+				      DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+				      "START|READ of a loaded buffer");
+	if (!r && before == 0 && after > 0)
+		r = ktap_fail("%ld pages of %s entered the page cache: the load was not direct",
+			      after, f->path);
+	else if (!r && (before != 0 || after < 0))
+		ktap_print_msg("%s: %ld pages cached before the load, %ld after (-1: mincore failed): direct I/O unchecked",
+			       f->path, before, after);
+	close(l.dmabuf_fd);
+	if (r)
+		return r;
+	return pool_back_to(p0.used, p0.restricted, "after the close");
+}
+
+/* A refused load leaves the pool as it was. */
+static int expect_load_einval(int fd, uint32_t flags, const char *what)
+{
+	struct heapload_load l;
+	int e = rload(loader_fd, fd, flags, &l);
+
+	if (!e) {
+		close(l.dmabuf_fd);
+		return ktap_fail("%s was loaded into %s", what,
+				 HL_RESTRICTED_NAME);
+	}
+	if (e != EINVAL)
+		return ktap_fail("%s: %s, expected EINVAL", what, hl_errname(e));
+	return KTAP_PASS;
+}
+
+static int t_load_buffered(const void *arg)
+{
+	const struct file_data *f;
+	struct pool p0;
+	int fd, r;
+
+	(void)arg;
+	r = big_file(&f);
+	if (!r)
+		r = pool_read(&p0);
+	if (r)
+		return r;
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_fail("open %s: %s", f->path, strerror(errno));
+	r = expect_load_einval(fd, B, "HEAPLOAD_LOAD_BUFFERED");
+	close(fd);
+	if (r)
+		return r;
+	return pool_back_to(p0.used, p0.restricted, "after the refused load");
+}
+
+/*
+ * Whether @fd may do direct I/O: fcntl() takes O_DIRECT only for a file
+ * whose filesystem has it (FMODE_CAN_ODIRECT), what the loader checks.
+ */
+static bool can_direct_io(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	bool ok;
+
+	if (fl < 0)
+		return false;
+	ok = !fcntl(fd, F_SETFL, fl | O_DIRECT);
+	fcntl(fd, F_SETFL, fl);
+	return ok;
+}
+
+/*
+ * Load @fd (@len bytes of CRC-32 @crc) with flags 0 and with
+ * HEAPLOAD_LOAD_DIRECT. A file without direct I/O must give EINVAL; one
+ * with it (tmpfs since v6.6) may also load, then it must be right.
+ * *@strict counts the refusals that were required.
+ */
+static int load_without_dio(int fd, const char *what, uint64_t len,
+			    uint32_t crc, unsigned int *strict)
+{
+	static const uint32_t flags[] = { 0, D };
+	struct heapload_load l;
+	bool dio = can_direct_io(fd);
+	struct inspect in;
+	unsigned int i;
+	int e, r;
+
+	ktap_print_msg("%s: %s O_DIRECT", what, dio ? "takes" : "refuses");
+	for (i = 0; i < ARRAY_LEN(flags); i++) {
+		e = rload(loader_fd, fd, flags[i], &l);
+		if (e == EINVAL) {
+			*strict += !dio;
+			continue;
+		}
+		if (!dio || e) {
+			if (!e)
+				close(l.dmabuf_fd);
+			return ktap_fail("%s, flags 0x%x: %s, expected EINVAL%s",
+					 what, flags[i], hl_errname(e),
+					 dio ? " or a load" : "");
+		}
+		r = check_restricted(l.dmabuf_fd, len, crc, &in);
+		inspect_free(&in);
+		close(l.dmabuf_fd);
+		if (r)
+			return r;
+		ktap_print_msg("%s, flags 0x%x: loaded with direct I/O", what,
+			       flags[i]);
+	}
+	return KTAP_PASS;
+}
+
+/* Files without direct I/O: a tmpfs file in /tmp and a memfd. */
+static int t_load_no_dio(const void *arg)
+{
+	char path[] = "/tmp/heapload-restricted-XXXXXX";
+	unsigned int strict = 0;
+	int tfd, mfd, e, r;
+	struct statfs sf;
+	struct pool p0;
+	uint32_t crc;
+
+	(void)arg;
+	r = pool_read(&p0);
+	if (r)
+		return r;
+	tfd = mkostemp(path, O_CLOEXEC);
+	if (tfd < 0)
+		return ktap_fail("mkostemp in /tmp: %s", strerror(errno));
+	unlink(path);
+	if (fstatfs(tfd, &sf) || sf.f_type != TMPFS_MAGIC) {
+		ktap_print_msg("/tmp is not a tmpfs here: no tmpfs file tried");
+		close(tfd);
+		tfd = -1;
+	}
+	e = tfd < 0 ? 0 : write_random(tfd, 0x7e3bULL, HL_MIB, &crc);
+	if (!e)
+		r = tfd < 0 ? KTAP_PASS :
+			load_without_dio(tfd, "a 1 MiB tmpfs file", HL_MIB, crc,
+					 &strict);
+	if (tfd >= 0)
+		close(tfd);
+	if (e)
+		return ktap_fail("writing %s: %s", path, strerror(e));
+	if (r)
+		return r;
+	mfd = memfd_create("heapload-restricted", MFD_CLOEXEC);
+	if (mfd < 0)
+		return ktap_fail("memfd_create: %s", strerror(errno));
+	e = write_random(mfd, 0x3e3fdULL, HL_MIB, &crc);
+	r = e ? ktap_fail("writing the memfd: %s", strerror(e)) :
+		load_without_dio(mfd, "a 1 MiB memfd", HL_MIB, crc, &strict);
+	close(mfd);
+	if (!r)
+		r = pool_back_to(p0.used, p0.restricted, "after the loads");
+	if (!r && !strict)
+		return ktap_skip("neither a tmpfs file nor a memfd lacks O_DIRECT on this kernel: no refusal to check");
+	return r;
+}
+
+/* A read error mid-load: EIO, and the pool and the module as before. */
+static int t_load_read_error(const void *arg)
+{
+	const struct file_data *f;
+	struct heapload_load l;
+	struct pool p0;
+	uint64_t b0, n0;
+	int fd, e, r;
+
+	(void)arg;
+	r = big_file(&f);
+	if (!r && !knobs[K_FAULT_ERROR].present)
+		r = ktap_fail("no %s (the test builds of heapload have it)",
+			      knobs[K_FAULT_ERROR].path);
+	if (!r)
+		r = knob_set(K_BATCH, LOAD_BATCH_MB);
+	if (!r)
+		r = pool_at_least(LOAD_POOL_MB);
+	if (!r)
+		r = pool_read(&p0);
+	if (r)
+		return r;
+	e = hl_stats(&b0, &n0);
+	if (e)
+		return ktap_fail("reading %s: %s", HL_STATS_DIR, hl_errname(e));
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_fail("open %s: %s", f->path, strerror(errno));
+	r = knob_set(K_FAULT_ERROR, FAULT_AT);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	e = rload(loader_fd, fd, 0, &l);
+	close(fd);
+	knob_reset(K_FAULT_ERROR);
+	if (!e) {
+		close(l.dmabuf_fd);
+		return ktap_fail("the load worked despite fault_read_error_after=%llu",
+				 FAULT_AT);
+	}
+	if (e != EIO)
+		return ktap_fail("load with fault_read_error_after=%llu: %s, expected EIO",
+				 FAULT_AT, hl_errname(e));
+	r = pool_back_to(p0.used, p0.restricted, "after the failed load");
+	return r ? r : stats_back_to(b0, n0, "after the failed load");
+}
+
+/* ---- the pool's limit ---- */
+
+/* Load @fd expecting ENOMEM, with the pool left as *@p0 says. */
+static int expect_load_enomem(int fd, const char *what, const struct pool *p0)
+{
+	struct heapload_load l;
+	int e = rload(loader_fd, fd, 0, &l);
+
+	if (!e) {
+		close(l.dmabuf_fd);
+		return ktap_fail("%s was loaded", what);
+	}
+	if (e != ENOMEM)
+		return ktap_fail("%s: %s, expected ENOMEM", what, hl_errname(e));
+	return pool_back_to(p0->used, p0->restricted, what);
+}
+
+/*
+ * A 64 MiB pool holds sixteen 4 MiB buffers and not a 17th; it takes one
+ * again after one is freed; a load into the full pool, and a 128 MiB
+ * buffer or load into the empty one, give ENOMEM; and once all is freed
+ * a load fits again.
+ */
+static int t_pool_exhaustion(const void *arg)
+{
+	int dfd[SMALL_POOL_BUFS + 1], n = 0, fd, e = 0, r, i;
+	const struct file_data *f;
+	struct heapload_load l;
+	unsigned int nchunks;
+	struct pool p0, p;
+
+	(void)arg;
+	r = big_file(&f);
+	if (!r)
+		r = pool_back_to(0, 0, "before the test");
+	if (!r)
+		r = knob_set(K_POOL, SMALL_POOL_MB);
+	if (!r)
+		r = pool_read(&p0);
+	if (r)
+		return r;
+	while (n < SMALL_POOL_BUFS + 1) {
+		e = ralloc(4 * HL_MIB, &dfd[n]);
+		if (e)
+			break;
+		n++;
+	}
+	if (n < SMALL_POOL_BUFS)
+		r = ktap_fail("%d MiB pool: only %d 4 MiB buffers fit, the next: %s",
+			      SMALL_POOL_MB, n, hl_errname(e));
+	else if (n > SMALL_POOL_BUFS)
+		r = ktap_fail("%d MiB pool: a 17th 4 MiB buffer fit", SMALL_POOL_MB);
+	else if (e != ENOMEM)
+		r = ktap_fail("the 17th 4 MiB buffer: %s, expected ENOMEM",
+			      hl_errname(e));
+	/* And free_bytes 0. */
+	if (!r)
+		r = pool_holds(&p0, SMALL_POOL_BUFS * 4 * HL_MIB, &p);
+	if (!r) {
+		fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			r = ktap_fail("open %s: %s", f->path, strerror(errno));
+		else
+			r = expect_load_enomem(fd, "a load into the full pool", &p);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!r) {
+		close(dfd[--n]);
+		r = pool_back_to(p.used - 4 * HL_MIB, p.restricted - 4 * HL_MIB,
+				 "after closing one");
+	}
+	if (!r) {
+		e = ralloc(4 * HL_MIB, &dfd[n]);
+		if (e)
+			r = ktap_fail("4 MiB again after closing one of %d: %s",
+				      SMALL_POOL_BUFS, hl_errname(e));
+		else
+			n++;
+	}
+	for (i = 0; i < n; i++)
+		close(dfd[i]);
+	if (!r)
+		r = pool_back_to(p0.used, p0.restricted, "after closing them all");
+	if (r)
+		return r;
+
+	e = ralloc(SPARSE_SIZE, &dfd[0]);
+	if (!e)
+		close(dfd[0]);
+	if (e != ENOMEM)
+		return ktap_fail("alloc of 128 MiB from a %d MiB pool: %s, expected ENOMEM",
+				 SMALL_POOL_MB, hl_errname(e));
+	r = sparse_file(&fd);
+	if (r)
+		return r;
+	r = expect_load_enomem(fd, "a 128 MiB load into a 64 MiB pool", &p0);
+	close(fd);
+	remove_sparse();
+	if (r)
+		return r;
+
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_fail("open %s: %s", f->path, strerror(errno));
+	e = rload(loader_fd, fd, 0, &l);
+	close(fd);
+	if (e)
+		return ktap_fail("a load into the emptied pool: %s", hl_errname(e));
+	r = check_loaded(&l, f, &nchunks);
+	close(l.dmabuf_fd);
+	if (r)
+		return r;
+	return pool_back_to(p0.used, p0.restricted, "at the end");
+}
+
+/*
+ * restricted_pool_mb lowered below what is used: the buffer stays as it
+ * is, only new allocations fail, until it is freed.
+ */
+static int t_pool_lowered(const void *arg)
+{
+	struct pool p0, p;
+	int dfd, sfd, e, r;
+
+	(void)arg;
+	r = pool_back_to(0, 0, "before the test");
+	if (!r)
+		r = knob_set(K_POOL, SMALL_POOL_MB);
+	if (!r)
+		r = pool_read(&p0);
+	if (!r)
+		r = ralloc_or_fail(8 * HL_MIB, &dfd);
+	if (r)
+		return r;
+	r = knob_set(K_POOL, 4);
+	if (!r)
+		r = pool_read(&p);
+	if (!r && (p.size != 4 * HL_MIB || p.used != p0.used + 8 * HL_MIB))
+		r = ktap_fail("restricted_pool_mb=4 with 8 MiB used: size_bytes %"
+			      PRIu64 " used_bytes %" PRIu64 ", expected %llu and %llu",
+			      p.size, p.used, 4 * HL_MIB, p0.used + 8 * HL_MIB);
+	if (!r)
+		r = check_zeroed(dfd, 8 * HL_MIB);
+	if (!r) {
+		e = ralloc(HL_PAGE, &sfd);
+		if (!e) {
+			close(sfd);
+			r = ktap_fail("4 KiB allocated with 8 MiB used of a 4 MiB pool");
+		} else if (e != ENOMEM) {
+			r = ktap_fail("4 KiB with 8 MiB used of a 4 MiB pool: %s, expected ENOMEM",
+				      hl_errname(e));
+		}
+	}
+	close(dfd);
+	if (!r)
+		r = pool_back_to(p0.used, p0.restricted, "after the close");
+	if (!r)
+		r = ralloc_or_fail(HL_PAGE, &sfd);
+	if (r)
+		return r;
+	close(sfd);
+	return pool_back_to(p0.used, p0.restricted, "at the end");
+}
+
+/* ---- fragmentation ---- */
+
+/* Half up to 1 MiB, 30 % up to 4 MiB, 20 % up to 12 MiB; whole pages. */
+static uint64_t frag_size(uint64_t *state)
+{
+	uint64_t kind = rnd_next(state) % 10, pages;
+
+	if (kind < 5)
+		pages = 1 + rnd_next(state) % 256;
+	else if (kind < 8)
+		pages = 257 + rnd_next(state) % 768;
+	else
+		pages = 1025 + rnd_next(state) % 2048;
+	return pages * HL_PAGE;
+}
+
+static int t_fragmentation(const void *arg)
+{
+	unsigned int step, i, nlive = 0, attempts = 0, ok = 0, nomem = 0, frees = 0;
+	uint64_t state = FRAG_SEED, live_bytes = 0, len, min_largest = UINT64_MAX;
+	uint64_t most = 0;
+	struct held live[FRAG_MAX_LIVE];
+	unsigned int nchunks;
+	struct pool p;
+	int fd, e, r;
+
+	(void)arg;
+	r = pool_back_to(0, 0, "before the test");
+	if (!r)
+		r = knob_set(K_POOL, SMALL_POOL_MB);
+	if (r)
+		return r;
+	for (step = 0; step < FRAG_STEPS && !r; step++) {
+		if (nlive && (nlive == FRAG_MAX_LIVE ||
+			      rnd_next(&state) % 100 >= FRAG_ALLOC_PCT)) {
+			i = rnd_next(&state) % nlive;
+			close(live[i].fd);
+			live_bytes -= live[i].len;
+			live[i] = live[--nlive];
+			frees++;
+		} else {
+			len = frag_size(&state);
+			attempts++;
+			e = ralloc(len, &fd);
+			if (!e) {
+				live[nlive].fd = fd;
+				live[nlive++].len = len;
+				live_bytes += len;
+				if (++ok % FRAG_INSPECT_EVERY == 0)
+					r = check_zeroed(fd, len);
+			} else if (e == ENOMEM) {
+				nomem++;
+			} else {
+				r = ktap_fail("step %u: alloc of %" PRIu64 " bytes: %s",
+					      step, len, hl_errname(e));
+			}
+		}
+		if (!r)
+			r = pool_read(&p);
+		if (r)
+			break;
+		if (p.used != live_bytes || p.restricted != live_bytes)
+			r = ktap_fail("step %u: used_bytes %" PRIu64 " restricted_bytes %"
+				      PRIu64 ", the live buffers hold %" PRIu64,
+				      step, p.used, p.restricted, live_bytes);
+		else
+			r = pool_consistent(&p);
+		if (p.largest < min_largest)
+			min_largest = p.largest;
+		if (p.used > most)
+			most = p.used;
+	}
+	ktap_print_msg("%u steps: %u allocations, %u succeeded, %u ENOMEM, %u frees",
+		       step, attempts, ok, nomem, frees);
+	ktap_print_msg("most used %" PRIu64 " bytes, least largest_free_bytes %" PRIu64,
+		       most, min_largest);
+	if (!r) {
+		r = check_held(live, nlive, &nchunks);
+		ktap_print_msg("%u buffers live at the end, %" PRIu64 " bytes, %u chunks",
+			       nlive, live_bytes, nchunks);
+	}
+	if (!r && ok * 2 < attempts)
+		r = ktap_fail("only %u of %u allocations succeeded in a %d MiB pool",
+			      ok, attempts, SMALL_POOL_MB);
+	for (i = 0; i < nlive; i++)
+		close(live[i].fd);
+	if (r)
+		return r;
+	/* Everything back, and the whole pool in one buffer. */
+	r = pool_back_to(0, 0, "after closing them all");
+	if (!r)
+		r = ralloc_or_fail(SMALL_POOL_MB * HL_MIB, &fd);
+	if (r)
+		return r;
+	r = check_zeroed(fd, SMALL_POOL_MB * HL_MIB);
+	close(fd);
+	if (r)
+		return r;
+	return pool_back_to(0, 0, "at the end");
+}
+
+/* ---- SIGKILL in the middle of a load ---- */
+
+static uint64_t kill_used0;
+
+/* Load started: the pool counts it in used_bytes. */
+static bool load_running(void)
+{
+	uint64_t used = 0;
+
+	hl_read_u64(POOL_DIR "/used_bytes", &used);
+	return used > kill_used0;
+}
+
+static void __attribute__((noreturn)) kill_child(int wfd, uint32_t flags)
+{
+	struct heapload_load l;
+	char path[512];
+	int dev, ffd, e;
+
+	hl_data_path(path, sizeof(path), "256m");
+	ffd = open(path, O_RDONLY | O_CLOEXEC);
+	dev = open(HL_LOADER_PATH, O_RDWR | O_CLOEXEC);
+	if (ffd < 0 || dev < 0)
+		e = errno;
+	else
+		e = rload(dev, ffd, flags, &l);
+	/* Tell the parent the load is over, then hold the buffer. */
+	if (write(wfd, &e, sizeof(e)) != sizeof(e))
+		_exit(2);
+	pause();
+	_exit(0);
+}
+
+/* One attempt; KTAP_SKIP when the load ended before the kill landed. */
+static int kill_attempt(void)
+{
+	uint64_t m0, b0, n0;
+	struct hl_kill k;
+	struct pool p0;
+	int r, e;
+
+	if (hl_drop_caches())
+		ktap_print_msg("cannot drop caches: the MemFree check is rougher");
+	if (hl_proc_value("/proc/meminfo", "MemFree", &m0))
+		return ktap_fail("no MemFree in /proc/meminfo");
+	r = pool_read(&p0);
+	if (r)
+		return r;
+	e = hl_stats(&b0, &n0);
+	if (e)
+		return ktap_fail("reading %s: %s", HL_STATS_DIR, hl_errname(e));
+	kill_used0 = p0.used;
+	r = hl_kill_mid_load(kill_child, 0, load_running, 200, &k);
+	if (r)
+		return r;
+	ktap_print_msg("child died %" PRIu64 " ms after SIGKILL", k.died_ms);
+	if (k.report > 0)
+		return ktap_fail("the load itself failed: %s", hl_errname(k.report));
+	if (!k.seen && k.report < 0)
+		return ktap_fail("no load seen in used_bytes within 60 s");
+	if (!WIFSIGNALED(k.status) || WTERMSIG(k.status) != SIGKILL)
+		return ktap_fail("child did not die of SIGKILL (status 0x%x)",
+				 k.status);
+	r = pool_back_to(p0.used, p0.restricted, "after the kill");
+	if (!r)
+		r = stats_back_to(b0, n0, "after the kill");
+	if (r)
+		return r;
+	if (k.report == 0)
+		return ktap_skip("the load finished before the kill");
+	return hl_memfree_back(m0);
+}
+
+static int t_sigkill(const void *arg)
+{
+	char path[512];
+	int i, r;
+
+	(void)arg;
+	hl_data_path(path, sizeof(path), "256m");
+	if (access(path, R_OK))
+		return ktap_skip("test data %s missing", path);
+	r = knob_set(K_BATCH, LOAD_BATCH_MB);
+	if (!r)
+		r = pool_at_least(ROOMY_POOL_MB);
+	if (!r)
+		r = pool_back_to(0, 0, "before the load");
+	for (i = 0; !r && i < KILL_ATTEMPTS; i++) {
+		r = kill_attempt();
+		if (r != KTAP_SKIP)
+			return r;
+		ktap_print_msg("attempt %d: %s", i + 1, ktap_reason);
+		r = KTAP_PASS;
+	}
+	if (r)
+		return r;
+	return ktap_skip("the 256m load finished before SIGKILL in %d attempts: mid-load cleanup untested",
+			 KILL_ATTEMPTS);
+}
+
+/* ---- the end ---- */
+
+static int t_knobs_restored(const void *arg)
+{
+	const struct knob *k;
+	char buf[32];
+	int e;
+
+	(void)arg;
+	for (k = knobs; k < knobs + K_NR; k++) {
+		if (!k->present)
+			continue;
+		e = read_word(k->path, buf, sizeof(buf));
+		if (e)
+			return ktap_fail("reading %s: %s", k->path, hl_errname(e));
+		if (strcmp(buf, k->orig))
+			return ktap_fail("%s reads \"%s\", was \"%s\" before the tests",
+					 k->name, buf, k->orig);
+	}
+	return KTAP_PASS;
+}
+
+static int t_no_leak(const void *arg)
+{
+	int r;
+
+	(void)arg;
+	r = pool_back_to(0, 0, "after every test");
+	return r ? r : stats_back_to(0, 0, "after every test");
+}
+
+struct test {
+	const char *name;
+	int (*fn)(const void *arg);
+};
+
+static const struct test first_tests[] = {
+	{ "sysfs_files_present_and_consistent", t_sysfs },
+	{ "inspect_rejects_non_dmabuf_and_closed_fd", t_inspect_bad_fds },
+	{ "inspect_system_buffer_crc_follows_content", t_inspect_system },
+};
+
+static const struct test extra_tests[] = {
+	{ "alloc_held_together_chunks_disjoint", t_alloc_together },
+	{ "cpu_mmap_read_refused_eperm", t_mmap_read },
+	{ "cpu_mmap_read_write_refused_eperm", t_mmap_read_write },
+	{ "cpu_sync_start_end_refused_eperm", t_sync },
+	{ "cpu_vmap_refused_system_heap_vmaps", t_vmap },
+	{ "vgem_import_restricted_buffer", t_vgem_import },
+	{ "load_37m_plus_123_direct_crc_matches_no_cpu_access", t_load },
+	{ "load_buffered_flag_einval", t_load_buffered },
+	{ "load_file_without_direct_io_einval", t_load_no_dio },
+	{ "load_read_error_eio_leaves_nothing", t_load_read_error },
+	{ "pool_64m_sixteen_4m_buffers_then_enomem", t_pool_exhaustion },
+	{ "pool_lowered_below_used_stops_growth", t_pool_lowered },
+	{ "fragmentation_400_steps_pool_recovers", t_fragmentation },
+	{ "sigkill_mid_load_frees_all", t_sigkill },
+};
+
+/* Last: what every test above must have left behind. */
+static const struct test final_tests[] = {
+	{ "params_and_knobs_restored", t_knobs_restored },
+	{ "no_leak_after_tests", t_no_leak },
+};
+
+static int t_present(void)
+{
+	struct stat st;
+	const char *what;
+
+	if (!hl_module_loaded()) {
+		snprintf(precondition_why, sizeof(precondition_why),
+			 "heapload module not loaded");
+		precondition = KTAP_SKIP;
+		return ktap_skip("%s", precondition_why);
+	}
+	precondition = KTAP_SKIP;
+	if (stat(HL_RESTRICTED_PATH, &st)) {
+		snprintf(precondition_why, sizeof(precondition_why), "no %s",
+			 HL_RESTRICTED_PATH);
+		return ktap_fail("module loaded but %s: %s", HL_RESTRICTED_PATH,
+				 strerror(errno));
+	}
+	if (!S_ISCHR(st.st_mode)) {
+		snprintf(precondition_why, sizeof(precondition_why),
+			 "%s is no device", HL_RESTRICTED_PATH);
+		return ktap_fail("%s is not a character device",
+				 HL_RESTRICTED_PATH);
+	}
+	heap_fd = open(HL_RESTRICTED_PATH, O_RDWR | O_CLOEXEC);
+	what = HL_RESTRICTED_PATH;
+	if (heap_fd >= 0) {
+		loader_fd = open(HL_LOADER_PATH, O_RDWR | O_CLOEXEC);
+		what = HL_LOADER_PATH;
+	}
+	if (heap_fd < 0 || loader_fd < 0) {
+		snprintf(precondition_why, sizeof(precondition_why),
+			 "%s unusable", what);
+		return ktap_fail("open %s: %s", what, strerror(errno));
+	}
+	precondition = KTAP_PASS;
+	return KTAP_PASS;
+}
+
+static void run(const char *name, int (*fn)(const void *), const void *arg)
+{
+	const struct knob *bad = NULL;
+	int r, e;
+
+	if (precondition != KTAP_PASS) {
+		ktap_report(name, ktap_why(precondition, "%s", precondition_why));
+		return;
+	}
+	r = fn(arg);
+	e = knobs_restore(&bad);
+	if (e && r == KTAP_FAIL)
+		ktap_print_msg("%s: also restoring %s to %s: %s", name,
+			       bad->name, bad->orig, hl_errname(e));
+	else if (e)
+		r = ktap_fail("restoring %s to %s: %s", bad->name, bad->orig,
+			      hl_errname(e));
+	ktap_report(name, r);
+}
+
+static void run_table(const struct test *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		run(t[i].name, t[i].fn, NULL);
+}
+
+int main(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
+	uint64_t t0 = hl_now_ms();
+	size_t i;
+
+	crc32_init();
+	ktap_print_header();
+	ktap_set_plan(1 + ARRAY_LEN(first_tests) + ARRAY_LEN(alloc_cases) +
+		      ARRAY_LEN(extra_tests) + ARRAY_LEN(final_tests));
+	ktap_print_msg("test data in %s", hl_data_dir());
+	knobs_save();
+	for (i = 0; i < ARRAY_LEN(sigs); i++)
+		signal(sigs[i], on_fatal_signal);
+	ktap_report("restricted_heap_present", t_present());
+	run_table(first_tests, ARRAY_LEN(first_tests));
+	for (i = 0; i < ARRAY_LEN(alloc_cases); i++)
+		run(alloc_cases[i].name, t_alloc_case, &alloc_cases[i]);
+	run_table(extra_tests, ARRAY_LEN(extra_tests));
+	remove_files();
+	run_table(final_tests, ARRAY_LEN(final_tests));
+	if (heap_fd >= 0)
+		close(heap_fd);
+	if (loader_fd >= 0)
+		close(loader_fd);
+	ktap_print_msg("all tests took %" PRIu64 " ms", hl_now_ms() - t0);
+	ktap_finished();
+}

@@ -23,9 +23,8 @@
 
 #include "hl_test.h"
 #include "hl_kill.h"
+#include "hl_knobs.h"
 
-#define HL_PARAM_DIR		HL_MODULE_DIR "/parameters/"
-#define HL_DEBUG_DIR		"/sys/kernel/debug/heapload"
 #define HL_STAT_LOADS		HL_STATS_DIR "/loads"
 #define HL_STAT_FAILURES	HL_STATS_DIR "/load_failures"
 #define HL_STAT_LOADED		HL_STATS_DIR "/loaded_bytes"
@@ -52,10 +51,6 @@ typedef unsigned long long ull;
 
 static int loader_fd = -1;
 
-/* Set when gathered loading is unusable; every later test reports it. */
-static int precondition = KTAP_PASS;
-static char precondition_why[256];
-
 /* ---- module parameters and debugfs knobs, restored after each test ---- */
 
 enum knob_id {
@@ -68,15 +63,7 @@ enum knob_id {
 	K_NR
 };
 
-struct knob {
-	const char *name;
-	const char *path;
-	char orig[32];		/* value when the program started */
-	bool present;
-	bool changed;		/* written since the last restore */
-};
-
-static struct knob knobs[K_NR] = {
+static struct hl_knob knob_table[K_NR] = {
 	[K_BATCH] = { "gather_batch_mb", HL_PARAM_DIR "gather_batch_mb" },
 	[K_INFLIGHT] = { "max_inflight_batches",
 			 HL_PARAM_DIR "max_inflight_batches" },
@@ -89,91 +76,12 @@ static struct knob knobs[K_NR] = {
 			    HL_DEBUG_DIR "/fault_read_error_after" },
 };
 
-static void knobs_save(void)
-{
-	struct knob *k;
-	ssize_t n;
-	int fd;
-
-	for (k = knobs; k < knobs + K_NR; k++) {
-		fd = open(k->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, k->orig, sizeof(k->orig) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		while (n > 0 && (k->orig[n - 1] == '\n' || k->orig[n - 1] == ' '))
-			n--;
-		k->orig[n] = '\0';
-		k->present = true;
-	}
-}
-
-/* Write @str to knob @id; returns 0 or the errno. */
-static int knob_write(enum knob_id id, const char *str)
-{
-	if (!knobs[id].present)
-		return ENOENT;
-	knobs[id].changed = true;
-	return hl_write_str(knobs[id].path, str);
-}
-
-/* Set knob @id to @val; returns a ktap result. */
-static int knob_set(enum knob_id id, uint64_t val)
-{
-	char buf[32];
-	int e;
-
-	if (!knobs[id].present)
-		return ktap_skip("no %s", knobs[id].path);
-	snprintf(buf, sizeof(buf), "%" PRIu64, val);
-	e = knob_write(id, buf);
-	if (e == EACCES || e == EPERM)
-		return ktap_skip("writing %s needs root", knobs[id].name);
-	if (e)
-		return ktap_fail("writing %s=%s: %s", knobs[id].name, buf,
-				 hl_errname(e));
-	return KTAP_PASS;
-}
-
-static int knob_get(enum knob_id id, uint64_t *val)
-{
-	int e = hl_read_u64(knobs[id].path, val);
-
-	if (e)
-		return ktap_fail("reading %s: %s", knobs[id].path, hl_errname(e));
-	return KTAP_PASS;
-}
-
-/*
- * Put every changed knob back to its value at start. Only open, write
- * and close: also called from a signal handler. Returns 0 or the errno
- * of the first failure, whose knob goes to *@bad.
- */
-static int knobs_restore(const struct knob **bad)
-{
-	struct knob *k;
-	int e, first = 0;
-
-	for (k = knobs; k < knobs + K_NR; k++) {
-		if (!k->changed)
-			continue;
-		e = hl_write_str(k->path, k->orig);
-		if (!e) {
-			k->changed = false;
-		} else if (!first) {
-			first = e;
-			if (bad)
-				*bad = k;
-		}
-	}
-	return first;
-}
+/* Older modules lack gathered loading or debugfs: a missing knob skips. */
+static struct hl_knobs knobs = { knob_table, K_NR, false };
 
 static void on_fatal_signal(int sig)
 {
-	knobs_restore(NULL);
+	hl_knobs_restore(&knobs, NULL);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -475,15 +383,15 @@ static int t_gather_case(const void *arg)
 	int r = KTAP_PASS;
 
 	if (c->batch_mb)
-		r = knob_set(K_BATCH, c->batch_mb);
+		r = hl_knob_set(&knobs, K_BATCH, c->batch_mb);
 	if (!r && c->inflight)
-		r = knob_set(K_INFLIGHT, c->inflight);
+		r = hl_knob_set(&knobs, K_INFLIGHT, c->inflight);
 	if (!r && c->io_kb)
-		r = knob_set(K_IO_KB, c->io_kb);
+		r = hl_knob_set(&knobs, K_IO_KB, c->io_kb);
 	if (!r)
-		r = knob_get(K_BATCH, &batch);
+		r = hl_knob_get(&knobs, K_BATCH, &batch);
 	if (!r)
-		r = knob_get(K_INFLIGHT, &inflight);
+		r = hl_knob_get(&knobs, K_INFLIGHT, &inflight);
 	if (!r)
 		r = load_verify(c->file, c->flags, 0, &l);
 	if (r)
@@ -503,9 +411,9 @@ static int t_stats_ver1(const void *arg)
 	int r;
 
 	(void)arg;
-	r = knob_set(K_BATCH, 2);
+	r = hl_knob_set(&knobs, K_BATCH, 2);
 	if (!r)
-		r = knob_get(K_INFLIGHT, &inflight);
+		r = hl_knob_get(&knobs, K_INFLIGHT, &inflight);
 	if (!r)
 		r = load_verify("8m", D, 0, &l);
 	if (r)
@@ -533,7 +441,7 @@ static int t_stats_ver0(const void *arg)
 	size_t i;
 
 	(void)arg;
-	r = knob_set(K_BATCH, 1);
+	r = hl_knob_set(&knobs, K_BATCH, 1);
 	if (!r)
 		r = data_open("unaligned", &d);
 	if (r)
@@ -567,7 +475,7 @@ static int progress_at_end(uint32_t flags)
 {
 	uint64_t word = CANARY, p;
 	struct heapload_load l;
-	int r = knob_set(K_BATCH, 1);
+	int r = hl_knob_set(&knobs, K_BATCH, 1);
 
 	if (!r)
 		r = load_verify("unaligned", flags, (uintptr_t)&word, &l);
@@ -623,7 +531,7 @@ static int t_progress_efault(const void *arg)
 
 	(void)arg;
 	/* Many batches: a late check of the word fails mid-load. */
-	r = knob_set(K_BATCH, 1);
+	r = hl_knob_set(&knobs, K_BATCH, 1);
 	if (!r)
 		r = data_open("8m", &d);
 	if (r)
@@ -693,7 +601,7 @@ static int t_progress_mid_load(const void *arg)
 	int r, e;
 
 	(void)arg;
-	r = knob_set(K_BATCH, 8);
+	r = hl_knob_set(&knobs, K_BATCH, 8);
 	if (!r)
 		r = data_open("256m", &d);
 	if (r)
@@ -810,7 +718,7 @@ static int t_progress_unmapped_mid_load(const void *arg)
 	int i, r;
 
 	(void)arg;
-	r = knob_set(K_BATCH, 8);
+	r = hl_knob_set(&knobs, K_BATCH, 8);
 	if (!r)
 		r = data_open("256m", &d);
 	if (r)
@@ -885,8 +793,8 @@ static bool debugfs_mounted(void)
 static int fault_precondition(enum knob_id id)
 {
 	if (!access(HL_DEBUG_DIR, F_OK))
-		return knobs[id].present ? KTAP_PASS :
-			ktap_skip("no %s", knobs[id].path);
+		return knob_table[id].present ? KTAP_PASS :
+			ktap_skip("no %s", knob_table[id].path);
 	if (!debugfs_mounted())
 		return ktap_skip("no %s: debugfs not mounted at /sys/kernel/debug",
 				 HL_DEBUG_DIR);
@@ -908,11 +816,11 @@ static int t_fault_case(const void *arg)
 	if (!r)
 		r = read_counters(&c0);
 	if (!r)
-		r = knob_set(K_BATCH, c->batch_mb);
+		r = hl_knob_set(&knobs, K_BATCH, c->batch_mb);
 	if (!r && c->io_kb)
-		r = knob_set(K_IO_KB, c->io_kb);
+		r = hl_knob_set(&knobs, K_IO_KB, c->io_kb);
 	if (!r)
-		r = knob_set(c->knob, c->at);
+		r = hl_knob_set(&knobs, c->knob, c->at);
 	if (!r)
 		r = data_open("256m", &d);
 	if (r)
@@ -923,8 +831,8 @@ static int t_fault_case(const void *arg)
 		close(l.dmabuf_fd);
 	if (e != c->expect)
 		return ktap_fail("%s load of 256m with %s=%" PRIu64 ": %s, expected %s",
-				 mode_name(c->flags), knobs[c->knob].name, c->at,
-				 hl_errname(e), hl_errname(c->expect));
+				 mode_name(c->flags), knob_table[c->knob].name,
+				 c->at, hl_errname(e), hl_errname(c->expect));
 	r = wait_idle("after the failed load");
 	if (!r)
 		r = read_counters(&c1);
@@ -971,23 +879,23 @@ static const struct param_case param_cases[] = {
 static int t_param_case(const void *arg)
 {
 	const struct param_case *c = arg;
-	const char *name = knobs[c->knob].name;
+	const char *name = knob_table[c->knob].name;
 	uint64_t start = 0, v;
 	size_t i;
 	int r, e;
 
 	if (c->start) {
 		start = strtoull(c->start, NULL, 10);
-		r = knob_set(c->knob, start);
+		r = hl_knob_set(&knobs, c->knob, start);
 		if (r)
 			return r;
 	}
 	for (i = 0; c->start && i < ARRAY_LEN(c->bad) && c->bad[i]; i++) {
-		e = knob_write(c->knob, c->bad[i]);
+		e = hl_knob_write(&knobs, c->knob, c->bad[i]);
 		if (e != EINVAL)
 			return ktap_fail("writing \"%s\" to %s: %s, expected EINVAL",
 					 c->bad[i], name, hl_errname(e));
-		r = knob_get(c->knob, &v);
+		r = hl_knob_get(&knobs, c->knob, &v);
 		if (r)
 			return r;
 		if (v != start)
@@ -995,13 +903,13 @@ static int t_param_case(const void *arg)
 					 name, v, c->bad[i], start);
 	}
 	for (i = 0; i < ARRAY_LEN(c->good) && c->good[i]; i++) {
-		e = knob_write(c->knob, c->good[i]);
+		e = hl_knob_write(&knobs, c->knob, c->good[i]);
 		if (e == EACCES || e == EPERM)
 			return ktap_skip("writing %s needs root", name);
 		if (e)
 			return ktap_fail("writing \"%s\" to %s: %s", c->good[i],
 					 name, hl_errname(e));
-		r = knob_get(c->knob, &v);
+		r = hl_knob_get(&knobs, c->knob, &v);
 		if (r)
 			return r;
 		if (v != c->good_val[i])
@@ -1055,7 +963,7 @@ static int t_concurrent(const void *arg)
 	if (r)
 		return r;
 	close(d.fd);
-	r = knob_set(K_BATCH, 1);
+	r = hl_knob_set(&knobs, K_BATCH, 1);
 	if (r)
 		return r;
 	if (pipe2(pfd, O_CLOEXEC))
@@ -1137,23 +1045,16 @@ static int kill_attempt(uint32_t flags)
 	uint64_t m0;
 	int r;
 
-	if (hl_drop_caches())
-		ktap_print_msg("cannot drop caches: the MemFree check is rougher");
-	if (hl_proc_value("/proc/meminfo", "MemFree", &m0))
-		return ktap_fail("no MemFree in /proc/meminfo");
-	r = hl_kill_mid_load(kill_child, flags, load_running, 200, &k);
+	r = hl_memfree_before(&m0);
+	if (!r)
+		r = hl_kill_mid_load(kill_child, flags, load_running, 200, &k);
 	if (r)
 		return r;
 	ktap_print_msg("%s: child died %" PRIu64 " ms after SIGKILL",
 		       mode_name(flags), k.died_ms);
-	if (k.report > 0)
-		return ktap_fail("the load itself failed: %s", hl_errname(k.report));
-	if (!k.seen && k.report < 0)
-		return ktap_fail("no load seen in allocated_bytes or inflight_bytes within 60 s");
-	if (!WIFSIGNALED(k.status) || WTERMSIG(k.status) != SIGKILL)
-		return ktap_fail("child did not die of SIGKILL (status 0x%x)",
-				 k.status);
-	r = wait_idle("after the kill");
+	r = hl_kill_check(&k, "allocated_bytes or inflight_bytes");
+	if (!r)
+		r = wait_idle("after the kill");
 	if (r)
 		return r;
 	if (k.report == 0)
@@ -1163,22 +1064,12 @@ static int kill_attempt(uint32_t flags)
 
 static int sigkill_mid_load(uint32_t flags)
 {
-	int i, r = knob_set(K_BATCH, 8);
+	int r = hl_knob_set(&knobs, K_BATCH, 8);
 
-	if (r)
-		return r;
-	r = wait_idle("before the load");
-	for (i = 0; !r && i < KILL_ATTEMPTS; i++) {
-		r = kill_attempt(flags);
-		if (r != KTAP_SKIP)
-			return r;
-		ktap_print_msg("attempt %d: %s", i + 1, ktap_reason);
-		r = KTAP_PASS;
-	}
-	if (r)
-		return r;
-	return ktap_skip("the 256m load finished before SIGKILL in %d attempts: mid-load cleanup untested",
-			 KILL_ATTEMPTS);
+	if (!r)
+		r = wait_idle("before the load");
+	return r ? r : hl_kill_attempts(kill_attempt, flags, KILL_ATTEMPTS,
+					"256m");
 }
 
 static int t_sigkill_direct(const void *arg)
@@ -1355,30 +1246,8 @@ static int t_counters_rejected(const void *arg)
 
 static int t_knobs_restored(const void *arg)
 {
-	const struct knob *k;
-	char buf[32];
-	ssize_t n;
-	int fd;
-
 	(void)arg;
-	for (k = knobs; k < knobs + K_NR; k++) {
-		if (!k->present)
-			continue;
-		fd = open(k->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return ktap_fail("open %s: %s", k->path, strerror(errno));
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n < 0)
-			return ktap_fail("read %s: %s", k->path, strerror(errno));
-		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-			n--;
-		buf[n] = '\0';
-		if (strcmp(buf, k->orig))
-			return ktap_fail("%s reads \"%s\", was \"%s\" before the tests",
-					 k->name, buf, k->orig);
-	}
-	return KTAP_PASS;
+	return hl_knobs_restored(&knobs);
 }
 
 static int t_no_leak(const void *arg)
@@ -1417,44 +1286,28 @@ static const struct test final_tests[] = {
 
 static int t_present(void)
 {
-	const char *why;
+	int e, r;
 
 	loader_fd = open(HL_LOADER_PATH, O_RDWR | O_CLOEXEC);
-	if (loader_fd >= 0 && !access(knobs[K_BATCH].path, F_OK) &&
+	if (loader_fd >= 0 && !access(knob_table[K_BATCH].path, F_OK) &&
 	    !access(HL_STAT_INFLIGHT, F_OK))
 		return KTAP_PASS;
-	if (!hl_module_loaded())
-		why = "heapload module not loaded";
-	else if (loader_fd < 0)
-		why = HL_LOADER_PATH " unusable";
-	else
-		why = "heapload without gathered loading (no gather_batch_mb or inflight_bytes)";
-	snprintf(precondition_why, sizeof(precondition_why), "%s", why);
-	precondition = KTAP_SKIP;
-	if (hl_module_loaded() && loader_fd < 0)
+	e = errno;
+	r = hl_precondition_module();
+	if (r)
+		return r;
+	if (loader_fd < 0) {
+		hl_precondition_skip("%s unusable", HL_LOADER_PATH);
 		return ktap_fail("module loaded but open %s: %s", HL_LOADER_PATH,
-				 strerror(errno));
-	return ktap_skip("%s", why);
+				 strerror(e));
+	}
+	hl_precondition_skip("heapload without gathered loading (no gather_batch_mb or inflight_bytes)");
+	return ktap_skip("%s", hl_precondition_why);
 }
 
 static void run(const char *name, int (*fn)(const void *), const void *arg)
 {
-	const struct knob *bad = NULL;
-	int r, e;
-
-	if (precondition != KTAP_PASS) {
-		ktap_report(name, ktap_why(precondition, "%s", precondition_why));
-		return;
-	}
-	r = fn(arg);
-	e = knobs_restore(&bad);
-	if (e && r == KTAP_FAIL)
-		ktap_print_msg("%s: also restoring %s to %s: %s", name,
-			       bad->name, bad->orig, hl_errname(e));
-	else if (e)
-		r = ktap_fail("restoring %s to %s: %s", bad->name, bad->orig,
-			      hl_errname(e));
-	ktap_report(name, r);
+	hl_knobs_run(&knobs, name, fn, arg);
 }
 
 int main(void)
@@ -1468,7 +1321,7 @@ int main(void)
 		      ARRAY_LEN(param_cases) + ARRAY_LEN(tail_cases) +
 		      ARRAY_LEN(extra_tests) + ARRAY_LEN(final_tests));
 	ktap_print_msg("test data in %s", hl_data_dir());
-	knobs_save();
+	hl_knobs_save(&knobs);
 	for (i = 0; i < ARRAY_LEN(sigs); i++)
 		signal(sigs[i], on_fatal_signal);
 	ktap_report("gathered_loading_present", t_present());

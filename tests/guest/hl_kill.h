@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * SIGKILL in the middle of a load, shared by stress.c and gather.c: fork a
- * child that loads and then holds its buffer, kill it as soon as the load
- * is seen running, and tell the caller what happened; the caller then
- * checks that the module freed everything.
+ * SIGKILL in the middle of a load, shared by stress.c, gather.c and
+ * restricted.c: fork a child that loads and then holds its buffer, kill it
+ * as soon as the load is seen running, and tell the caller what happened;
+ * the caller then checks that the module freed everything.
  */
 #ifndef HEAPLOAD_TESTS_HL_KILL_H
 #define HEAPLOAD_TESTS_HL_KILL_H
@@ -116,6 +116,57 @@ static inline int hl_kill_mid_load(void (*child)(int wfd, uint32_t flags),
 	if (k->report < 0)
 		k->report = hl_child_report(pfd[0]);
 	close(pfd[0]);
+	return KTAP_PASS;
+}
+
+/*
+ * What every killed load must show: the load did not fail by itself, it
+ * was seen running (in @watched, what the running() of
+ * hl_kill_mid_load() reads) unless it had finished, and the child died
+ * of the SIGKILL. Returns a ktap result.
+ */
+static inline int hl_kill_check(const struct hl_kill *k, const char *watched)
+{
+	if (k->report > 0)
+		return ktap_fail("the load itself failed: %s",
+				 hl_errname(k->report));
+	if (!k->seen && k->report < 0)
+		return ktap_fail("no load seen in %s within 60 s", watched);
+	if (!WIFSIGNALED(k->status) || WTERMSIG(k->status) != SIGKILL)
+		return ktap_fail("child did not die of SIGKILL (status 0x%x)",
+				 k->status);
+	return KTAP_PASS;
+}
+
+/*
+ * Call @attempt(@flags) up to @n times while it returns KTAP_SKIP (the
+ * load of @what ended before the kill landed), printing each reason.
+ * Returns the first other result, or a skip after @n late kills.
+ */
+static inline int hl_kill_attempts(int (*attempt)(uint32_t flags),
+				   uint32_t flags, unsigned int n,
+				   const char *what)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		r = attempt(flags);
+		if (r != KTAP_SKIP)
+			return r;
+		ktap_print_msg("attempt %u: %s", i + 1, ktap_reason);
+	}
+	return ktap_skip("the %s load finished before SIGKILL in %u attempts: mid-load cleanup untested",
+			 what, n);
+}
+
+/* Before the load: caches dropped, MemFree (kB) into *@m0. */
+static inline int hl_memfree_before(uint64_t *m0)
+{
+	if (hl_drop_caches())
+		ktap_print_msg("cannot drop caches: the MemFree check is rougher");
+	if (hl_proc_value("/proc/meminfo", "MemFree", m0))
+		return ktap_fail("no MemFree in /proc/meminfo");
 	return KTAP_PASS;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the heapload guest tests: paths, sysfs access,
- * ioctl wrappers that return an errno, and dma-buf verification.
+ * Helpers shared by the heapload guest tests: paths, the first test's
+ * verdict on whether the others can run, sysfs access, ioctl wrappers
+ * that return an errno, and dma-buf verification.
  */
 #ifndef HEAPLOAD_TESTS_HL_TEST_H
 #define HEAPLOAD_TESTS_HL_TEST_H
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +82,55 @@ static inline bool hl_module_loaded(void)
 	return access(HL_MODULE_DIR, F_OK) == 0;
 }
 
+/*
+ * What the first test of a program found: KTAP_PASS, or the result
+ * (KTAP_SKIP) that every later test reports instead of running, with
+ * hl_precondition_why as its reason.
+ */
+static int hl_precondition = KTAP_PASS;
+static char hl_precondition_why[256];
+
+/* The later tests cannot run: each will be skipped for the reason @fmt. */
+static inline void __attribute__((format(printf, 1, 2)))
+hl_precondition_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(hl_precondition_why, sizeof(hl_precondition_why), fmt, ap);
+	va_end(ap);
+	hl_precondition = KTAP_SKIP;
+}
+
+/*
+ * The first check of a program's first test: without the module loaded,
+ * that test and every later one are skipped. KTAP_PASS or a ktap_skip().
+ */
+static inline int hl_precondition_module(void)
+{
+	if (hl_module_loaded())
+		return KTAP_PASS;
+	hl_precondition_skip("heapload module not loaded");
+	return ktap_skip("%s", hl_precondition_why);
+}
+
+/* True, with @name reported as skipped, if the first test forbids it. */
+static inline bool hl_precondition_report(const char *name)
+{
+	if (hl_precondition == KTAP_PASS)
+		return false;
+	ktap_report(name, ktap_why(hl_precondition, "%s", hl_precondition_why));
+	return true;
+}
+
+/* Report test @name: @fn(@arg), unless the first test forbids running it. */
+static inline void hl_run(const char *name, int (*fn)(const void *arg),
+			  const void *arg)
+{
+	if (!hl_precondition_report(name))
+		ktap_report(name, fn(arg));
+}
+
 /* ioctl() returning 0 or the errno, never -1. */
 static inline int hl_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -123,6 +174,26 @@ static inline int hl_write_str(const char *path, const char *str)
 		e = EIO;
 	close(fd);
 	return e;
+}
+
+/* The first line of @path into @buf, no trailing blanks; 0 or the errno. */
+static inline int hl_read_word(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	n = read(fd, buf, len - 1);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return e;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return 0;
 }
 
 static inline int hl_stats(uint64_t *bytes, uint64_t *bufs)
@@ -188,6 +259,27 @@ static inline const char *hl_data_dir(void)
 static inline void hl_data_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, "%s/%s", hl_data_dir(), name);
+}
+
+/* Pages of @fd's first @len bytes in the page cache, or -1. */
+static inline long hl_resident_pages(int fd, size_t len)
+{
+	size_t i, pages = (len + HL_PAGE - 1) / HL_PAGE;
+	unsigned char *vec = malloc(pages);
+	long n = 0;
+	void *p;
+
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (!vec || p == MAP_FAILED || mincore(p, len, vec)) {
+		n = -1;
+	} else {
+		for (i = 0; i < pages; i++)
+			n += vec[i] & 1;
+	}
+	if (p != MAP_FAILED)
+		munmap(p, len);
+	free(vec);
+	return n;
 }
 
 /* A version-0 load request for the whole of @file_fd, into heapload,system. */

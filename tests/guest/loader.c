@@ -17,10 +17,6 @@
 
 static int loader_fd = -1;
 
-/* Set when /dev/heapload is unusable; every later test reports it. */
-static int precondition = KTAP_PASS;
-static char precondition_why[256];
-
 enum fd_kind {
 	FD_DATA,		/* the data file, O_RDONLY */
 	FD_DATA_ODIRECT,	/* the data file, O_RDONLY | O_DIRECT */
@@ -639,27 +635,6 @@ static int t_accmode(const void *arg)
 	return KTAP_PASS;
 }
 
-/* Pages of @fd's first @len bytes in the page cache, or -1. */
-static long resident_pages(int fd, size_t len)
-{
-	size_t i, pages = (len + HL_PAGE - 1) / HL_PAGE;
-	unsigned char *vec = malloc(pages);
-	long n = 0;
-	void *p;
-
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (!vec || p == MAP_FAILED || mincore(p, len, vec)) {
-		n = -1;
-	} else {
-		for (i = 0; i < pages; i++)
-			n += vec[i] & 1;
-	}
-	if (p != MAP_FAILED)
-		munmap(p, len);
-	free(vec);
-	return n;
-}
-
 /* Evict the file, load it with @flags, count the pages cached after. */
 static int cached_after_load(uint32_t flags, long *before, long *after,
 			     long *total)
@@ -675,7 +650,7 @@ static int cached_after_load(uint32_t flags, long *before, long *after,
 	*total = (st.st_size + HL_PAGE - 1) / HL_PAGE;
 	fdatasync(fd);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	*before = resident_pages(fd, st.st_size);
+	*before = hl_resident_pages(fd, st.st_size);
 	if (*before < 0) {
 		close(fd);
 		return ktap_skip("mincore on %s: %s", path, strerror(errno));
@@ -692,7 +667,7 @@ static int cached_after_load(uint32_t flags, long *before, long *after,
 		return ktap_fail("load: %s", hl_errname(e));
 	}
 	close(l.dmabuf_fd);
-	*after = resident_pages(fd, st.st_size);
+	*after = hl_resident_pages(fd, st.st_size);
 	close(fd);
 	return KTAP_PASS;
 }
@@ -865,29 +840,18 @@ static const struct test extra_tests[] = {
 
 static int t_loader_present(void)
 {
+	int e, r;
+
 	loader_fd = open(HL_LOADER_PATH, O_RDWR | O_CLOEXEC);
 	if (loader_fd >= 0)
 		return KTAP_PASS;
-	if (!hl_module_loaded()) {
-		snprintf(precondition_why, sizeof(precondition_why),
-			 "heapload module not loaded");
-		precondition = KTAP_SKIP;
-		return ktap_skip("%s", precondition_why);
-	}
-	snprintf(precondition_why, sizeof(precondition_why),
-		 "%s unusable", HL_LOADER_PATH);
-	precondition = KTAP_SKIP;
+	e = errno;
+	r = hl_precondition_module();
+	if (r)
+		return r;
+	hl_precondition_skip("%s unusable", HL_LOADER_PATH);
 	return ktap_fail("module loaded but open %s: %s", HL_LOADER_PATH,
-			 strerror(errno));
-}
-
-static void run(const char *name, int (*fn)(const void *), const void *arg)
-{
-	if (precondition != KTAP_PASS) {
-		ktap_report(name, ktap_why(precondition, "%s", precondition_why));
-		return;
-	}
-	ktap_report(name, fn(arg));
+			 strerror(e));
 }
 
 int main(void)
@@ -899,9 +863,9 @@ int main(void)
 	ktap_print_msg("test data in %s", hl_data_dir());
 	ktap_report("loader_device_present", t_loader_present());
 	for (i = 0; i < N_CASES; i++)
-		run(cases[i].name, run_case, &cases[i]);
+		hl_run(cases[i].name, run_case, &cases[i]);
 	for (i = 0; i < N_EXTRA; i++)
-		run(extra_tests[i].name, extra_tests[i].fn, NULL);
+		hl_run(extra_tests[i].name, extra_tests[i].fn, NULL);
 	if (loader_fd >= 0)
 		close(loader_fd);
 	ktap_finished();

@@ -35,9 +35,8 @@
 
 #include "hl_test.h"
 #include "hl_kill.h"
+#include "hl_knobs.h"
 
-#define HL_PARAM_DIR		HL_MODULE_DIR "/parameters/"
-#define HL_DEBUG_DIR		"/sys/kernel/debug/heapload"
 #define HL_INSPECT		HL_DEBUG_DIR "/inspect"
 #define POOL_DIR		HL_STATS_DIR "/restricted"
 
@@ -79,10 +78,6 @@ typedef unsigned long long ull;
 
 static int loader_fd = -1;
 static int heap_fd = -1;
-
-/* Set when the restricted heap is unusable; every later test reports it. */
-static int precondition = KTAP_PASS;
-static char precondition_why[256];
 
 /* ---- CRC-32 (zlib's crc32()) and a seeded pseudo-random stream ---- */
 
@@ -165,28 +160,6 @@ static void fill_random(uint64_t *state, unsigned char *buf, size_t len)
 	}
 }
 
-/* ---- one-word sysfs files ---- */
-
-/* Read the first line of @path into @buf without trailing blanks. */
-static int read_word(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	n = read(fd, buf, len - 1);
-	e = errno;
-	close(fd);
-	if (n < 0)
-		return e;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = '\0';
-	return 0;
-}
-
 /* ---- module parameters and debugfs knobs, restored after each test ---- */
 
 enum knob_id {
@@ -196,15 +169,7 @@ enum knob_id {
 	K_NR
 };
 
-struct knob {
-	const char *name;
-	const char *path;
-	char orig[32];		/* value when the program started */
-	bool present;
-	bool changed;		/* written since the last restore */
-};
-
-static struct knob knobs[K_NR] = {
+static struct hl_knob knob_table[K_NR] = {
 	[K_POOL] = { .name = "restricted_pool_mb",
 		     .path = HL_PARAM_DIR "restricted_pool_mb" },
 	[K_BATCH] = { .name = "gather_batch_mb",
@@ -213,97 +178,21 @@ static struct knob knobs[K_NR] = {
 			    .path = HL_DEBUG_DIR "/fault_read_error_after" },
 };
 
-static void knobs_save(void)
-{
-	struct knob *k;
-
-	for (k = knobs; k < knobs + K_NR; k++)
-		k->present = !read_word(k->path, k->orig, sizeof(k->orig)) &&
-			     k->orig[0];
-}
-
-/* Write @str to knob @id; returns 0 or the errno. */
-static int knob_write(enum knob_id id, const char *str)
-{
-	if (!knobs[id].present)
-		return ENOENT;
-	knobs[id].changed = true;
-	return hl_write_str(knobs[id].path, str);
-}
-
 /*
- * Set knob @id to @val; returns a ktap result. The module that has the
- * restricted heap has every knob used here: a missing one fails.
+ * The module that has the restricted heap has every knob used here: a
+ * missing one fails.
  */
-static int knob_set(enum knob_id id, uint64_t val)
-{
-	char buf[32];
-	int e;
-
-	if (!knobs[id].present)
-		return ktap_fail("no %s", knobs[id].path);
-	snprintf(buf, sizeof(buf), "%" PRIu64, val);
-	e = knob_write(id, buf);
-	if (e == EACCES || e == EPERM)
-		return ktap_skip("writing %s needs root", knobs[id].name);
-	if (e)
-		return ktap_fail("writing %s=%s: %s", knobs[id].name, buf,
-				 hl_errname(e));
-	return KTAP_PASS;
-}
-
-static int knob_get(enum knob_id id, uint64_t *val)
-{
-	int e = hl_read_u64(knobs[id].path, val);
-
-	if (e)
-		return ktap_fail("reading %s: %s", knobs[id].path, hl_errname(e));
-	return KTAP_PASS;
-}
-
-/* Put knob @id back to its value at start now; 0 or the errno. */
-static int knob_reset(enum knob_id id)
-{
-	int e;
-
-	if (!knobs[id].changed)
-		return 0;
-	e = hl_write_str(knobs[id].path, knobs[id].orig);
-	if (!e)
-		knobs[id].changed = false;
-	return e;
-}
-
-/*
- * Put every changed knob back to its value at start. Only open, write
- * and close: also called from a signal handler. Returns 0 or the errno
- * of the first failure, whose knob goes to *@bad.
- */
-static int knobs_restore(const struct knob **bad)
-{
-	struct knob *k;
-	int e, first = 0;
-
-	for (k = knobs; k < knobs + K_NR; k++) {
-		e = knob_reset(k - knobs);
-		if (e && !first) {
-			first = e;
-			if (bad)
-				*bad = k;
-		}
-	}
-	return first;
-}
+static struct hl_knobs knobs = { knob_table, K_NR, true };
 
 /* restricted_pool_mb at least @mb for this test. */
 static int pool_at_least(uint64_t mb)
 {
 	uint64_t cur;
-	int r = knob_get(K_POOL, &cur);
+	int r = hl_knob_get(&knobs, K_POOL, &cur);
 
 	if (r || cur >= mb)
 		return r;
-	return knob_set(K_POOL, mb);
+	return hl_knob_set(&knobs, K_POOL, mb);
 }
 
 /* ---- files this program writes on $HL_DATA ---- */
@@ -333,7 +222,7 @@ static void remove_files(void)
 
 static void on_fatal_signal(int sig)
 {
-	knobs_restore(NULL);
+	hl_knobs_restore(&knobs, NULL);
 	remove_files();
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -431,27 +320,6 @@ static int sparse_file(int *fd)
 	return KTAP_PASS;
 }
 
-/* Pages of @fd's first @len bytes in the page cache, or -1. */
-static long resident_pages(int fd, size_t len)
-{
-	size_t i, pages = (len + HL_PAGE - 1) / HL_PAGE;
-	unsigned char *vec = malloc(pages);
-	long n = 0;
-	void *p;
-
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (!vec || p == MAP_FAILED || mincore(p, len, vec)) {
-		n = -1;
-	} else {
-		for (i = 0; i < pages; i++)
-			n += vec[i] & 1;
-	}
-	if (p != MAP_FAILED)
-		munmap(p, len);
-	free(vec);
-	return n;
-}
-
 /* ---- the pool's sysfs files ---- */
 
 struct pool {
@@ -516,7 +384,7 @@ static void pool_diag(const char *when)
 
 	if (pool_get(&p, &bad))
 		return;
-	read_word(POOL_DIR "/backing", backing, sizeof(backing));
+	hl_read_word(POOL_DIR "/backing", backing, sizeof(backing));
 	hl_proc_value("/proc/meminfo", "CmaFree", &cma_free_kb);
 	ktap_print_msg("%s: pool size_bytes %" PRIu64 " claimed %" PRIu64
 		       " used %" PRIu64 " free %" PRIu64 " largest_free %" PRIu64
@@ -618,6 +486,22 @@ static int ralloc_or_fail(uint64_t len, int *dfd)
 	pool_diag("after the failed allocation");
 	return ktap_fail("alloc of %" PRIu64 " bytes from %s: %s", len,
 			 HL_RESTRICTED_NAME, hl_errname(e));
+}
+
+/* A 1 MiB buffer of heapload,system into *@dfd; returns a ktap result. */
+static int sys_alloc_1m(int *dfd)
+{
+	int sfd, e;
+
+	sfd = open(HL_HEAP_PATH, O_RDWR | O_CLOEXEC);
+	if (sfd < 0)
+		return ktap_fail("open %s: %s", HL_HEAP_PATH, strerror(errno));
+	e = hl_heap_alloc(sfd, HL_MIB, O_RDWR | O_CLOEXEC, 0, dfd);
+	close(sfd);
+	if (e)
+		return ktap_fail("alloc of 1 MiB from %s: %s", HL_HEAP_NAME,
+				 hl_errname(e));
+	return KTAP_PASS;
 }
 
 /* Version-1 load of all of @fd on @dev into the restricted heap; the errno. */
@@ -997,16 +881,16 @@ static int t_sysfs(const void *arg)
 	int r, e;
 
 	(void)arg;
-	e = read_word(POOL_DIR "/backing", backing, sizeof(backing));
+	e = hl_read_word(POOL_DIR "/backing", backing, sizeof(backing));
 	if (e)
 		return ktap_fail("reading %s/backing: %s", POOL_DIR, hl_errname(e));
-	e = read_word(POOL_DIR "/protection", prot, sizeof(prot));
+	e = hl_read_word(POOL_DIR "/protection", prot, sizeof(prot));
 	if (e)
 		return ktap_fail("reading %s/protection: %s", POOL_DIR,
 				 hl_errname(e));
 	r = pool_read(&p);
 	if (!r)
-		r = knob_get(K_POOL, &mb);
+		r = hl_knob_get(&knobs, K_POOL, &mb);
 	if (r)
 		return r;
 	hl_proc_value("/proc/meminfo", "CmaTotal", &cma_kb);
@@ -1029,7 +913,7 @@ static int t_sysfs(const void *arg)
 	if (r)
 		return r;
 	/* size_bytes follows the parameter at run time. */
-	r = knob_set(K_POOL, mb + 4);
+	r = hl_knob_set(&knobs, K_POOL, mb + 4);
 	if (!r)
 		r = pool_read(&p);
 	if (r)
@@ -1082,20 +966,15 @@ static int t_inspect_system(const void *arg)
 	const size_t len = HL_MIB;
 	uint64_t state = 0x5157ULL, sum = 0;
 	unsigned char *p = MAP_FAILED;
-	int sfd, dfd = -1, e, r;
+	int dfd = -1, r;
 	struct inspect in = { .chunk = NULL };
 	uint32_t crc = 0;
 	unsigned int i;
 
 	(void)arg;
-	sfd = open(HL_HEAP_PATH, O_RDWR | O_CLOEXEC);
-	if (sfd < 0)
-		return ktap_fail("open %s: %s", HL_HEAP_PATH, strerror(errno));
-	e = hl_heap_alloc(sfd, len, O_RDWR | O_CLOEXEC, 0, &dfd);
-	close(sfd);
-	if (e)
-		return ktap_fail("alloc of 1 MiB from %s: %s", HL_HEAP_NAME,
-				 hl_errname(e));
+	r = sys_alloc_1m(&dfd);
+	if (r)
+		return r;
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
 	if (p == MAP_FAILED) {
 		r = ktap_fail("mmap of a %s buffer: %s", HL_HEAP_NAME,
@@ -1325,7 +1204,7 @@ static int t_sync(const void *arg)
 static int t_vmap(const void *arg)
 {
 	struct inspect in = { .chunk = NULL };
-	int dfd, sfd, e, r = ralloc_or_fail(HL_MIB, &dfd);
+	int dfd, r = ralloc_or_fail(HL_MIB, &dfd);
 
 	(void)arg;
 	if (r)
@@ -1337,14 +1216,9 @@ static int t_vmap(const void *arg)
 	close(dfd);
 	if (r)
 		return r;
-	sfd = open(HL_HEAP_PATH, O_RDWR | O_CLOEXEC);
-	if (sfd < 0)
-		return ktap_fail("open %s: %s", HL_HEAP_PATH, strerror(errno));
-	e = hl_heap_alloc(sfd, HL_MIB, O_RDWR | O_CLOEXEC, 0, &dfd);
-	close(sfd);
-	if (e)
-		return ktap_fail("alloc of 1 MiB from %s: %s", HL_HEAP_NAME,
-				 hl_errname(e));
+	r = sys_alloc_1m(&dfd);
+	if (r)
+		return r;
 	r = inspect(dfd, &in);
 	if (!r && (in.vmap != 0 || in.restricted != 0))
 		r = ktap_fail("a %s buffer: vmap: %d restricted: %d, expected 0 and 0",
@@ -1409,6 +1283,30 @@ out:
 
 /* ---- loads ---- */
 
+/*
+ * The 37 MiB file (made on first use) opened into *@fd, the pool as it is
+ * to *@p0; first, if @room, gather_batch_mb LOAD_BATCH_MB and a pool of
+ * at least LOAD_POOL_MB for a load of it. Returns a ktap result.
+ */
+static int big_file_open(bool room, const struct file_data **f,
+			 struct pool *p0, int *fd)
+{
+	int r = big_file(f);
+
+	if (!r && room)
+		r = hl_knob_set(&knobs, K_BATCH, LOAD_BATCH_MB);
+	if (!r && room)
+		r = pool_at_least(LOAD_POOL_MB);
+	if (!r)
+		r = pool_read(p0);
+	if (r)
+		return r;
+	*fd = open((*f)->path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return ktap_fail("open %s: %s", (*f)->path, strerror(errno));
+	return KTAP_PASS;
+}
+
 static int t_load(const void *arg)
 {
 	const struct file_data *f;
@@ -1420,20 +1318,11 @@ static int t_load(const void *arg)
 	off_t end;
 
 	(void)arg;
-	r = big_file(&f);
-	if (!r)
-		r = knob_set(K_BATCH, LOAD_BATCH_MB);
-	if (!r)
-		r = pool_at_least(LOAD_POOL_MB);
-	if (!r)
-		r = pool_read(&p0);
+	r = big_file_open(true, &f, &p0, &fd);
 	if (r)
 		return r;
-	fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ktap_fail("open %s: %s", f->path, strerror(errno));
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	before = resident_pages(fd, f->size);
+	before = hl_resident_pages(fd, f->size);
 	/* flags 0 and an fd without O_DIRECT: direct I/O all the same. */
 	e = rload(loader_fd, fd, 0, &l);
 	if (e) {
@@ -1442,7 +1331,7 @@ static int t_load(const void *arg)
 		return ktap_fail("load of %s into %s: %s", f->path,
 				 HL_RESTRICTED_NAME, hl_errname(e));
 	}
-	after = resident_pages(fd, f->size);
+	after = hl_resident_pages(fd, f->size);
 	close(fd);
 	ktap_print_msg("load: %u batches, at most %u in flight, alloc %llu ms, io %llu ms, total %llu ms",
 		       l.batches, l.max_inflight, (ull)l.alloc_ns / 1000000,
@@ -1504,14 +1393,9 @@ static int t_load_buffered(const void *arg)
 	int fd, r;
 
 	(void)arg;
-	r = big_file(&f);
-	if (!r)
-		r = pool_read(&p0);
+	r = big_file_open(false, &f, &p0, &fd);
 	if (r)
 		return r;
-	fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ktap_fail("open %s: %s", f->path, strerror(errno));
 	r = expect_load_einval(fd, B, "HEAPLOAD_LOAD_BUFFERED");
 	close(fd);
 	if (r)
@@ -1634,32 +1518,23 @@ static int t_load_read_error(const void *arg)
 	int fd, e, r;
 
 	(void)arg;
-	r = big_file(&f);
-	if (!r && !knobs[K_FAULT_ERROR].present)
-		r = ktap_fail("no %s (the test builds of heapload have it)",
-			      knobs[K_FAULT_ERROR].path);
-	if (!r)
-		r = knob_set(K_BATCH, LOAD_BATCH_MB);
-	if (!r)
-		r = pool_at_least(LOAD_POOL_MB);
-	if (!r)
-		r = pool_read(&p0);
-	if (r)
-		return r;
+	if (!knob_table[K_FAULT_ERROR].present)
+		return ktap_fail("no %s (the test builds of heapload have it)",
+				 knob_table[K_FAULT_ERROR].path);
 	e = hl_stats(&b0, &n0);
 	if (e)
 		return ktap_fail("reading %s: %s", HL_STATS_DIR, hl_errname(e));
-	fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ktap_fail("open %s: %s", f->path, strerror(errno));
-	r = knob_set(K_FAULT_ERROR, FAULT_AT);
+	r = big_file_open(true, &f, &p0, &fd);
+	if (r)
+		return r;
+	r = hl_knob_set(&knobs, K_FAULT_ERROR, FAULT_AT);
 	if (r) {
 		close(fd);
 		return r;
 	}
 	e = rload(loader_fd, fd, 0, &l);
 	close(fd);
-	knob_reset(K_FAULT_ERROR);
+	hl_knob_reset(&knobs, K_FAULT_ERROR);
 	if (!e) {
 		close(l.dmabuf_fd);
 		return ktap_fail("the load worked despite fault_read_error_after=%llu",
@@ -1708,7 +1583,7 @@ static int t_pool_exhaustion(const void *arg)
 	if (!r)
 		r = pool_back_to(0, 0, "before the test");
 	if (!r)
-		r = knob_set(K_POOL, SMALL_POOL_MB);
+		r = hl_knob_set(&knobs, K_POOL, SMALL_POOL_MB);
 	if (!r)
 		r = pool_read(&p0);
 	if (r)
@@ -1800,14 +1675,14 @@ static int t_pool_lowered(const void *arg)
 	(void)arg;
 	r = pool_back_to(0, 0, "before the test");
 	if (!r)
-		r = knob_set(K_POOL, SMALL_POOL_MB);
+		r = hl_knob_set(&knobs, K_POOL, SMALL_POOL_MB);
 	if (!r)
 		r = pool_read(&p0);
 	if (!r)
 		r = ralloc_or_fail(8 * HL_MIB, &dfd);
 	if (r)
 		return r;
-	r = knob_set(K_POOL, 4);
+	r = hl_knob_set(&knobs, K_POOL, 4);
 	if (!r)
 		r = pool_read(&p);
 	if (!r && (p.size != 4 * HL_MIB || p.used != p0.used + 8 * HL_MIB))
@@ -1866,7 +1741,7 @@ static int t_fragmentation(const void *arg)
 	(void)arg;
 	r = pool_back_to(0, 0, "before the test");
 	if (!r)
-		r = knob_set(K_POOL, SMALL_POOL_MB);
+		r = hl_knob_set(&knobs, K_POOL, SMALL_POOL_MB);
 	if (r)
 		return r;
 	for (step = 0; step < FRAG_STEPS && !r; step++) {
@@ -1972,36 +1847,29 @@ static void __attribute__((noreturn)) kill_child(int wfd, uint32_t flags)
 }
 
 /* One attempt; KTAP_SKIP when the load ended before the kill landed. */
-static int kill_attempt(void)
+static int kill_attempt(uint32_t flags)
 {
 	uint64_t m0, b0, n0;
 	struct hl_kill k;
 	struct pool p0;
 	int r, e;
 
-	if (hl_drop_caches())
-		ktap_print_msg("cannot drop caches: the MemFree check is rougher");
-	if (hl_proc_value("/proc/meminfo", "MemFree", &m0))
-		return ktap_fail("no MemFree in /proc/meminfo");
-	r = pool_read(&p0);
+	r = hl_memfree_before(&m0);
+	if (!r)
+		r = pool_read(&p0);
 	if (r)
 		return r;
 	e = hl_stats(&b0, &n0);
 	if (e)
 		return ktap_fail("reading %s: %s", HL_STATS_DIR, hl_errname(e));
 	kill_used0 = p0.used;
-	r = hl_kill_mid_load(kill_child, 0, load_running, 200, &k);
+	r = hl_kill_mid_load(kill_child, flags, load_running, 200, &k);
 	if (r)
 		return r;
 	ktap_print_msg("child died %" PRIu64 " ms after SIGKILL", k.died_ms);
-	if (k.report > 0)
-		return ktap_fail("the load itself failed: %s", hl_errname(k.report));
-	if (!k.seen && k.report < 0)
-		return ktap_fail("no load seen in used_bytes within 60 s");
-	if (!WIFSIGNALED(k.status) || WTERMSIG(k.status) != SIGKILL)
-		return ktap_fail("child did not die of SIGKILL (status 0x%x)",
-				 k.status);
-	r = pool_back_to(p0.used, p0.restricted, "after the kill");
+	r = hl_kill_check(&k, "used_bytes");
+	if (!r)
+		r = pool_back_to(p0.used, p0.restricted, "after the kill");
 	if (!r)
 		r = stats_back_to(b0, n0, "after the kill");
 	if (r)
@@ -2014,50 +1882,26 @@ static int kill_attempt(void)
 static int t_sigkill(const void *arg)
 {
 	char path[512];
-	int i, r;
+	int r;
 
 	(void)arg;
 	hl_data_path(path, sizeof(path), "256m");
 	if (access(path, R_OK))
 		return ktap_skip("test data %s missing", path);
-	r = knob_set(K_BATCH, LOAD_BATCH_MB);
+	r = hl_knob_set(&knobs, K_BATCH, LOAD_BATCH_MB);
 	if (!r)
 		r = pool_at_least(ROOMY_POOL_MB);
 	if (!r)
 		r = pool_back_to(0, 0, "before the load");
-	for (i = 0; !r && i < KILL_ATTEMPTS; i++) {
-		r = kill_attempt();
-		if (r != KTAP_SKIP)
-			return r;
-		ktap_print_msg("attempt %d: %s", i + 1, ktap_reason);
-		r = KTAP_PASS;
-	}
-	if (r)
-		return r;
-	return ktap_skip("the 256m load finished before SIGKILL in %d attempts: mid-load cleanup untested",
-			 KILL_ATTEMPTS);
+	return r ? r : hl_kill_attempts(kill_attempt, 0, KILL_ATTEMPTS, "256m");
 }
 
 /* ---- the end ---- */
 
 static int t_knobs_restored(const void *arg)
 {
-	const struct knob *k;
-	char buf[32];
-	int e;
-
 	(void)arg;
-	for (k = knobs; k < knobs + K_NR; k++) {
-		if (!k->present)
-			continue;
-		e = read_word(k->path, buf, sizeof(buf));
-		if (e)
-			return ktap_fail("reading %s: %s", k->path, hl_errname(e));
-		if (strcmp(buf, k->orig))
-			return ktap_fail("%s reads \"%s\", was \"%s\" before the tests",
-					 k->name, buf, k->orig);
-	}
-	return KTAP_PASS;
+	return hl_knobs_restored(&knobs);
 }
 
 static int t_no_leak(const void *arg)
@@ -2107,23 +1951,18 @@ static int t_present(void)
 {
 	struct stat st;
 	const char *what;
+	int r;
 
-	if (!hl_module_loaded()) {
-		snprintf(precondition_why, sizeof(precondition_why),
-			 "heapload module not loaded");
-		precondition = KTAP_SKIP;
-		return ktap_skip("%s", precondition_why);
-	}
-	precondition = KTAP_SKIP;
+	r = hl_precondition_module();
+	if (r)
+		return r;
 	if (stat(HL_RESTRICTED_PATH, &st)) {
-		snprintf(precondition_why, sizeof(precondition_why), "no %s",
-			 HL_RESTRICTED_PATH);
+		hl_precondition_skip("no %s", HL_RESTRICTED_PATH);
 		return ktap_fail("module loaded but %s: %s", HL_RESTRICTED_PATH,
 				 strerror(errno));
 	}
 	if (!S_ISCHR(st.st_mode)) {
-		snprintf(precondition_why, sizeof(precondition_why),
-			 "%s is no device", HL_RESTRICTED_PATH);
+		hl_precondition_skip("%s is no device", HL_RESTRICTED_PATH);
 		return ktap_fail("%s is not a character device",
 				 HL_RESTRICTED_PATH);
 	}
@@ -2134,32 +1973,16 @@ static int t_present(void)
 		what = HL_LOADER_PATH;
 	}
 	if (heap_fd < 0 || loader_fd < 0) {
-		snprintf(precondition_why, sizeof(precondition_why),
-			 "%s unusable", what);
-		return ktap_fail("open %s: %s", what, strerror(errno));
+		r = errno;
+		hl_precondition_skip("%s unusable", what);
+		return ktap_fail("open %s: %s", what, strerror(r));
 	}
-	precondition = KTAP_PASS;
 	return KTAP_PASS;
 }
 
 static void run(const char *name, int (*fn)(const void *), const void *arg)
 {
-	const struct knob *bad = NULL;
-	int r, e;
-
-	if (precondition != KTAP_PASS) {
-		ktap_report(name, ktap_why(precondition, "%s", precondition_why));
-		return;
-	}
-	r = fn(arg);
-	e = knobs_restore(&bad);
-	if (e && r == KTAP_FAIL)
-		ktap_print_msg("%s: also restoring %s to %s: %s", name,
-			       bad->name, bad->orig, hl_errname(e));
-	else if (e)
-		r = ktap_fail("restoring %s to %s: %s", bad->name, bad->orig,
-			      hl_errname(e));
-	ktap_report(name, r);
+	hl_knobs_run(&knobs, name, fn, arg);
 }
 
 static void run_table(const struct test *t, size_t n)
@@ -2181,7 +2004,7 @@ int main(void)
 	ktap_set_plan(1 + ARRAY_LEN(first_tests) + ARRAY_LEN(alloc_cases) +
 		      ARRAY_LEN(extra_tests) + ARRAY_LEN(final_tests));
 	ktap_print_msg("test data in %s", hl_data_dir());
-	knobs_save();
+	hl_knobs_save(&knobs);
 	for (i = 0; i < ARRAY_LEN(sigs); i++)
 		signal(sigs[i], on_fatal_signal);
 	ktap_report("restricted_heap_present", t_present());

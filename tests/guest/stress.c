@@ -25,8 +25,6 @@
 #define BEYOND_RAM		(16ULL << 30)
 
 static uint64_t orig_limit_mb;
-static int precondition = KTAP_PASS;
-static char precondition_why[256];
 
 static int set_limit_mb(uint64_t mb)
 {
@@ -157,13 +155,11 @@ static bool load_allocating(void)
 static int kill_attempt(uint32_t flags, uint64_t b0, uint64_t n0)
 {
 	struct hl_kill k;
-	int r = KTAP_PASS, stats;
 	uint64_t m0;
+	int stats, r = hl_memfree_before(&m0);
 
-	if (hl_drop_caches())
-		ktap_print_msg("cannot drop caches; MemFree check is rougher");
-	if (hl_proc_value("/proc/meminfo", "MemFree", &m0))
-		return ktap_fail("no MemFree in /proc/meminfo");
+	if (r)
+		return r;
 	kill_b0 = b0;
 	r = hl_kill_mid_load(child_load, flags, load_allocating, 500, &k);
 	if (r)
@@ -658,30 +654,24 @@ static int t_prerequisites(void)
 		HL_STAT_BUFS,
 	};
 	size_t i;
-	int e;
+	int e, r;
 
-	if (!hl_module_loaded()) {
-		snprintf(precondition_why, sizeof(precondition_why),
-			 "heapload module not loaded");
-		precondition = KTAP_SKIP;
-		return ktap_skip("%s", precondition_why);
-	}
-	precondition = KTAP_SKIP;
+	r = hl_precondition_module();
+	if (r)
+		return r;
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
 		if (access(need[i], R_OK)) {
-			snprintf(precondition_why, sizeof(precondition_why),
-				 "%s missing", need[i]);
+			e = errno;
+			hl_precondition_skip("%s missing", need[i]);
 			return ktap_fail("module loaded but %s: %s", need[i],
-					 strerror(errno));
+					 strerror(e));
 		}
 	}
 	e = hl_read_u64(HL_PARAM_MAX_MB, &orig_limit_mb);
 	if (e) {
-		snprintf(precondition_why, sizeof(precondition_why),
-			 "max_alloc_mb unreadable");
+		hl_precondition_skip("max_alloc_mb unreadable");
 		return ktap_fail("reading max_alloc_mb: %s", hl_errname(e));
 	}
-	precondition = KTAP_PASS;
 	return KTAP_PASS;
 }
 
@@ -692,15 +682,10 @@ int main(void)
 	ktap_print_header();
 	ktap_set_plan(1 + N_TESTS);
 	ktap_report("stress_prerequisites", t_prerequisites());
-	for (i = 0; i < N_TESTS; i++) {
-		if (precondition != KTAP_PASS) {
-			ktap_report(tests[i].name, ktap_why(precondition, "%s",
-							    precondition_why));
-			continue;
-		}
-		ktap_report(tests[i].name, tests[i].fn());
-	}
-	if (precondition == KTAP_PASS)
+	for (i = 0; i < N_TESTS; i++)
+		if (!hl_precondition_report(tests[i].name))
+			ktap_report(tests[i].name, tests[i].fn());
+	if (hl_precondition == KTAP_PASS)
 		restore_limit();
 	ktap_finished();
 }

@@ -1370,6 +1370,71 @@ static int t_load(const void *arg)
 	return pool_back_to(p0.used, p0.restricted, "after the close");
 }
 
+/* Do any chunks of @a and @b overlap in physical memory? */
+static bool chunks_overlap(const struct inspect *a, const struct inspect *b)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < a->n; i++)
+		for (j = 0; j < b->n; j++)
+			if (a->chunk[i].phys < b->chunk[j].phys + b->chunk[j].len &&
+			    b->chunk[j].phys < a->chunk[i].phys + a->chunk[i].len)
+				return true;
+	return false;
+}
+
+/*
+ * Freed memory is scrubbed before the pool hands it out again. A small
+ * buffer keeps the pool's regions claimed; a loaded buffer is freed and
+ * an allocation of its size must reuse some of its memory (the same
+ * physical addresses) and read zero.
+ */
+static int t_freed_scrubbed(const void *arg)
+{
+	struct inspect loaded = {0}, again = {0};
+	int fd, hold = -1, dfd = -1, e, r;
+	const struct file_data *f;
+	struct heapload_load l;
+	struct pool p0;
+
+	(void)arg;
+	l.dmabuf_fd = -1;
+	r = big_file_open(true, &f, &p0, &fd);
+	if (r)
+		return r;
+	r = ralloc_or_fail(HL_PAGE, &hold);
+	if (!r) {
+		e = rload(loader_fd, fd, 0, &l);
+		if (e)
+			r = ktap_fail("load of %s: %s", f->path, hl_errname(e));
+	}
+	close(fd);
+	if (!r)
+		r = inspect(l.dmabuf_fd, &loaded);
+	if (!r) {
+		close(l.dmabuf_fd);
+		l.dmabuf_fd = -1;
+		r = ralloc_or_fail(l.buf_size, &dfd);
+	}
+	if (!r)
+		r = check_zeroed(dfd, l.buf_size);
+	if (!r)
+		r = inspect(dfd, &again);
+	if (!r && !chunks_overlap(&loaded, &again))
+		r = ktap_fail("the new buffer reused none of the freed buffer's memory: scrubbing unchecked");
+	inspect_free(&loaded);
+	inspect_free(&again);
+	if (l.dmabuf_fd >= 0)
+		close(l.dmabuf_fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (hold >= 0)
+		close(hold);
+	if (r)
+		return r;
+	return pool_back_to(p0.used, p0.restricted, "after the close");
+}
+
 /* A refused load leaves the pool as it was. */
 static int expect_load_einval(int fd, uint32_t flags, const char *what)
 {
@@ -1935,6 +2000,7 @@ static const struct test extra_tests[] = {
 	{ "load_buffered_flag_einval", t_load_buffered },
 	{ "load_file_without_direct_io_einval", t_load_no_dio },
 	{ "load_read_error_eio_leaves_nothing", t_load_read_error },
+	{ "freed_memory_scrubbed_before_reuse", t_freed_scrubbed },
 	{ "pool_64m_sixteen_4m_buffers_then_enomem", t_pool_exhaustion },
 	{ "pool_lowered_below_used_stops_growth", t_pool_lowered },
 	{ "fragmentation_400_steps_pool_recovers", t_fragmentation },

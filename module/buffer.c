@@ -242,9 +242,8 @@ struct heapload_buffer *heapload_buffer_alloc(struct heapload_heap *heap,
  * heapload_buffer_restrict() - protect a complete buffer, if its heap does
  * @buffer:	a buffer not yet exported
  *
- * Called after the buffer was allocated (and, by the loader, filled) and
- * before it is exported, so that the restricted heap's buffers only ever
- * reach user space restricted.
+ * Called by heapload_buffer_export(), after the buffer was allocated (and,
+ * by the loader, filled).
  *
  * Return: 0, or the heap's error; the buffer is then still unrestricted.
  */

@@ -24,14 +24,22 @@ static DEFINE_MUTEX(heap_list_lock);
  * @buffer:	buffer from a heap's allocate op; owned by the dma-buf on success
  * @fd_flags:	O_ACCMODE bits give the dma-buf file's access mode
  *
- * The dma-buf holds a reference on this module until it is released.
+ * A buffer of a restricted heap is restricted first (heapload_buffer_restrict()),
+ * so that such buffers only ever reach user space restricted. The dma-buf
+ * holds a reference on this module until it is released.
  *
- * Return: the dma-buf, or an ERR_PTR; on error @buffer is still the caller's.
+ * Return: the dma-buf, or an ERR_PTR; on error @buffer is still the caller's
+ * (heapload_buffer_free() lifts a restriction).
  */
 struct dma_buf *heapload_buffer_export(struct heapload_buffer *buffer,
 				       u32 fd_flags)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	int ret;
+
+	ret = heapload_buffer_restrict(buffer);
+	if (ret)
+		return ERR_PTR(ret);
 
 	exp_info.exp_name = buffer->heap->name;
 	exp_info.ops = buffer->heap->ops->dmabuf_ops;
@@ -130,14 +138,11 @@ struct dma_buf *heapload_heap_allocate(struct heapload_heap *heap, size_t len,
 	struct heapload_buffer *buffer;
 	struct dma_buf *dmabuf;
 
-	int ret;
-
 	buffer = heapload_buffer_alloc(heap, len);
 	if (IS_ERR(buffer))
 		return ERR_CAST(buffer);
 
-	ret = heapload_buffer_restrict(buffer);
-	dmabuf = ret ? ERR_PTR(ret) : heapload_buffer_export(buffer, fd_flags);
+	dmabuf = heapload_buffer_export(buffer, fd_flags);
 	if (IS_ERR(dmabuf))
 		heapload_buffer_free(buffer);
 	return dmabuf;

@@ -63,15 +63,15 @@ struct heapload_chunks {
  *		calls of one allocation, 0 at its start. Returns 0 or -ENOMEM;
  *		never invokes the OOM killer.
  * @free_chunk:	give back a chunk from @alloc_chunk.
- * @restrict_buf: optional; protect a complete buffer before it is
- *		exported. Afterwards no CPU may access it. Returns 0 or an
+ * @restrict_buf: optional, and what makes a heap restricted: protect a
+ *		complete buffer before it is exported; afterwards no CPU may
+ *		access it. Loads into such a heap must use direct I/O, so that
+ *		no copy of the data stays in the page cache. Returns 0 or an
  *		errno; on error the buffer is still unrestricted.
  * @unrestrict_buf: lift @restrict_buf's protection before the buffer's
  *		chunks are freed.
  * @dmabuf_ops:	the dma-buf exporter ops of this heap's buffers; their
  *		release op calls heapload_buffer_free().
- * @restricted:	the heap's buffers are restricted: loads into it must use
- *		direct I/O, so that no copy of the data stays in the page cache.
  * @merge_chunks: physically adjacent chunks become one sg_table entry;
  *		@free_chunk then gets such merged ranges.
  */
@@ -83,7 +83,6 @@ struct heapload_heap_ops {
 	int (*restrict_buf)(struct heapload_buffer *buffer);
 	void (*unrestrict_buf)(struct heapload_buffer *buffer);
 	const struct dma_buf_ops *dmabuf_ops;
-	bool restricted;
 	bool merge_chunks;
 };
 

@@ -67,9 +67,9 @@ static int heapload_load_file_check(struct heapload_load *req,
 	if (!S_ISREG(inode->i_mode) || !file->f_op->read_iter)
 		return -EINVAL;
 
-	if (heap->ops->restricted && (req->flags & HEAPLOAD_LOAD_BUFFERED))
+	if (heap->ops->restrict_buf && (req->flags & HEAPLOAD_LOAD_BUFFERED))
 		return -EINVAL;
-	if ((req->flags & HEAPLOAD_LOAD_DIRECT) || heap->ops->restricted)
+	if ((req->flags & HEAPLOAD_LOAD_DIRECT) || heap->ops->restrict_buf)
 		*direct = true;
 	else if (req->flags & HEAPLOAD_LOAD_BUFFERED)
 		*direct = false;
@@ -144,9 +144,8 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 		goto out_count;
 	}
 
-	/* Filled while private to the kernel; protected before anyone sees it. */
-	ret = heapload_buffer_restrict(buffer);
-	dmabuf = ret ? ERR_PTR(ret) : heapload_buffer_export(buffer, req.fd_flags);
+	/* Filled while private to the kernel; restricted before anyone sees it. */
+	dmabuf = heapload_buffer_export(buffer, req.fd_flags);
 	if (IS_ERR(dmabuf)) {
 		heapload_buffer_free(buffer);
 		ret = PTR_ERR(dmabuf);

@@ -131,7 +131,6 @@ static const struct heapload_heap_ops restricted_heap_ops = {
 	.restrict_buf = restricted_heap_restrict,
 	.unrestrict_buf = restricted_heap_unrestrict,
 	.dmabuf_ops = &restricted_heap_buf_ops,
-	.restricted = true,
 	.merge_chunks = true,
 };
 

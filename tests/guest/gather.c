@@ -489,16 +489,10 @@ static int progress_at_end(uint32_t flags)
 	return KTAP_PASS;
 }
 
-static int t_progress_end_direct(const void *arg)
+/* @arg: the load flags (direct or buffered). */
+static int t_progress_end(const void *arg)
 {
-	(void)arg;
-	return progress_at_end(D);
-}
-
-static int t_progress_end_buffered(const void *arg)
-{
-	(void)arg;
-	return progress_at_end(B);
+	return progress_at_end(*(const uint32_t *)arg);
 }
 
 static int t_progress_unaligned(const void *arg)
@@ -1072,16 +1066,10 @@ static int sigkill_mid_load(uint32_t flags)
 					"256m");
 }
 
-static int t_sigkill_direct(const void *arg)
+/* @arg: the load flags (direct or buffered). */
+static int t_sigkill(const void *arg)
 {
-	(void)arg;
-	return sigkill_mid_load(D);
-}
-
-static int t_sigkill_buffered(const void *arg)
-{
-	(void)arg;
-	return sigkill_mid_load(B);
+	return sigkill_mid_load(*(const uint32_t *)arg);
 }
 
 /* ---- zero tail on dirty pages ---- */
@@ -1256,32 +1244,27 @@ static int t_no_leak(const void *arg)
 	return wait_idle("after every test");
 }
 
-struct test {
-	const char *name;
-	int (*fn)(const void *arg);
-};
-
-static const struct test extra_tests[] = {
-	{ "stats_ver1_times_and_batches", t_stats_ver1 },
-	{ "stats_ver0_struct_loads_and_leaves_rest_untouched", t_stats_ver0 },
-	{ "progress_ends_at_loaded_direct", t_progress_end_direct },
-	{ "progress_ends_at_loaded_buffered", t_progress_end_buffered },
-	{ "progress_rejects_unaligned_addr_einval", t_progress_unaligned },
-	{ "progress_bad_pointer_efault_no_leak", t_progress_efault },
-	{ "progress_seen_mid_load_monotonic", t_progress_mid_load },
+static const struct hl_test extra_tests[] = {
+	{ "stats_ver1_times_and_batches", t_stats_ver1, NULL },
+	{ "stats_ver0_struct_loads_and_leaves_rest_untouched", t_stats_ver0, NULL },
+	{ "progress_ends_at_loaded_direct", t_progress_end, &hl_flags_direct },
+	{ "progress_ends_at_loaded_buffered", t_progress_end, &hl_flags_buffered },
+	{ "progress_rejects_unaligned_addr_einval", t_progress_unaligned, NULL },
+	{ "progress_bad_pointer_efault_no_leak", t_progress_efault, NULL },
+	{ "progress_seen_mid_load_monotonic", t_progress_mid_load, NULL },
 	{ "progress_unmapped_mid_load_efault_no_leak",
-	  t_progress_unmapped_mid_load },
-	{ "concurrent_loads_4_processes_verified", t_concurrent },
-	{ "sigkill_mid_gather_load_direct_no_leak", t_sigkill_direct },
-	{ "sigkill_mid_gather_load_buffered_no_leak", t_sigkill_buffered },
-	{ "counters_count_successful_load", t_counters_success },
-	{ "counters_ignore_rejected_arguments", t_counters_rejected },
+	  t_progress_unmapped_mid_load, NULL },
+	{ "concurrent_loads_4_processes_verified", t_concurrent, NULL },
+	{ "sigkill_mid_gather_load_direct_no_leak", t_sigkill, &hl_flags_direct },
+	{ "sigkill_mid_gather_load_buffered_no_leak", t_sigkill, &hl_flags_buffered },
+	{ "counters_count_successful_load", t_counters_success, NULL },
+	{ "counters_ignore_rejected_arguments", t_counters_rejected, NULL },
 };
 
 /* Last: what every test above must have left behind. */
-static const struct test final_tests[] = {
-	{ "params_and_knobs_restored", t_knobs_restored },
-	{ "no_leak_after_tests", t_no_leak },
+static const struct hl_test final_tests[] = {
+	{ "params_and_knobs_restored", t_knobs_restored, NULL },
+	{ "no_leak_after_tests", t_no_leak, NULL },
 };
 
 static int t_present(void)
@@ -1329,14 +1312,12 @@ int main(void)
 		run(gather_cases[i].name, t_gather_case, &gather_cases[i]);
 	for (i = 0; i < ARRAY_LEN(param_cases); i++)
 		run(param_cases[i].name, t_param_case, &param_cases[i]);
-	for (i = 0; i < ARRAY_LEN(extra_tests); i++)
-		run(extra_tests[i].name, extra_tests[i].fn, NULL);
+	hl_knobs_run_table(&knobs, extra_tests, ARRAY_LEN(extra_tests));
 	for (i = 0; i < ARRAY_LEN(fault_cases); i++)
 		run(fault_cases[i].name, t_fault_case, &fault_cases[i]);
 	for (i = 0; i < ARRAY_LEN(tail_cases); i++)
 		run(tail_cases[i].name, t_tail_case, &tail_cases[i]);
-	for (i = 0; i < ARRAY_LEN(final_tests); i++)
-		run(final_tests[i].name, final_tests[i].fn, NULL);
+	hl_knobs_run_table(&knobs, final_tests, ARRAY_LEN(final_tests));
 	if (loader_fd >= 0)
 		close(loader_fd);
 	ktap_print_msg("all tests took %" PRIu64 " ms", hl_now_ms() - t0);

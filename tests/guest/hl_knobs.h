@@ -165,6 +165,16 @@ static inline void hl_knobs_run(struct hl_knobs *ks, const char *name,
 	ktap_report(name, r);
 }
 
+/* hl_knobs_run() every test of table @t of @n entries. */
+static inline void hl_knobs_run_table(struct hl_knobs *ks,
+				      const struct hl_test *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hl_knobs_run(ks, t[i].name, t[i].fn, t[i].arg);
+}
+
 /* The last test: every knob of @ks present at the start reads as it did. */
 static inline int hl_knobs_restored(struct hl_knobs *ks)
 {

@@ -131,6 +131,32 @@ static inline void hl_run(const char *name, int (*fn)(const void *arg),
 		ktap_report(name, fn(arg));
 }
 
+/**
+ * struct hl_test - one entry of a program's table of named tests
+ * @name:	the KTAP test name
+ * @fn:		the test
+ * @arg:	what @fn gets, e.g. &hl_flags_direct for a test run once per
+ *		I/O mode; NULL if it needs nothing
+ */
+struct hl_test {
+	const char *name;
+	int (*fn)(const void *arg);
+	const void *arg;
+};
+
+/* Load flags to point a table entry's @arg at. */
+static const uint32_t hl_flags_direct = HEAPLOAD_LOAD_DIRECT;
+static const uint32_t hl_flags_buffered = HEAPLOAD_LOAD_BUFFERED;
+
+/* hl_run() every test of table @t of @n entries. */
+static inline void hl_run_table(const struct hl_test *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hl_run(t[i].name, t[i].fn, t[i].arg);
+}
+
 /* ioctl() returning 0 or the errno, never -1. */
 static inline int hl_ioctl(int fd, unsigned long req, void *arg)
 {

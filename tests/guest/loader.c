@@ -814,25 +814,20 @@ static int t_no_leak(const void *arg)
 	return KTAP_PASS;
 }
 
-struct test {
-	const char *name;
-	int (*fn)(const void *arg);
-};
-
-static const struct test extra_tests[] = {
-	{ "load_rejects_bad_pointer_efault", t_efault },
-	{ "load_newer_struct_nonzero_tail_e2big", t_newer_nonzero_e2big },
-	{ "load_newer_struct_zero_tail_works", t_newer_zero_works },
-	{ "load_older_struct_einval", t_older_einval },
-	{ "load_unknown_ioctl_enotty", t_unknown_ioctl },
-	{ "load_dmabuf_fd_honours_cloexec", t_cloexec },
-	{ "load_dmabuf_fd_honours_accmode", t_accmode },
-	{ "load_direct_bypasses_page_cache", t_direct_bypasses_cache },
-	{ "load_buffered_uses_page_cache", t_buffered_uses_cache },
-	{ "stats_count_live_buffer", t_stats_live_buffer },
-	{ "load_buffer_pins_module", t_buffer_pins_module },
+static const struct hl_test extra_tests[] = {
+	{ "load_rejects_bad_pointer_efault", t_efault, NULL },
+	{ "load_newer_struct_nonzero_tail_e2big", t_newer_nonzero_e2big, NULL },
+	{ "load_newer_struct_zero_tail_works", t_newer_zero_works, NULL },
+	{ "load_older_struct_einval", t_older_einval, NULL },
+	{ "load_unknown_ioctl_enotty", t_unknown_ioctl, NULL },
+	{ "load_dmabuf_fd_honours_cloexec", t_cloexec, NULL },
+	{ "load_dmabuf_fd_honours_accmode", t_accmode, NULL },
+	{ "load_direct_bypasses_page_cache", t_direct_bypasses_cache, NULL },
+	{ "load_buffered_uses_page_cache", t_buffered_uses_cache, NULL },
+	{ "stats_count_live_buffer", t_stats_live_buffer, NULL },
+	{ "load_buffer_pins_module", t_buffer_pins_module, NULL },
 	/* Last: everything above must have released its buffers. */
-	{ "no_leak_after_close", t_no_leak },
+	{ "no_leak_after_close", t_no_leak, NULL },
 };
 
 #define N_CASES		(sizeof(cases) / sizeof(cases[0]))
@@ -864,8 +859,7 @@ int main(void)
 	ktap_report("loader_device_present", t_loader_present());
 	for (i = 0; i < N_CASES; i++)
 		hl_run(cases[i].name, run_case, &cases[i]);
-	for (i = 0; i < N_EXTRA; i++)
-		hl_run(extra_tests[i].name, extra_tests[i].fn, NULL);
+	hl_run_table(extra_tests, N_EXTRA);
 	if (loader_fd >= 0)
 		close(loader_fd);
 	ktap_finished();

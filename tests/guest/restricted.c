@@ -1978,39 +1978,34 @@ static int t_no_leak(const void *arg)
 	return r ? r : stats_back_to(0, 0, "after every test");
 }
 
-struct test {
-	const char *name;
-	int (*fn)(const void *arg);
+static const struct hl_test first_tests[] = {
+	{ "sysfs_files_present_and_consistent", t_sysfs, NULL },
+	{ "inspect_rejects_non_dmabuf_and_closed_fd", t_inspect_bad_fds, NULL },
+	{ "inspect_system_buffer_crc_follows_content", t_inspect_system, NULL },
 };
 
-static const struct test first_tests[] = {
-	{ "sysfs_files_present_and_consistent", t_sysfs },
-	{ "inspect_rejects_non_dmabuf_and_closed_fd", t_inspect_bad_fds },
-	{ "inspect_system_buffer_crc_follows_content", t_inspect_system },
-};
-
-static const struct test extra_tests[] = {
-	{ "alloc_held_together_chunks_disjoint", t_alloc_together },
-	{ "cpu_mmap_read_refused_eperm", t_mmap_read },
-	{ "cpu_mmap_read_write_refused_eperm", t_mmap_read_write },
-	{ "cpu_sync_start_end_refused_eperm", t_sync },
-	{ "cpu_vmap_refused_system_heap_vmaps", t_vmap },
-	{ "vgem_import_restricted_buffer", t_vgem_import },
-	{ "load_37m_plus_123_direct_crc_matches_no_cpu_access", t_load },
-	{ "load_buffered_flag_einval", t_load_buffered },
-	{ "load_file_without_direct_io_einval", t_load_no_dio },
-	{ "load_read_error_eio_leaves_nothing", t_load_read_error },
-	{ "freed_memory_scrubbed_before_reuse", t_freed_scrubbed },
-	{ "pool_64m_sixteen_4m_buffers_then_enomem", t_pool_exhaustion },
-	{ "pool_lowered_below_used_stops_growth", t_pool_lowered },
-	{ "fragmentation_400_steps_pool_recovers", t_fragmentation },
-	{ "sigkill_mid_load_frees_all", t_sigkill },
+static const struct hl_test extra_tests[] = {
+	{ "alloc_held_together_chunks_disjoint", t_alloc_together, NULL },
+	{ "cpu_mmap_read_refused_eperm", t_mmap_read, NULL },
+	{ "cpu_mmap_read_write_refused_eperm", t_mmap_read_write, NULL },
+	{ "cpu_sync_start_end_refused_eperm", t_sync, NULL },
+	{ "cpu_vmap_refused_system_heap_vmaps", t_vmap, NULL },
+	{ "vgem_import_restricted_buffer", t_vgem_import, NULL },
+	{ "load_37m_plus_123_direct_crc_matches_no_cpu_access", t_load, NULL },
+	{ "load_buffered_flag_einval", t_load_buffered, NULL },
+	{ "load_file_without_direct_io_einval", t_load_no_dio, NULL },
+	{ "load_read_error_eio_leaves_nothing", t_load_read_error, NULL },
+	{ "freed_memory_scrubbed_before_reuse", t_freed_scrubbed, NULL },
+	{ "pool_64m_sixteen_4m_buffers_then_enomem", t_pool_exhaustion, NULL },
+	{ "pool_lowered_below_used_stops_growth", t_pool_lowered, NULL },
+	{ "fragmentation_400_steps_pool_recovers", t_fragmentation, NULL },
+	{ "sigkill_mid_load_frees_all", t_sigkill, NULL },
 };
 
 /* Last: what every test above must have left behind. */
-static const struct test final_tests[] = {
-	{ "params_and_knobs_restored", t_knobs_restored },
-	{ "no_leak_after_tests", t_no_leak },
+static const struct hl_test final_tests[] = {
+	{ "params_and_knobs_restored", t_knobs_restored, NULL },
+	{ "no_leak_after_tests", t_no_leak, NULL },
 };
 
 static int t_present(void)
@@ -2051,14 +2046,6 @@ static void run(const char *name, int (*fn)(const void *), const void *arg)
 	hl_knobs_run(&knobs, name, fn, arg);
 }
 
-static void run_table(const struct test *t, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		run(t[i].name, t[i].fn, NULL);
-}
-
 int main(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
@@ -2074,12 +2061,12 @@ int main(void)
 	for (i = 0; i < ARRAY_LEN(sigs); i++)
 		signal(sigs[i], on_fatal_signal);
 	ktap_report("restricted_heap_present", t_present());
-	run_table(first_tests, ARRAY_LEN(first_tests));
+	hl_knobs_run_table(&knobs, first_tests, ARRAY_LEN(first_tests));
 	for (i = 0; i < ARRAY_LEN(alloc_cases); i++)
 		run(alloc_cases[i].name, t_alloc_case, &alloc_cases[i]);
-	run_table(extra_tests, ARRAY_LEN(extra_tests));
+	hl_knobs_run_table(&knobs, extra_tests, ARRAY_LEN(extra_tests));
 	remove_files();
-	run_table(final_tests, ARRAY_LEN(final_tests));
+	hl_knobs_run_table(&knobs, final_tests, ARRAY_LEN(final_tests));
 	if (heap_fd >= 0)
 		close(heap_fd);
 	if (loader_fd >= 0)

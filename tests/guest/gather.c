@@ -57,6 +57,7 @@ enum knob_id {
 	K_BATCH,
 	K_INFLIGHT,
 	K_IO_KB,
+	K_POOL,
 	K_FAULT_ALLOC,
 	K_FAULT_SHORT,
 	K_FAULT_ERROR,
@@ -68,6 +69,7 @@ static struct hl_knob knob_table[K_NR] = {
 	[K_INFLIGHT] = { "max_inflight_batches",
 			 HL_PARAM_DIR "max_inflight_batches" },
 	[K_IO_KB] = { "io_size_kb", HL_PARAM_DIR "io_size_kb" },
+	[K_POOL] = { "restricted_pool_mb", HL_PARAM_DIR "restricted_pool_mb" },
 	[K_FAULT_ALLOC] = { "fault_alloc_after",
 			    HL_DEBUG_DIR "/fault_alloc_after" },
 	[K_FAULT_SHORT] = { "fault_read_short_after",
@@ -868,6 +870,10 @@ static const struct param_case param_cases[] = {
 	      REJECTS("12", "0", "3", "6", "65540", "8190")),
 	PARAM("param_io_size_kb_accepts_4_and_65536", K_IO_KB,
 	      ACCEPTS("4", "65536", "16\n"), READS(4, 65536, 16)),
+	PARAM("param_restricted_pool_mb_rejects_bad_values", K_POOL,
+	      REJECTS("64", "0", "abc", "-1", "12x")),
+	PARAM("param_restricted_pool_mb_accepts_1_and_max", K_POOL,
+	      ACCEPTS("1", "4294967295", "96\n"), READS(1, 4294967295, 96)),
 };
 
 static int t_param_case(const void *arg)

@@ -2,7 +2,10 @@
 /*
  * Test builds only (HEAPLOAD_DEBUG=y): debugfs heapload/inspect shows what
  * the exporter knows of a heapload dma-buf, so that tests can check a
- * restricted buffer without any CPU mapping of it.
+ * restricted buffer without any CPU mapping of it; heapload/
+ * race_after_submit (Y/N) makes the loader wait, after ->read_iter has
+ * queued a direct read, until the read has completed before it lets go
+ * of the request (gather.c), the race KASAN found in ext4's direct read.
  *
  * Write the number of a dma-buf fd of the writing process, then read:
  *
@@ -176,4 +179,6 @@ static const struct file_operations inspect_fops = {
 void heapload_debug_init(struct dentry *dir)
 {
 	debugfs_create_file("inspect", 0600, dir, NULL, &inspect_fops);
+	debugfs_create_bool("race_after_submit", 0600, dir,
+			    &heapload_faults.race_after_submit);
 }

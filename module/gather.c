@@ -24,10 +24,12 @@
  */
 #include <linux/atomic.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/ktime.h>
+#include <linux/refcount.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -105,11 +107,25 @@ struct heapload_batch {
  * @iocb:	the kiocb; async for direct I/O
  * @batch:	the batch it reads part of
  * @need:	bytes that must come back; fewer only past the range's end
+ * @ref:	one reference of the submitter, one of the completion
+ * @res:	the read's result, set by the completion
+ * @completed:	@res is set
+ *
+ * An asynchronous read can complete, on another CPU or in an interrupt,
+ * before the ->read_iter call that submitted it has returned, and the
+ * file system may still use the kiocb until then (ext4's direct read
+ * calls file_accessed(iocb->ki_filp) after iomap_dio_rw() returns). So,
+ * as fs/aio.c does with its aio_kiocb, the submitter holds a reference of
+ * its own, dropped only once ->read_iter has returned, whatever it
+ * returned; whichever of the two drops last frees the request.
  */
 struct heapload_req {
 	struct kiocb iocb;
 	struct heapload_batch *batch;
 	size_t need;
+	refcount_t ref;
+	long res;
+	bool completed;
 };
 
 static void heapload_gather_fail(struct heapload_gather *g, int err)
@@ -138,21 +154,59 @@ static void heapload_batch_put(struct heapload_batch *batch)
 	heapload_gather_put(g);
 }
 
-/* Completion of a read; may run in interrupt context. */
-static void heapload_req_complete(struct kiocb *iocb, long ret)
+/*
+ * Drop a reference of a request; the last one accounts its result, frees
+ * it and drops its batch's reference. May run in interrupt context.
+ */
+static void heapload_req_put(struct heapload_req *req)
 {
-	struct heapload_req *req = container_of(iocb, struct heapload_req, iocb);
 	struct heapload_batch *batch = req->batch;
 	struct heapload_gather *g = batch->g;
 
-	if (ret < 0)
-		heapload_gather_fail(g, ret);
-	else if (ret < req->need)
+	if (!refcount_dec_and_test(&req->ref))
+		return;
+	if (req->res < 0)
+		heapload_gather_fail(g, req->res);
+	else if (req->res < req->need)
 		heapload_gather_fail(g, -ENODATA);	/* the file shrank */
 	else
 		atomic64_add(req->need, &g->done_bytes);
 	kfree(req);
 	heapload_batch_put(batch);
+}
+
+/*
+ * Completion of a read: ->ki_complete of a queued read, or called by the
+ * submitter with the result of one that was not queued. May run in
+ * interrupt context, and before ->read_iter has returned.
+ */
+static void heapload_req_complete(struct kiocb *iocb, long ret)
+{
+	struct heapload_req *req = container_of(iocb, struct heapload_req, iocb);
+
+	req->res = ret;
+	WRITE_ONCE(req->completed, true);
+	heapload_req_put(req);
+}
+
+/*
+ * Test builds only, with debugfs race_after_submit set: widen the window
+ * between a queued read's completion and the return of ->read_iter. Wait
+ * (at most a second) until the completion has run, then use the kiocb as
+ * ext4 does after iomap_dio_rw() returns. Without the submitter's
+ * reference this is a use-after-free, which KASAN reports every time.
+ */
+static void heapload_req_race_after_submit(struct heapload_gather *g,
+					   struct heapload_req *req)
+{
+	unsigned int i;
+
+	if (!IS_ENABLED(HEAPLOAD_DEBUG) || !g->faults.race_after_submit)
+		return;
+	for (i = 0; i < 1000 && !READ_ONCE(req->completed); i++)
+		usleep_range(1000, 2000);
+	if (!file_inode(READ_ONCE(req->iocb.ki_filp)))
+		pr_warn("race_after_submit: kiocb without a file\n");
 }
 
 /* Buffered: read until the iterator is full or the file ends. */
@@ -191,6 +245,19 @@ static long heapload_req_faults(struct heapload_gather *g, size_t range_off,
 	return 0;
 }
 
+/*
+ * Read @req, or queue it with direct I/O: -EIOCBQUEUED means that
+ * ->ki_complete will be called, any other result that it will not.
+ */
+static long heapload_req_read(struct heapload_gather *g,
+			      struct heapload_req *req, struct iov_iter *iter)
+{
+	if (!g->direct)
+		return heapload_read_sync(req, iter);
+	req->iocb.ki_complete = heapload_req_complete;
+	return g->file->f_op->read_iter(&req->iocb, iter);
+}
+
 static void heapload_batch_submit(struct heapload_batch *batch, size_t off,
 				  size_t len)
 {
@@ -207,6 +274,8 @@ static void heapload_batch_submit(struct heapload_batch *batch, size_t off,
 	}
 	req->batch = batch;
 	req->need = min_t(size_t, len, g->length - min(g->length, range_off));
+	req->completed = false;
+	refcount_set(&req->ref, 2);
 
 	iov_iter_bvec(&iter, ITER_DEST, batch->chunks.bv, batch->chunks.nr,
 		      batch->chunks.bytes);
@@ -223,19 +292,13 @@ static void heapload_batch_submit(struct heapload_batch *batch, size_t off,
 
 	atomic_inc(&batch->reqs);
 	ret = heapload_req_faults(g, range_off, &iter);
-	if (ret || !iov_iter_count(&iter)) {
-		heapload_req_complete(&req->iocb, ret);
-		return;
-	}
-
-	if (g->direct) {
-		req->iocb.ki_complete = heapload_req_complete;
-		ret = g->file->f_op->read_iter(&req->iocb, &iter);
-		if (ret != -EIOCBQUEUED)
-			heapload_req_complete(&req->iocb, ret);
-	} else {
-		heapload_req_complete(&req->iocb, heapload_read_sync(req, &iter));
-	}
+	if (!ret && iov_iter_count(&iter))
+		ret = heapload_req_read(g, req, &iter);
+	if (ret == -EIOCBQUEUED)
+		heapload_req_race_after_submit(g, req);
+	else
+		heapload_req_complete(&req->iocb, ret);	/* not queued */
+	heapload_req_put(req);	/* the submitter's: ->read_iter has returned */
 }
 
 static void heapload_batch_work(struct work_struct *work)

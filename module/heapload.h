@@ -213,11 +213,15 @@ extern struct heapload_tunables heapload_tunables;
  * @alloc_after: a load's allocation fails past this many bytes
  * @read_short_after: a load's reads end short at this offset in the range
  * @read_error_after: a load's read past this offset in the range fails
+ * @race_after_submit: test builds only: after ->read_iter has queued a
+ *		direct read, wait for its completion before the submitter
+ *		lets go of the request (see gather.c)
  */
 struct heapload_faults {
 	u64 alloc_after;
 	u64 read_short_after;
 	u64 read_error_after;
+	bool race_after_submit;
 };
 extern struct heapload_faults heapload_faults;
 

@@ -209,18 +209,21 @@ static void heapload_req_race_after_submit(struct heapload_gather *g,
 		pr_warn("race_after_submit: kiocb without a file\n");
 }
 
-/* Buffered: read until the iterator is full or the file ends. */
+/*
+ * Buffered: read until the iterator is full or the file ends. Each read
+ * advances ki_pos itself; file systems may return less than asked for
+ * (sysfs binary files give at most a page per call, FUSE and NFS what
+ * the server sent).
+ */
 static long heapload_read_sync(struct heapload_req *req, struct iov_iter *iter)
 {
-	struct file *file = req->iocb.ki_filp;
 	long done = 0, ret;
 
 	while (iov_iter_count(iter)) {
-		ret = file->f_op->read_iter(&req->iocb, iter);
+		ret = req->iocb.ki_filp->f_op->read_iter(&req->iocb, iter);
 		if (ret <= 0)
 			return done ? done : ret;
 		done += ret;
-		req->iocb.ki_pos += ret;
 	}
 	return done;
 }

@@ -4,7 +4,8 @@
  * and direct, checked byte for byte through an mmap of the dma-buf;
  * sub-range loads; every documented errno; struct size compatibility;
  * the returned fd's flags; the module reference a live buffer holds;
- * and the module's counters returning to zero.
+ * a file whose reads come back short (sysfs); and the module's counters
+ * returning to zero.
  *
  * Needs the files of $HL_DATA (default /data): empty, one,
  * page_minus_one, 8m, 256m, unaligned, on a filesystem with O_DIRECT.
@@ -800,6 +801,95 @@ out:
 	return r;
 }
 
+/* All of @path into a new buffer *@buf, however short its reads come. */
+static int slurp(const char *path, unsigned char **buf, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	unsigned char *p = malloc(cap), *q;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e = 0;
+	ssize_t got = 1;
+
+	while (fd >= 0 && p && got > 0) {
+		if (n == cap) {
+			q = realloc(p, cap *= 2);
+			if (!q)
+				break;
+			p = q;
+		}
+		got = read(fd, p + n, cap - n);
+		if (got > 0)
+			n += got;
+		else if (got < 0)
+			e = errno;
+	}
+	if (fd < 0 || !p || got > 0)
+		e = fd < 0 ? errno : ENOMEM;
+	if (fd >= 0)
+		close(fd);
+	if (e) {
+		free(p);
+		return e;
+	}
+	*buf = p;
+	*len = n;
+	return 0;
+}
+
+/*
+ * A file whose reads come back short on purpose: sysfs gives at most a
+ * page per read of a binary attribute such as an ACPI table. A buffered
+ * load must read it on from where each read ended, byte for byte.
+ */
+static int t_short_reads(const void *arg)
+{
+	const char *path = arg;
+	unsigned char *want = NULL, *map;
+	struct heapload_load l;
+	size_t len, i;
+	int fd, e, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_skip("open %s: %s", path, strerror(errno));
+	e = slurp(path, &want, &len);
+	if (e) {
+		close(fd);
+		return ktap_fail("read %s: %s", path, hl_errname(e));
+	}
+	if (len <= (size_t)sysconf(_SC_PAGESIZE)) {
+		r = ktap_skip("%s has %zu bytes: its reads cannot come back short",
+			      path, len);
+		goto out;
+	}
+	hl_load_init(&l, fd, HEAPLOAD_LOAD_BUFFERED, 0, 0);
+	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
+	if (e) {
+		r = ktap_fail("buffered load of %s (%zu bytes): %s", path, len,
+			      hl_errname(e));
+		goto out;
+	}
+	r = KTAP_PASS;
+	map = mmap(NULL, l.buf_size, PROT_READ, MAP_SHARED, l.dmabuf_fd, 0);
+	if (l.loaded != len) {
+		r = ktap_fail("loaded %llu of %zu bytes",
+			      (unsigned long long)l.loaded, len);
+	} else if (map == MAP_FAILED) {
+		r = ktap_fail("mmap of dma-buf: %s", strerror(errno));
+	} else if (memcmp(map, want, len)) {
+		for (i = 0; map[i] == want[i]; i++)
+			;
+		r = ktap_fail("byte %zu of buffer is 0x%02x, %s has 0x%02x",
+			      i, map[i], path, want[i]);
+	}
+	if (map != MAP_FAILED)
+		munmap(map, l.buf_size);
+	close(l.dmabuf_fd);
+out:
+	free(want);
+	close(fd);
+	return r;
+}
+
 static int t_no_leak(const void *arg)
 {
 	uint64_t b, n;
@@ -827,6 +917,8 @@ static const struct hl_test extra_tests[] = {
 	{ "stats_count_live_buffer", t_stats_live_buffer, NULL },
 	{ "load_buffer_pins_module", t_buffer_pins_module, NULL },
 	/* Last: everything above must have released its buffers. */
+	{ "load_buffered_short_reads_sysfs_verified", t_short_reads,
+	  "/sys/firmware/acpi/tables/DSDT" },
 	{ "no_leak_after_close", t_no_leak, NULL },
 };
 

@@ -13,6 +13,11 @@
  * max(remaining allocation, I/O), the design of the "async 128 MB gathered
  * direct I/O" numbers in the dma-heap read-file thread on dri-devel.
  *
+ * Every read goes through vfs_iocb_iter_read(), as overlayfs and
+ * cachefiles do with their kiocbs, so the LSM hooks, fanotify permission
+ * events and fsnotify access events see heapload's reads as they see
+ * read(2).
+ *
  * Pages are allocated without __GFP_ZERO: the reads overwrite them, and
  * whatever the reads do not cover (the rest of the last page) is zeroed
  * before the buffer is exported. Nothing can see the buffer before that,
@@ -220,7 +225,7 @@ static long heapload_read_sync(struct heapload_req *req, struct iov_iter *iter)
 	long done = 0, ret;
 
 	while (iov_iter_count(iter)) {
-		ret = req->iocb.ki_filp->f_op->read_iter(&req->iocb, iter);
+		ret = vfs_iocb_iter_read(req->iocb.ki_filp, &req->iocb, iter);
 		if (ret <= 0)
 			return done ? done : ret;
 		done += ret;
@@ -258,7 +263,7 @@ static long heapload_req_read(struct heapload_gather *g,
 	if (!g->direct)
 		return heapload_read_sync(req, iter);
 	req->iocb.ki_complete = heapload_req_complete;
-	return g->file->f_op->read_iter(&req->iocb, iter);
+	return vfs_iocb_iter_read(g->file, &req->iocb, iter);
 }
 
 static void heapload_batch_submit(struct heapload_batch *batch, size_t off,

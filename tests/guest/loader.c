@@ -4,14 +4,17 @@
  * and direct, checked byte for byte through an mmap of the dma-buf;
  * sub-range loads; every documented errno; struct size compatibility;
  * the returned fd's flags; the module reference a live buffer holds;
- * a file whose reads come back short (sysfs); and the module's counters
- * returning to zero.
+ * a file whose reads come back short (sysfs); a fanotify listener that
+ * denies access; and the module's counters returning to zero.
  *
  * Needs the files of $HL_DATA (default /data): empty, one,
  * page_minus_one, 8m, 256m, unaligned, on a filesystem with O_DIRECT.
  */
 #define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <sys/fanotify.h>
 #include <sys/syscall.h>
 
 #include "hl_test.h"
@@ -890,6 +893,94 @@ out:
 	return r;
 }
 
+/* Answers every fanotify permission event of @fan with FAN_DENY. */
+struct denier {
+	int fan;
+	volatile int stop;
+	int events;
+	pthread_t thread;
+};
+
+static void *denier_main(void *arg)
+{
+	struct denier *d = arg;
+	char buf[4096] __attribute__((aligned(8)));
+	struct fanotify_event_metadata *m;
+	struct fanotify_response resp;
+	struct pollfd pfd = { .fd = d->fan, .events = POLLIN };
+	ssize_t n;
+
+	while (!d->stop) {
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = read(d->fan, buf, sizeof(buf));
+		for (m = (void *)buf; n > 0 && FAN_EVENT_OK(m, n);
+		     m = FAN_EVENT_NEXT(m, n)) {
+			if (m->fd < 0)
+				continue;
+			resp.fd = m->fd;
+			resp.response = FAN_DENY;
+			if (write(d->fan, &resp, sizeof(resp)) == sizeof(resp))
+				d->events++;
+			close(m->fd);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A fanotify listener that denies read access to a file makes read(2)
+ * fail with EPERM; a load of it, direct or buffered, must fail the same
+ * way: heapload's reads go through the VFS checks like any other.
+ */
+static int t_fanotify_denied(const void *arg)
+{
+	const uint32_t *flags = arg;
+	struct denier d = { .fan = -1 };
+	struct heapload_load l;
+	char path[512], c;
+	int fd = -1, r, e;
+
+	r = open_data("8m", O_RDONLY, path, sizeof(path), &fd);
+	if (r)
+		return r;
+	d.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY);
+	if (d.fan < 0) {
+		r = ktap_skip("fanotify_init(FAN_CLASS_CONTENT): %s",
+			      strerror(errno));
+		goto out;
+	}
+	if (fanotify_mark(d.fan, FAN_MARK_ADD, FAN_ACCESS_PERM, AT_FDCWD, path)) {
+		r = ktap_skip("fanotify_mark(FAN_ACCESS_PERM) on %s: %s "
+			      "(no CONFIG_FANOTIFY_ACCESS_PERMISSIONS?)",
+			      path, strerror(errno));
+		goto out;
+	}
+	if (pthread_create(&d.thread, NULL, denier_main, &d)) {
+		r = ktap_fail("pthread_create failed");
+		goto out;
+	}
+	if (pread(fd, &c, 1, 0) != -1 || errno != EPERM) {
+		r = ktap_fail("read(2) of %s was not denied: %s", path,
+			      strerror(errno));
+	} else {
+		hl_load_init(&l, fd, *flags, 0, 0);
+		e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
+		if (!e)
+			close(l.dmabuf_fd);
+		if (e != EPERM)
+			r = ktap_fail("load of %s under a denying listener: %s, "
+				      "expected EPERM", path, hl_errname(e));
+	}
+	d.stop = 1;
+	pthread_join(d.thread, NULL);
+out:
+	if (d.fan >= 0)
+		close(d.fan);
+	close(fd);
+	return r;
+}
+
 static int t_no_leak(const void *arg)
 {
 	uint64_t b, n;
@@ -919,6 +1010,10 @@ static const struct hl_test extra_tests[] = {
 	/* Last: everything above must have released its buffers. */
 	{ "load_buffered_short_reads_sysfs_verified", t_short_reads,
 	  "/sys/firmware/acpi/tables/DSDT" },
+	{ "load_direct_denied_by_fanotify_eperm", t_fanotify_denied,
+	  &hl_flags_direct },
+	{ "load_buffered_denied_by_fanotify_eperm", t_fanotify_denied,
+	  &hl_flags_buffered },
 	{ "no_leak_after_close", t_no_leak, NULL },
 };
 

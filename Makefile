@@ -5,6 +5,7 @@
 #   make demo        build, boot Debian 12's kernel in QEMU, load a real model file
 #   make check       build and run every test (host unit tests + QEMU guest suite)
 #   make check-matrix  the guest suite on Debian 12, 13 and sid kernels, one table
+#   make check-debug the guest suite on a KASAN/lockdep/kmemleak debug kernel
 #   make bench       benchmark heapload against the other ways, in QEMU (CSV + PNG)
 #   make module      build module/heapload.ko for KERNELRELEASE (default: running kernel)
 #   make tools       build the heapload command and library
@@ -20,7 +21,7 @@ DEBUG ?= n
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PREFIX ?= /usr
 
-.PHONY: all module sparse bench check-matrix clean-module tools guest-tests check demo install dkms-install clean
+.PHONY: all module sparse bench check-matrix check-debug clean-module tools guest-tests check demo install dkms-install clean
 
 all: module tools
 
@@ -48,6 +49,9 @@ check:
 
 check-matrix:
 	tests/matrix/run.sh
+
+check-debug:
+	tests/debug/run.sh
 
 demo:
 	tests/demo.sh

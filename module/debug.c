@@ -5,7 +5,9 @@
  * restricted buffer without any CPU mapping of it; heapload/
  * race_after_submit (Y/N) makes the loader wait, after ->read_iter has
  * queued a direct read, until the read has completed before it lets go
- * of the request (gather.c), the race KASAN found in ext4's direct read.
+ * of the request (gather.c), the race KASAN found in ext4's direct read;
+ * heapload/planted_bug commits a deliberate bug for the debug kernel's
+ * harness to report (see below).
  *
  * Write the number of a dma-buf fd of the writing process, then read:
  *
@@ -31,6 +33,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "heapload.h"
@@ -172,6 +175,78 @@ static const struct file_operations inspect_fops = {
 	.llseek = default_llseek,
 };
 
+/*
+ * planted_bug: the harness's own self-test. Writing "oob" reads one byte
+ * past a 16-byte allocation (KASAN: slab-out-of-bounds); writing
+ * "lock_inversion" takes two mutexes in one order and then in the other
+ * (lockdep: possible circular locking dependency); writing "leak" loses
+ * a 64-byte allocation (kmemleak: unreferenced object). make check-debug
+ * proves with them that it sees such reports on the console.
+ */
+static DEFINE_MUTEX(planted_a);
+static DEFINE_MUTEX(planted_b);
+
+static noinline void planted_oob(void)
+{
+	char *p = kmalloc(16, GFP_KERNEL);
+
+	if (!p)
+		return;
+	OPTIMIZER_HIDE_VAR(p);
+	pr_info("planted bug: reading byte 16 of a 16-byte object: %d\n",
+		READ_ONCE(p[16]));
+	kfree(p);
+}
+
+static noinline void planted_lock_inversion(void)
+{
+	mutex_lock(&planted_a);
+	mutex_lock(&planted_b);
+	mutex_unlock(&planted_b);
+	mutex_unlock(&planted_a);
+
+	mutex_lock(&planted_b);
+	mutex_lock(&planted_a);
+	mutex_unlock(&planted_a);
+	mutex_unlock(&planted_b);
+	pr_info("planted bug: took two mutexes in both orders\n");
+}
+
+static noinline void planted_leak(void)
+{
+	void *p = kmalloc(64, GFP_KERNEL);
+
+	OPTIMIZER_HIDE_VAR(p);
+	pr_info("planted bug: leaking a 64-byte object\n");
+}
+
+static ssize_t planted_write(struct file *file, const char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	char cmd[32];
+
+	if (count >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, count))
+		return -EFAULT;
+	cmd[count] = '\0';
+	if (sysfs_streq(cmd, "oob"))
+		planted_oob();
+	else if (sysfs_streq(cmd, "lock_inversion"))
+		planted_lock_inversion();
+	else if (sysfs_streq(cmd, "leak"))
+		planted_leak();
+	else
+		return -EINVAL;
+	return count;
+}
+
+static const struct file_operations planted_fops = {
+	.owner = THIS_MODULE,
+	.write = planted_write,
+	.llseek = noop_llseek,
+};
+
 /**
  * heapload_debug_init() - add the test-only debugfs files
  * @dir: heapload's debugfs directory
@@ -181,4 +256,5 @@ void heapload_debug_init(struct dentry *dir)
 	debugfs_create_file("inspect", 0600, dir, NULL, &inspect_fops);
 	debugfs_create_bool("race_after_submit", 0600, dir,
 			    &heapload_faults.race_after_submit);
+	debugfs_create_file("planted_bug", 0200, dir, NULL, &planted_fops);
 }

@@ -304,18 +304,31 @@ void heapload_buffer_free(struct heapload_buffer *buffer)
 	atomic_dec(&heapload_stats.buffers);
 }
 
-static struct sg_table *dup_sg_table(struct sg_table *table)
+/*
+ * A copy of @table for one importer whose entries are at most @max_seg
+ * bytes (dma_get_max_seg_size() of its device, rounded down to whole
+ * pages): the importer's DMA mapping must not get longer segments than
+ * its device supports (DMA-API debugging checks it), the way the DRM
+ * PRIME helpers cap theirs with dma_max_mapping_size().
+ */
+static struct sg_table *dup_sg_table(struct sg_table *table,
+				     unsigned int max_seg)
 {
 	struct scatterlist *sg, *new_sg;
 	struct sg_table *new_table;
-	unsigned int i;
+	unsigned int i, nents = 0;
+	size_t off, n;
 	int ret;
+
+	max_seg = max_t(unsigned int, round_down(max_seg, PAGE_SIZE), PAGE_SIZE);
+	for_each_sgtable_sg(table, sg, i)
+		nents += DIV_ROUND_UP(sg->length, max_seg);
 
 	new_table = kzalloc(sizeof(*new_table), GFP_KERNEL);
 	if (!new_table)
 		return ERR_PTR(-ENOMEM);
 
-	ret = sg_alloc_table(new_table, table->orig_nents, GFP_KERNEL);
+	ret = sg_alloc_table(new_table, nents, GFP_KERNEL);
 	if (ret) {
 		kfree(new_table);
 		return ERR_PTR(-ENOMEM);
@@ -323,8 +336,14 @@ static struct sg_table *dup_sg_table(struct sg_table *table)
 
 	new_sg = new_table->sgl;
 	for_each_sgtable_sg(table, sg, i) {
-		sg_set_page(new_sg, sg_page(sg), sg->length, sg->offset);
-		new_sg = sg_next(new_sg);
+		for (off = 0; off < sg->length; off += n) {
+			size_t pos = sg->offset + off;
+
+			n = min_t(size_t, sg->length - off, max_seg);
+			sg_set_page(new_sg, nth_page(sg_page(sg), pos >> PAGE_SHIFT),
+				    n, offset_in_page(pos));
+			new_sg = sg_next(new_sg);
+		}
 	}
 	return new_table;
 }
@@ -335,7 +354,8 @@ static struct sg_table *dup_sg_table(struct sg_table *table)
  * @attachment:	the importer's attachment
  *
  * Gives the attachment its own copy of the sg_table, so that each device
- * can map it independently.
+ * can map it independently, with entries no longer than the device's
+ * largest DMA segment.
  *
  * Return: 0 or -ENOMEM.
  */
@@ -350,7 +370,8 @@ int heapload_dmabuf_attach(struct dma_buf *dmabuf,
 	if (!a)
 		return -ENOMEM;
 
-	table = dup_sg_table(&buffer->sg_table);
+	table = dup_sg_table(&buffer->sg_table,
+			     dma_get_max_seg_size(attachment->dev));
 	if (IS_ERR(table)) {
 		kfree(a);
 		return -ENOMEM;

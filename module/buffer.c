@@ -340,7 +340,9 @@ static struct sg_table *dup_sg_table(struct sg_table *table,
 			size_t pos = sg->offset + off;
 
 			n = min_t(size_t, sg->length - off, max_seg);
-			sg_set_page(new_sg, nth_page(sg_page(sg), pos >> PAGE_SHIFT),
+			/* Merged entries may span memory sections: by pfn. */
+			sg_set_page(new_sg, pfn_to_page(page_to_pfn(sg_page(sg)) +
+							(pos >> PAGE_SHIFT)),
 				    n, offset_in_page(pos));
 			new_sg = sg_next(new_sg);
 		}

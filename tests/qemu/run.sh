@@ -464,6 +464,9 @@ T_BUILT=$(elapsed)
 log "initramfs and data disk ready after ${T_BUILT}s"
 
 LOGS=$RIG_CACHE/logs/$KVER-$MODE
+# One boot per kernel and mode at a time: the logs are named after them.
+exec {lockfd}>"$LOGS.lock"
+flock "$lockfd"
 CONSOLE=$LOGS.console.log
 RESULTS=$LOGS.results.log
 : >"$CONSOLE"

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Test builds only (HEAPLOAD_DEBUG=y): debugfs heapload/inspect shows what
+ * Test builds only (HEAPLOAD_DEBUG=y): debugfs heapload/ with the fault
+ * injection knobs fault_alloc_after, fault_read_short_after and
+ * fault_read_error_after (see heapload_faults); heapload/inspect shows what
  * the exporter knows of a heapload dma-buf, so that tests can check a
  * restricted buffer without any CPU mapping of it; heapload/
  * race_after_submit (Y/N) makes the loader wait, after ->read_iter has
@@ -247,14 +249,33 @@ static const struct file_operations planted_fops = {
 	.llseek = noop_llseek,
 };
 
+struct heapload_faults heapload_faults;
+static struct dentry *heapload_debugfs;
+
 /**
- * heapload_debug_init() - add the test-only debugfs files
- * @dir: heapload's debugfs directory
+ * heapload_debug_init() - make debugfs heapload/ and its test-only files
  */
-void heapload_debug_init(struct dentry *dir)
+void heapload_debug_init(void)
 {
+	struct dentry *dir = debugfs_create_dir("heapload", NULL);
+
+	heapload_debugfs = dir;
+	debugfs_create_u64("fault_alloc_after", 0600, dir,
+			   &heapload_faults.alloc_after);
+	debugfs_create_u64("fault_read_short_after", 0600, dir,
+			   &heapload_faults.read_short_after);
+	debugfs_create_u64("fault_read_error_after", 0600, dir,
+			   &heapload_faults.read_error_after);
 	debugfs_create_file("inspect", 0600, dir, NULL, &inspect_fops);
 	debugfs_create_bool("race_after_submit", 0600, dir,
 			    &heapload_faults.race_after_submit);
 	debugfs_create_file("planted_bug", 0200, dir, NULL, &planted_fops);
+}
+
+/**
+ * heapload_debug_exit() - remove debugfs heapload/
+ */
+void heapload_debug_exit(void)
+{
+	debugfs_remove(heapload_debugfs);
 }

@@ -13,7 +13,6 @@
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
-struct dentry;
 struct heapload_heap;
 
 /**
@@ -209,7 +208,8 @@ struct heapload_tunables {
 extern struct heapload_tunables heapload_tunables;
 
 /**
- * struct heapload_faults - fault injection from debugfs, bytes, 0 = off
+ * struct heapload_faults - fault injection from debugfs, test builds only
+ *		(HEAPLOAD_DEBUG); bytes, 0 = off
  * @alloc_after: a load's allocation fails past this many bytes
  * @read_short_after: a load's reads end short at this offset in the range
  * @read_error_after: a load's read past this offset in the range fails
@@ -223,7 +223,12 @@ struct heapload_faults {
 	u64 read_error_after;
 	bool race_after_submit;
 };
+#ifdef HEAPLOAD_DEBUG
 extern struct heapload_faults heapload_faults;
+#else
+/* Production builds: all off, so the compiler drops every injection. */
+static const struct heapload_faults heapload_faults;
+#endif
 
 /* system_heap.c */
 extern bool heapload_system_alias;
@@ -235,11 +240,13 @@ int heapload_restricted_heap_init(void);
 void heapload_restricted_heap_exit(void);
 extern const struct attribute_group heapload_restricted_group;
 
-/* debug.c, in test builds (HEAPLOAD_DEBUG) only */
+/* debug.c, in test builds (HEAPLOAD_DEBUG) only: the debugfs files */
 #ifdef HEAPLOAD_DEBUG
-void heapload_debug_init(struct dentry *dir);
+void heapload_debug_init(void);
+void heapload_debug_exit(void);
 #else
-static inline void heapload_debug_init(struct dentry *dir) { }
+static inline void heapload_debug_init(void) { }
+static inline void heapload_debug_exit(void) { }
 #endif
 
 /* gather.c: the parallel gathered load */

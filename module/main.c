@@ -5,7 +5,6 @@
  * Module parameters are the administrator's policy (limits, gather
  * batches); they are ABI, documented in Documentation/ABI/testing/.
  */
-#include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -19,8 +18,6 @@ struct heapload_tunables heapload_tunables = {
 	.io_size_kb = 8192,
 };
 
-struct heapload_faults heapload_faults;
-static struct dentry *heapload_debugfs;
 
 /* Set an unsigned int parameter only if it lies in [min, max]. */
 static int heapload_param_set_range(const char *val,
@@ -63,18 +60,6 @@ HEAPLOAD_PARAM(io_size_kb, 4, 65536, 4,
 HEAPLOAD_PARAM(restricted_pool_mb, 1, UINT_MAX, 1,
 	       "Capacity of the restricted heap's pool, in MiB (default: a quarter of RAM)");
 
-static void heapload_debugfs_init(void)
-{
-	heapload_debugfs = debugfs_create_dir("heapload", NULL);
-	debugfs_create_u64("fault_alloc_after", 0600, heapload_debugfs,
-			   &heapload_faults.alloc_after);
-	debugfs_create_u64("fault_read_short_after", 0600, heapload_debugfs,
-			   &heapload_faults.read_short_after);
-	debugfs_create_u64("fault_read_error_after", 0600, heapload_debugfs,
-			   &heapload_faults.read_error_after);
-	heapload_debug_init(heapload_debugfs);
-}
-
 static int __init heapload_init(void)
 {
 	int ret;
@@ -95,7 +80,7 @@ static int __init heapload_init(void)
 	ret = heapload_loader_init();
 	if (ret)
 		goto err_nodes;
-	heapload_debugfs_init();
+	heapload_debug_init();
 	/*
 	 * Heaps last: on the dma-heap framework path an added heap can never
 	 * be removed, so nothing may fail after it.
@@ -119,7 +104,7 @@ static int __init heapload_init(void)
 err_system:
 	heapload_system_heap_exit();
 err_loader:
-	debugfs_remove(heapload_debugfs);
+	heapload_debug_exit();
 	heapload_loader_exit();
 err_nodes:
 	heapload_heap_nodes_exit();
@@ -132,7 +117,7 @@ static void __exit heapload_exit(void)
 {
 	heapload_restricted_heap_exit();
 	heapload_system_heap_exit();
-	debugfs_remove(heapload_debugfs);
+	heapload_debug_exit();
 	heapload_loader_exit();
 	heapload_heap_nodes_exit();
 	heapload_gather_exit();

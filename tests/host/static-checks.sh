@@ -14,7 +14,7 @@ kdir=/lib/modules/$kver/build
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-ktap_start 3
+ktap_start 4
 
 # sparse: C=2 checks every file whether or not it is rebuilt.
 if command -v sparse >/dev/null; then
@@ -49,5 +49,28 @@ if [ -s "$log" ]; then
 else
 	ktap_result ok no_version_checks_outside_compat
 fi
+
+# Fault injection and the other test-only debugfs files exist in test
+# builds (DEBUG=y) only: a production build, what DKMS makes, has none.
+prod=$(mktemp -d)
+cp -r "$top/dkms.conf" "$top/Makefile" "$top/module" "$top/include" "$prod/"
+find "$prod/module" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \) -delete
+if make -C "$prod" module KERNELRELEASE="$kver" DEBUG=n >"$log" 2>&1; then
+	# Debug info names struct fields; only the module's own strings count.
+	objcopy --strip-debug "$prod/module/heapload.ko" "$prod/stripped.ko"
+	strings "$prod/stripped.ko" |
+		grep -wE 'fault_alloc_after|fault_read_short_after|fault_read_error_after|race_after_submit|planted_bug|inspect' |
+		sort -u >"$log"
+	if [ -s "$log" ]; then
+		sed 's/^/# test-only debugfs file in a production build: /' "$log"
+		ktap_result fail production_build_has_no_test_knobs
+	else
+		ktap_result ok production_build_has_no_test_knobs
+	fi
+else
+	tail -n 20 "$log" | sed 's/^/# /'
+	ktap_result fail production_build_has_no_test_knobs
+fi
+rm -rf "$prod"
 
 ktap_finish

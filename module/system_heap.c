@@ -35,6 +35,18 @@
 #define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY) & \
 			  ~__GFP_RECLAIM) | __GFP_COMP)
 static const gfp_t order_flags[] = { HIGH_ORDER_GFP, HIGH_ORDER_GFP, LOW_ORDER_GFP };
+
+/*
+ * Charge the pages to the memory cgroup of the task that allocates them
+ * (the caller of DMA_HEAP_IOCTL_ALLOC or HEAPLOAD_IOC_LOAD), as upstream's
+ * dma_heap.mem_accounting does: a buffer then counts against the
+ * caller's memory.max, and an allocation beyond it fails with ENOMEM
+ * inside that cgroup instead of taking memory nobody accounts for.
+ */
+static bool heapload_mem_accounting = true;
+module_param_named(mem_accounting, heapload_mem_accounting, bool, 0444);
+MODULE_PARM_DESC(mem_accounting,
+		 "Charge heapload,system pages to the allocating task's memory cgroup (default: on)");
 static const unsigned int orders[] = { 8, 4, 0 };
 #define NUM_ORDERS ARRAY_SIZE(orders)
 
@@ -204,7 +216,8 @@ static int system_heap_alloc_chunk(struct heapload_heap *heap,
 		if (remaining < (PAGE_SIZE << orders[i]))
 			continue;
 
-		page = alloc_pages(order_flags[i] | (zero ? __GFP_ZERO : 0),
+		page = alloc_pages(order_flags[i] | (zero ? __GFP_ZERO : 0) |
+				   (heapload_mem_accounting ? __GFP_ACCOUNT : 0),
 				   orders[i]);
 		if (!page)
 			continue;

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory cgroups: heapload,system pages are charged to the caller's
+ * memory cgroup (mem_accounting, default on), so that an allocation or
+ * a load beyond the cgroup's memory.max fails with ENOMEM inside it,
+ * without an OOM kill, and a buffer counts in memory.current while it
+ * lives.
+ *
+ * Mounts cgroup2 at /sys/fs/cgroup if nothing is mounted there, makes
+ * the cgroup hl_memcg_test with memory.max = 64 MiB and runs each test
+ * in a child process moved into it. Needs root and $HL_DATA/256m.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+
+#include "hl_test.h"
+
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_DIR		CG_ROOT "/hl_memcg_test"
+#define CG_MAX_MB	64ULL
+#define CG_PARAM	HL_MODULE_DIR "/parameters/mem_accounting"
+#define CGROUP2_MAGIC	0x63677270
+
+static int heap_fd = -1;
+static int loader_fd = -1;
+
+static int cg_read_u64(const char *file, const char *key, uint64_t *v)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CG_DIR "/%s", file);
+	if (key)
+		return hl_proc_value(path, key, v);
+	return hl_read_u64(path, v);
+}
+
+/* Mount cgroup2 if needed, enable the memory controller, make CG_DIR. */
+static int cg_setup(void)
+{
+	struct statfs fs;
+	char buf[32];
+	int e;
+
+	if (statfs(CG_ROOT, &fs) || fs.f_type != CGROUP2_MAGIC) {
+		mkdir(CG_ROOT, 0755);
+		if (mount("cgroup2", CG_ROOT, "cgroup2", 0, NULL))
+			return ktap_skip("cannot mount cgroup2 at %s: %s", CG_ROOT,
+					 strerror(errno));
+	}
+	e = hl_write_str(CG_ROOT "/cgroup.subtree_control", "+memory");
+	if (e)
+		return ktap_skip("no memory controller in cgroup2: %s",
+				 hl_errname(e));
+	if (mkdir(CG_DIR, 0755) && errno != EEXIST)
+		return ktap_fail("mkdir %s: %s", CG_DIR, strerror(errno));
+	snprintf(buf, sizeof(buf), "%llu", CG_MAX_MB * HL_MIB);
+	e = hl_write_str(CG_DIR "/memory.max", buf);
+	if (e)
+		return ktap_fail("memory.max=%s: %s", buf, hl_errname(e));
+	/* No swap: the limit must bite on heap pages, not be swapped around. */
+	hl_write_str(CG_DIR "/memory.swap.max", "0");
+	return KTAP_PASS;
+}
+
+/*
+ * Run @fn in a child moved into CG_DIR; its exit code is the result. The
+ * child's ktap messages go to the same stdout.
+ */
+static int in_cgroup(int (*fn)(void))
+{
+	char buf[32];
+	int status, e;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return ktap_fail("fork: %s", strerror(errno));
+	if (!pid) {
+		snprintf(buf, sizeof(buf), "%d", getpid());
+		e = hl_write_str(CG_DIR "/cgroup.procs", buf);
+		if (e) {
+			ktap_print_msg("joining %s: %s", CG_DIR, hl_errname(e));
+			_exit(KTAP_FAIL);
+		}
+		_exit(fn());
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return ktap_fail("waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(status))
+		return ktap_fail("the child in %s was killed by signal %d",
+				 CG_DIR, WTERMSIG(status));
+	return WEXITSTATUS(status);
+}
+
+static int alloc_over_limit(void)
+{
+	int fd = -1, e = hl_heap_alloc(heap_fd, 4 * CG_MAX_MB * HL_MIB,
+				       O_RDWR | O_CLOEXEC, 0, &fd);
+
+	if (!e) {
+		close(fd);
+		return ktap_fail("%llu MiB allocated in a cgroup of %llu MiB",
+				 4 * CG_MAX_MB, CG_MAX_MB);
+	}
+	if (e != ENOMEM)
+		return ktap_fail("%llu MiB in a cgroup of %llu MiB: %s, expected ENOMEM",
+				 4 * CG_MAX_MB, CG_MAX_MB, hl_errname(e));
+	return KTAP_PASS;
+}
+
+static int alloc_charged(void)
+{
+	const uint64_t len = 16 * HL_MIB;
+	uint64_t before, during;
+	int fd = -1, e, r;
+
+	r = cg_read_u64("memory.current", NULL, &before);
+	if (r)
+		return ktap_fail("memory.current: %s", hl_errname(r));
+	e = hl_heap_alloc(heap_fd, len, O_RDWR | O_CLOEXEC, 0, &fd);
+	if (e)
+		return ktap_fail("16 MiB in a cgroup of %llu MiB: %s", CG_MAX_MB,
+				 hl_errname(e));
+	r = cg_read_u64("memory.current", NULL, &during);
+	close(fd);
+	if (r)
+		return ktap_fail("memory.current: %s", hl_errname(r));
+	if (during < before + len)
+		return ktap_fail("memory.current went from %" PRIu64 " to %" PRIu64
+				 " with a 16 MiB buffer alive: not charged",
+				 before, during);
+	return KTAP_PASS;
+}
+
+static int load_over_limit(void)
+{
+	struct heapload_load l;
+	char path[512];
+	int fd, e;
+
+	hl_data_path(path, sizeof(path), "256m");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_skip("open %s: %s", path, strerror(errno));
+	hl_load_init(&l, fd, HEAPLOAD_LOAD_DIRECT, 0, 0);
+	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
+	close(fd);
+	if (!e) {
+		close(l.dmabuf_fd);
+		return ktap_fail("256 MiB loaded in a cgroup of %llu MiB", CG_MAX_MB);
+	}
+	if (e != ENOMEM)
+		return ktap_fail("load of 256 MiB in a cgroup of %llu MiB: %s, expected ENOMEM",
+				 CG_MAX_MB, hl_errname(e));
+	return KTAP_PASS;
+}
+
+static int t_alloc_over_limit(const void *arg)
+{
+	(void)arg;
+	return in_cgroup(alloc_over_limit);
+}
+
+static int t_alloc_charged(const void *arg)
+{
+	(void)arg;
+	return in_cgroup(alloc_charged);
+}
+
+static int t_load_over_limit(const void *arg)
+{
+	(void)arg;
+	return in_cgroup(load_over_limit);
+}
+
+/* Nobody was OOM-killed, in the cgroup or outside it. */
+static uint64_t oom_kills_start;
+
+static int t_no_oom_kill(const void *arg)
+{
+	uint64_t now, in_cg = 0;
+	int e;
+
+	(void)arg;
+	e = hl_proc_value("/proc/vmstat", "oom_kill", &now);
+	if (e)
+		return ktap_fail("oom_kill in /proc/vmstat: %s", hl_errname(e));
+	cg_read_u64("memory.events", "oom_kill", &in_cg);
+	if (now != oom_kills_start || in_cg)
+		return ktap_fail("OOM kills: system %" PRIu64 " -> %" PRIu64
+				 ", in the cgroup %" PRIu64, oom_kills_start, now,
+				 in_cg);
+	return KTAP_PASS;
+}
+
+static int t_no_leak(const void *arg)
+{
+	uint64_t b, n;
+	int e;
+
+	(void)arg;
+	e = hl_wait_stats(0, 0, 5000, &b, &n);
+	if (e)
+		return ktap_fail("allocated_bytes %" PRIu64 " buffers %" PRIu64
+				 " after the cgroup tests (%s)", b, n,
+				 hl_errname(e));
+	return KTAP_PASS;
+}
+
+static const struct hl_test tests[] = {
+	{ "alloc_beyond_memcg_limit_enomem", t_alloc_over_limit, NULL },
+	{ "alloc_charged_to_caller_memcg", t_alloc_charged, NULL },
+	{ "load_beyond_memcg_limit_enomem", t_load_over_limit, NULL },
+	{ "no_oom_kill", t_no_oom_kill, NULL },
+	{ "no_leak_after_cgroup_tests", t_no_leak, NULL },
+};
+
+#define N_TESTS	(sizeof(tests) / sizeof(tests[0]))
+
+static int t_present(void)
+{
+	char word[8] = "";
+	int r;
+
+	r = hl_precondition_module();
+	if (r)
+		return r;
+	/* Charging is the default: only an explicit mem_accounting=0 skips. */
+	if (!hl_read_word(CG_PARAM, word, sizeof(word)) && word[0] == 'N') {
+		hl_precondition_skip("mem_accounting is off");
+		return ktap_skip("%s", hl_precondition_why);
+	}
+	heap_fd = open(HL_HEAP_PATH, O_RDWR | O_CLOEXEC);
+	loader_fd = open(HL_LOADER_PATH, O_RDWR | O_CLOEXEC);
+	if (heap_fd < 0 || loader_fd < 0) {
+		hl_precondition_skip("%s or %s unusable", HL_HEAP_PATH,
+				     HL_LOADER_PATH);
+		return ktap_fail("open %s / %s: %s", HL_HEAP_PATH, HL_LOADER_PATH,
+				 strerror(errno));
+	}
+	hl_proc_value("/proc/vmstat", "oom_kill", &oom_kills_start);
+	r = cg_setup();
+	if (r)
+		hl_precondition_skip("no memory cgroup to test in");
+	return r;
+}
+
+int main(void)
+{
+	ktap_print_header();
+	ktap_set_plan(1 + N_TESTS);
+	ktap_report("memcg_test_cgroup_ready", t_present());
+	hl_run_table(tests, N_TESTS);
+	if (heap_fd >= 0)
+		close(heap_fd);
+	if (loader_fd >= 0)
+		close(loader_fd);
+	rmdir(CG_DIR);
+	ktap_finished();
+}

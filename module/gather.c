@@ -45,9 +45,6 @@
 
 #include "heapload.h"
 
-/* Direct reads cover whole blocks of at most this size. */
-#define HEAPLOAD_DIO_ALIGN	4096
-
 static struct workqueue_struct *heapload_io_wq;
 
 /**
@@ -55,7 +52,8 @@ static struct workqueue_struct *heapload_io_wq;
  * @file:	the file being read
  * @start:	file offset of the range
  * @length:	bytes of the range that must be read
- * @read_len:	bytes read: @length, rounded up to whole blocks for direct I/O
+ * @read_len:	bytes read: @length, rounded up to the file's direct-I/O
+ *		alignment for direct I/O
  * @direct:	read with IOCB_DIRECT
  * @io_bytes:	bytes per read request
  * @faults:	fault injection snapshot, taken when the load starts
@@ -426,8 +424,9 @@ heapload_gather_finish(struct heapload_heap *heap, struct heapload_gather *g,
 
 static struct heapload_gather *heapload_gather_new(struct file *file,
 						  const struct heapload_load *req,
-						  bool direct)
+						  u32 dio_align)
 {
+	bool direct = dio_align;
 	struct heapload_gather *g = kzalloc(sizeof(*g), GFP_KERNEL);
 
 	if (!g)
@@ -435,7 +434,7 @@ static struct heapload_gather *heapload_gather_new(struct file *file,
 	g->file = file;
 	g->start = req->offset;
 	g->length = req->length;
-	g->read_len = direct ? ALIGN(req->length, HEAPLOAD_DIO_ALIGN) : req->length;
+	g->read_len = direct ? ALIGN(req->length, dio_align) : req->length;
 	g->direct = direct;
 	g->io_bytes = (size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10;
 	g->faults = heapload_faults;
@@ -498,10 +497,12 @@ static int heapload_gather_batch(struct heapload_heap *heap,
  * heapload_gather_load() - allocate a buffer and fill it, overlapped
  * @heap:	heap to allocate from
  * @file:	file to read, checked by the caller (readable regular file,
- *		direct I/O capable if @direct)
+ *		direct I/O capable if @dio_align)
  * @req:	the load: offset, length (resolved, non-zero), progress_addr;
  *		alloc_ns, io_ns, batches and max_inflight are filled in
- * @direct:	read with direct I/O
+ * @dio_align:	0 for buffered reads; else read with direct I/O, offsets and
+ *		lengths multiples of this (the caller checked the offset, and
+ *		that the length rounded up to it fits in whole pages)
  *
  * Return: the complete buffer, not yet exported, or an ERR_PTR: -ENOMEM,
  * -EINTR, -EFAULT (progress word), -ENODATA (short read), or the read's
@@ -510,7 +511,7 @@ static int heapload_gather_batch(struct heapload_heap *heap,
 struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 					     struct file *file,
 					     struct heapload_load *req,
-					     bool direct)
+					     u32 dio_align)
 {
 	u64 __user *progress = u64_to_user_ptr(req->progress_addr);
 	size_t batch_bytes = (size_t)READ_ONCE(heapload_tunables.gather_batch_mb) << 20;
@@ -525,7 +526,7 @@ struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 	ret = heapload_check_alloc(len);
 	if (ret)
 		return ERR_PTR(ret);
-	g = heapload_gather_new(file, req, direct);
+	g = heapload_gather_new(file, req, dio_align);
 	if (!g)
 		return ERR_PTR(-ENOMEM);
 

@@ -256,7 +256,7 @@ void heapload_gather_exit(void);
 struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 					     struct file *file,
 					     struct heapload_load *req,
-					     bool direct);
+					     u32 dio_align);
 
 /* loader.c: /dev/heapload */
 int heapload_loader_init(void);

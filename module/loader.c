@@ -8,6 +8,7 @@
  * work everywhere, as the loop driver and nvmet show; the page cache
  * otherwise), and makes it a dma-buf and an fd only when it is complete.
  */
+#include <linux/blkdev.h>
 #include <linux/bvec.h>
 #include <linux/dma-buf.h>
 #include <linux/err.h>
@@ -22,9 +23,6 @@
 #include <uapi/linux/heapload.h>
 
 #include "heapload.h"
-
-/* Direct I/O offsets stay multiples of this. */
-#define HEAPLOAD_DIO_ALIGN	4096
 
 static_assert(sizeof(struct heapload_load) == HEAPLOAD_LOAD_SIZE_VER1);
 
@@ -49,13 +47,35 @@ static int heapload_load_check(const struct heapload_load *req, size_t usize)
 }
 
 /*
- * Check the file and resolve the range; sets *direct. Loads into a
+ * The alignment, in bytes, of file offsets and lengths for direct I/O on
+ * @file: what statx() reports as STATX_DIOALIGN (v6.1; ext4, xfs, f2fs),
+ * else the logical block size of the file system's device, else the page
+ * size. 512 on most disks, 4096 on 4Kn ones.
+ */
+static u32 heapload_dio_align(struct file *file)
+{
+	struct block_device *bdev = file_inode(file)->i_sb->s_bdev;
+	struct kstat stat;
+
+	if (!vfs_getattr(&file->f_path, &stat, STATX_DIOALIGN,
+			 AT_STATX_SYNC_AS_STAT) &&
+	    (stat.result_mask & STATX_DIOALIGN) && stat.dio_offset_align)
+		return stat.dio_offset_align;
+	if (bdev)
+		return bdev_logical_block_size(bdev);
+	return PAGE_SIZE;
+}
+
+/*
+ * Check the file and resolve the range; sets *dio_align to the file's
+ * direct-I/O alignment, or to 0 for a buffered load. Loads into a
  * restricted heap always use direct I/O: no copy may stay in the page cache.
  */
 static int heapload_load_file_check(struct heapload_load *req,
 				    const struct heapload_heap *heap,
-				    struct file *file, bool *direct)
+				    struct file *file, u32 *dio_align)
 {
+	bool direct;
 	struct inode *inode = file_inode(file);
 	loff_t size;
 	u64 end;
@@ -70,14 +90,19 @@ static int heapload_load_file_check(struct heapload_load *req,
 	if (heap->ops->restrict_buf && (req->flags & HEAPLOAD_LOAD_BUFFERED))
 		return -EINVAL;
 	if ((req->flags & HEAPLOAD_LOAD_DIRECT) || heap->ops->restrict_buf)
-		*direct = true;
+		direct = true;
 	else if (req->flags & HEAPLOAD_LOAD_BUFFERED)
-		*direct = false;
+		direct = false;
 	else
-		*direct = file->f_flags & O_DIRECT;
-	if (*direct && (!hl_file_can_direct_io(file) ||
-			!IS_ALIGNED(req->offset, HEAPLOAD_DIO_ALIGN)))
-		return -EINVAL;
+		direct = file->f_flags & O_DIRECT;
+	*dio_align = 0;
+	if (direct) {
+		if (!hl_file_can_direct_io(file))
+			return -EINVAL;
+		*dio_align = heapload_dio_align(file);
+		if (!IS_ALIGNED(req->offset, *dio_align))
+			return -EINVAL;
+	}
 
 	if (check_add_overflow(req->offset, req->length, &end) ||
 	    end > LLONG_MAX)
@@ -89,6 +114,13 @@ static int heapload_load_file_check(struct heapload_load *req,
 		req->length = size - req->offset;
 	if (!req->length)
 		return -ENODATA;
+	/*
+	 * Direct reads cover whole blocks; where a block is larger than a
+	 * page, the last one must still fit in the buffer: refuse here
+	 * rather than fail in the middle of the load.
+	 */
+	if (*dio_align && ALIGN(req->length, *dio_align) > PAGE_ALIGN(req->length))
+		return -EINVAL;
 	return 0;
 }
 
@@ -113,7 +145,7 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 	struct heapload_load req;
 	struct dma_buf *dmabuf;
 	struct file *file;
-	bool direct;
+	u32 dio_align;
 	int ret;
 
 	if (usize < HEAPLOAD_LOAD_SIZE_VER0)
@@ -134,11 +166,11 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 	if (!file)
 		return -EBADF;
 
-	ret = heapload_load_file_check(&req, heap, file, &direct);
+	ret = heapload_load_file_check(&req, heap, file, &dio_align);
 	if (ret)
 		goto out_fput;
 
-	buffer = heapload_gather_load(heap, file, &req, direct);
+	buffer = heapload_gather_load(heap, file, &req, dio_align);
 	if (IS_ERR(buffer)) {
 		ret = PTR_ERR(buffer);
 		goto out_count;

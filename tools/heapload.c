@@ -50,8 +50,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "Options of load, verify and bench:\n"
 	      "  --heap NAME   heap under " HEAPLOAD_HEAP_DIR " (default: " HEAPLOAD_DEFAULT_HEAP ")\n"
-	      "  --offset N    start at byte N of FILE (default: 0; a multiple of 4096\n"
-	      "                with direct I/O)\n"
+	      "  --offset N    start at byte N of FILE (default: 0; with direct I/O a\n"
+	      "                multiple of the file's direct-I/O block, often 512)\n"
 	      "  --length N    load N bytes (default: 0, up to the end of FILE)\n"
 	      "Options of load and verify:\n"
 	      "  --direct      read with direct I/O (FILE opened with O_DIRECT)\n"
@@ -146,7 +146,7 @@ static void load_hint(const struct hl_args *a, int err)
 		break;
 	case EINVAL:
 		if (a->mode == HL_MODE_DIRECT)
-			hint = "direct I/O needs file system support and an --offset multiple of 4096";
+			hint = "direct I/O needs file system support and an --offset multiple of the file's direct-I/O block";
 		break;
 	}
 	if (hint)

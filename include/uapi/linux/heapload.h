@@ -39,7 +39,10 @@
  *		DMA_HEAP_IOCTL_ALLOC.
  * @offset:	in: file offset in bytes where loading starts. Must not be
  *		past the end of the file. With direct I/O it must be a multiple
- *		of 4096.
+ *		of the file's direct-I/O alignment: the dio_offset_align that
+ *		statx() reports for it with STATX_DIOALIGN, or, where its file
+ *		system reports none, the logical block size of its device
+ *		(512 on most disks, 4096 on 4Kn disks).
  * @length:	in: bytes to load; 0 means from @offset to the end of the
  *		file. @offset + @length must not pass the end of the file.
  * @heap:	in: NUL-terminated heap name, as under /dev/dma_heap, e.g.
@@ -139,8 +142,12 @@ struct heapload_load {
  *   past the end of the file, or offset + length past it; the file is not
  *   a regular file (pipe, socket, device); direct I/O asked for (or
  *   implied by the restricted heap) but the file does not support it, or
- *   offset not a multiple of 4096 with direct I/O; %HEAPLOAD_LOAD_BUFFERED
- *   with the restricted heap.
+ *   offset not a multiple of the file's direct-I/O alignment (see @offset),
+ *   or, with an alignment larger than the page size, length rounded up to
+ *   it larger than length rounded up to the page size;
+ *   %HEAPLOAD_LOAD_BUFFERED with the restricted heap.
+ * * %EPERM, %EACCES - a security module or a fanotify listener denied
+ *   reading the file, as it would read(2).
  * * %E2BIG - a newer struct with non-zero bytes this kernel does not know.
  * * %ENODEV - no heap of that name.
  * * %EBADF - file_fd is not an open fd, or not open for reading.

@@ -305,24 +305,53 @@ void heapload_buffer_free(struct heapload_buffer *buffer)
 }
 
 /*
- * A copy of @table for one importer whose entries are at most @max_seg
- * bytes (dma_get_max_seg_size() of its device, rounded down to whole
- * pages): the importer's DMA mapping must not get longer segments than
- * its device supports (DMA-API debugging checks it), the way the DRM
- * PRIME helpers cap theirs with dma_max_mapping_size().
+ * Length of the piece of an entry that starts at physical address @phys
+ * with @left bytes left: at most @max_seg bytes, and not across a
+ * multiple of @boundary + 1 (dma_get_seg_boundary(); all ones: none).
+ */
+static size_t seg_piece(phys_addr_t phys, size_t left, unsigned int max_seg,
+			unsigned long boundary)
+{
+	size_t n = min_t(size_t, left, max_seg);
+	u64 to_boundary = (u64)boundary - (phys & boundary) + 1;
+
+	if (boundary != ULONG_MAX && to_boundary < n)
+		n = to_boundary;
+	return n;
+}
+
+/*
+ * A copy of @table for the importing device @dev whose entries are no
+ * longer than its largest DMA segment (dma_get_max_seg_size(), whole
+ * pages) and do not cross its segment boundary (dma_get_seg_boundary()):
+ * its DMA mapping must not get segments the device cannot take
+ * (DMA-API debugging checks both), the way the DRM PRIME helpers cap
+ * theirs. Returns the table, or an ERR_PTR: -EINVAL for a device whose
+ * limits are below a page, -ENOMEM.
  */
 static struct sg_table *dup_sg_table(struct sg_table *table,
-				     unsigned int max_seg)
+				     struct device *dev)
 {
+	unsigned int max_seg = round_down(dma_get_max_seg_size(dev), PAGE_SIZE);
+	unsigned long boundary = dma_get_seg_boundary(dev);
 	struct scatterlist *sg, *new_sg;
 	struct sg_table *new_table;
 	unsigned int i, nents = 0;
 	size_t off, n;
 	int ret;
 
-	max_seg = max_t(unsigned int, round_down(max_seg, PAGE_SIZE), PAGE_SIZE);
-	for_each_sgtable_sg(table, sg, i)
-		nents += DIV_ROUND_UP(sg->length, max_seg);
+	if (!max_seg || boundary < PAGE_SIZE - 1)
+		return ERR_PTR(-EINVAL);
+	for_each_sgtable_sg(table, sg, i) {
+		phys_addr_t phys = sg_phys(sg);
+
+		for (off = 0; off < sg->length; off += n) {
+			n = seg_piece(phys + off, sg->length - off, max_seg,
+				      boundary);
+			if (check_add_overflow(nents, 1U, &nents))
+				return ERR_PTR(-ENOMEM);
+		}
+	}
 
 	new_table = kzalloc(sizeof(*new_table), GFP_KERNEL);
 	if (!new_table)
@@ -336,14 +365,14 @@ static struct sg_table *dup_sg_table(struct sg_table *table,
 
 	new_sg = new_table->sgl;
 	for_each_sgtable_sg(table, sg, i) {
-		for (off = 0; off < sg->length; off += n) {
-			size_t pos = sg->offset + off;
+		phys_addr_t phys = sg_phys(sg);
 
-			n = min_t(size_t, sg->length - off, max_seg);
+		for (off = 0; off < sg->length; off += n) {
+			n = seg_piece(phys + off, sg->length - off, max_seg,
+				      boundary);
 			/* Merged entries may span memory sections: by pfn. */
-			sg_set_page(new_sg, pfn_to_page(page_to_pfn(sg_page(sg)) +
-							(pos >> PAGE_SHIFT)),
-				    n, offset_in_page(pos));
+			sg_set_page(new_sg, pfn_to_page(PHYS_PFN(phys + off)), n,
+				    offset_in_page(phys + off));
 			new_sg = sg_next(new_sg);
 		}
 	}
@@ -357,9 +386,10 @@ static struct sg_table *dup_sg_table(struct sg_table *table,
  *
  * Gives the attachment its own copy of the sg_table, so that each device
  * can map it independently, with entries no longer than the device's
- * largest DMA segment.
+ * largest DMA segment and not across its segment boundary.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -EINVAL (the device takes less than a page per segment), or
+ * -ENOMEM.
  */
 int heapload_dmabuf_attach(struct dma_buf *dmabuf,
 			   struct dma_buf_attachment *attachment)
@@ -372,11 +402,10 @@ int heapload_dmabuf_attach(struct dma_buf *dmabuf,
 	if (!a)
 		return -ENOMEM;
 
-	table = dup_sg_table(&buffer->sg_table,
-			     dma_get_max_seg_size(attachment->dev));
+	table = dup_sg_table(&buffer->sg_table, attachment->dev);
 	if (IS_ERR(table)) {
 		kfree(a);
-		return -ENOMEM;
+		return PTR_ERR(table);
 	}
 
 	a->table = table;

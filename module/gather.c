@@ -14,9 +14,10 @@
  * direct I/O" numbers in the dma-heap read-file thread on dri-devel.
  *
  * Every read goes through vfs_iocb_iter_read(), as overlayfs and
- * cachefiles do with their kiocbs, so the LSM hooks, fanotify permission
- * events and fsnotify access events see heapload's reads as they see
- * read(2).
+ * cachefiles do with their kiocbs, with the caller's credentials, so the
+ * LSM hooks and fanotify permission events see heapload's reads as they
+ * see read(2); a direct load sends its fsnotify access event once, at
+ * its end.
  *
  * Pages are allocated without __GFP_ZERO: the reads overwrite them, and
  * whatever the reads do not cover (the rest of the last page) is zeroed
@@ -29,9 +30,11 @@
  */
 #include <linux/atomic.h>
 #include <linux/completion.h>
+#include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/fsnotify.h>
 #include <linux/highmem.h>
 #include <linux/ktime.h>
 #include <linux/refcount.h>
@@ -57,6 +60,7 @@ static struct workqueue_struct *heapload_io_wq;
  * @direct:	read with IOCB_DIRECT
  * @io_bytes:	bytes per read request
  * @faults:	fault injection snapshot, taken when the load starts
+ * @cred:	the caller's credentials, which the work items read with
  * @pending:	references: one of the caller, one per queued batch
  * @all_done:	completed when @pending drops to zero
  * @inflight:	batches queued and not completely read
@@ -75,6 +79,7 @@ struct heapload_gather {
 	bool direct;
 	size_t io_bytes;
 	struct heapload_faults faults;
+	const struct cred *cred;
 
 	atomic_t pending;
 	struct completion all_done;
@@ -204,7 +209,7 @@ static void heapload_req_race_after_submit(struct heapload_gather *g,
 {
 	unsigned int i;
 
-	if (!g->faults.race_after_submit)
+	if (!IS_ENABLED(HEAPLOAD_DEBUG) || !g->faults.race_after_submit)
 		return;
 	for (i = 0; i < 1000 && !READ_ONCE(req->completed); i++)
 		usleep_range(1000, 2000);
@@ -224,8 +229,10 @@ static long heapload_read_sync(struct heapload_req *req, struct iov_iter *iter)
 
 	while (iov_iter_count(iter)) {
 		ret = vfs_iocb_iter_read(req->iocb.ki_filp, &req->iocb, iter);
-		if (ret <= 0)
-			return done ? done : ret;
+		if (ret < 0)
+			return ret;	/* an error, not a file that shrank */
+		if (!ret)
+			break;
 		done += ret;
 	}
 	return done;
@@ -312,14 +319,22 @@ static void heapload_batch_work(struct work_struct *work)
 	struct heapload_batch *batch = container_of(work, struct heapload_batch,
 						    work);
 	struct heapload_gather *g = batch->g;
+	const struct cred *old_cred;
 	size_t want, off;
 
 	/* What of this batch lies inside the part of the range to read. */
 	want = g->read_len > batch->off ?
 	       min(batch->chunks.bytes, g->read_len - batch->off) : 0;
 
+	/*
+	 * The caller's reads, whichever thread submits them: LSMs and file
+	 * systems that look at credentials (FUSE, NFS) see the caller, as
+	 * the loop driver arranges for its workers.
+	 */
+	old_cred = override_creds(g->cred);
 	for (off = 0; off < want && !READ_ONCE(g->abort); off += g->io_bytes)
 		heapload_batch_submit(batch, off, min(g->io_bytes, want - off));
+	revert_creds(old_cred);
 
 	heapload_batch_put(batch);	/* the submission reference */
 }
@@ -438,6 +453,7 @@ static struct heapload_gather *heapload_gather_new(struct file *file,
 	g->direct = direct;
 	g->io_bytes = (size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10;
 	g->faults = heapload_faults;
+	g->cred = get_current_cred();
 	atomic_set(&g->pending, 1);
 	init_completion(&g->all_done);
 	init_waitqueue_head(&g->wq);
@@ -552,7 +568,16 @@ struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 	if (g->io_first_ns)
 		req->io_ns = READ_ONCE(g->io_last_ns) - g->io_first_ns;
 
+	/*
+	 * Queued direct reads end without an access event (they return
+	 * -EIOCBQUEUED to vfs_iocb_iter_read()): send one for the load, from
+	 * the caller, as io_uring does when its reads complete.
+	 */
+	if (!ret && g->direct)
+		fsnotify_access(file);
+
 	buffer = heapload_gather_finish(heap, g, &batches, req->batches, len, ret);
+	put_cred(g->cred);
 	kfree(g);
 	return buffer;
 }

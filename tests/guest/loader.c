@@ -937,19 +937,35 @@ static void *denier_main(void *arg)
 	return NULL;
 }
 
+struct fanotify_case {
+	uint32_t flags;
+	bool batches;	/* 1 MiB gather batches: reads from the work items */
+};
+
+#define BATCH_PARAM	HL_MODULE_DIR "/parameters/gather_batch_mb"
+
 /*
  * A fanotify listener that denies read access to a file makes read(2)
- * fail with EPERM; a load of it, direct or buffered, must fail the same
- * way: heapload's reads go through the VFS checks like any other.
+ * fail with EPERM; a load of it, direct or buffered, in one batch (read
+ * by the caller's thread) or in many (read by work items), must fail the
+ * same way: heapload's reads go through the VFS checks like any other.
  */
 static int t_fanotify_denied(const void *arg)
 {
-	const uint32_t *flags = arg;
+	const struct fanotify_case *fc = arg;
 	struct denier d = { .fan = -1 };
+	char path[512], c, batch[32] = "";
 	struct heapload_load l;
-	char path[512], c;
 	int fd = -1, r, e;
 	ssize_t got;
+
+	if (fc->batches) {
+		e = hl_read_word(BATCH_PARAM, batch, sizeof(batch));
+		if (!e)
+			e = hl_write_str(BATCH_PARAM, "1");
+		if (e)
+			return ktap_fail("gather_batch_mb=1: %s", hl_errname(e));
+	}
 
 	hl_data_path(path, sizeof(path), "8m");
 	d.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY);
@@ -980,13 +996,17 @@ static int t_fanotify_denied(const void *arg)
 		r = ktap_fail("read(2) of %s was not denied: %s", path,
 			      got >= 0 ? "it read" : strerror(errno));
 	} else {
-		hl_load_init(&l, fd, *flags, 0, 0);
+		int before = d.events;
+
+		hl_load_init(&l, fd, fc->flags, 0, 0);
 		e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
 		if (!e)
 			close(l.dmabuf_fd);
 		if (e != EPERM)
 			r = ktap_fail("load of %s under a denying listener: %s, "
 				      "expected EPERM", path, hl_errname(e));
+		else if (d.events == before)
+			r = ktap_fail("EPERM, but the listener denied nothing");
 	}
 	d.stop = 1;
 	pthread_join(d.thread, NULL);
@@ -995,8 +1015,15 @@ out:
 		close(d.fan);
 	if (fd >= 0)
 		close(fd);
+	if (batch[0] && hl_write_str(BATCH_PARAM, batch) && r == KTAP_PASS)
+		r = ktap_fail("gather_batch_mb not restored to %s", batch);
 	return r;
 }
+
+static const struct fanotify_case fan_direct = { HEAPLOAD_LOAD_DIRECT, false };
+static const struct fanotify_case fan_buffered = { HEAPLOAD_LOAD_BUFFERED, false };
+static const struct fanotify_case fan_direct_batches = { HEAPLOAD_LOAD_DIRECT, true };
+static const struct fanotify_case fan_buffered_batches = { HEAPLOAD_LOAD_BUFFERED, true };
 
 static int t_no_leak(const void *arg)
 {
@@ -1024,13 +1051,17 @@ static const struct hl_test extra_tests[] = {
 	{ "load_buffered_uses_page_cache", t_buffered_uses_cache, NULL },
 	{ "stats_count_live_buffer", t_stats_live_buffer, NULL },
 	{ "load_buffer_pins_module", t_buffer_pins_module, NULL },
-	/* Last: everything above must have released its buffers. */
 	{ "load_buffered_short_reads_sysfs_verified", t_short_reads,
 	  "/sys/firmware/acpi/tables/DSDT" },
 	{ "load_direct_denied_by_fanotify_eperm", t_fanotify_denied,
-	  &hl_flags_direct },
+	  &fan_direct },
 	{ "load_buffered_denied_by_fanotify_eperm", t_fanotify_denied,
-	  &hl_flags_buffered },
+	  &fan_buffered },
+	{ "load_direct_batches_denied_by_fanotify_eperm", t_fanotify_denied,
+	  &fan_direct_batches },
+	{ "load_buffered_batches_denied_by_fanotify_eperm", t_fanotify_denied,
+	  &fan_buffered_batches },
+	/* Last: everything above must have released its buffers. */
 	{ "no_leak_after_close", t_no_leak, NULL },
 };
 

@@ -14,7 +14,7 @@ kdir=/lib/modules/$kver/build
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-ktap_start 4
+ktap_start 5
 
 # sparse: C=2 checks every file whether or not it is rebuilt.
 if command -v sparse >/dev/null; then
@@ -72,5 +72,16 @@ else
 	ktap_result fail production_build_has_no_test_knobs
 fi
 rm -rf "$prod"
+
+# A 32-bit kernel would truncate lengths and offsets: Kbuild must refuse
+# it with a reason (dkms.conf's BUILD_EXCLUSIVE_CONFIG keeps DKMS away).
+if make -C "$kdir" M="$top/module" CONFIG_64BIT= modules >"$log" 2>&1; then
+	ktap_result fail kbuild_refuses_32bit_kernel
+elif grep -q 'heapload needs a 64-bit kernel' "$log"; then
+	ktap_result ok kbuild_refuses_32bit_kernel
+else
+	tail -n 5 "$log" | sed 's/^/# /'
+	ktap_result fail kbuild_refuses_32bit_kernel
+fi
 
 ktap_finish

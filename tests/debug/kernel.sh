@@ -19,8 +19,9 @@
 #   $HL_RIG_CACHE/debug/<source version>-<fragment hash>/
 # (HL_RIG_CACHE defaults to /var/cache/heapload-rig), outside any clone, so
 # that later runs and CI reuse it; a changed fragment or a new source
-# version builds a new one and removes the old. All chatter goes to
-# stderr; the time of a build is logged.
+# version builds a new one, and trees no run used for two days are
+# removed. Builds are serialised by a lock in the cache. All chatter goes
+# to stderr; the time of a build is logged.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -58,15 +59,20 @@ version=$(apt-cache policy "$SRC_PKG" | sed -n 's/^ *Candidate: //p')
 	  version=$(apt-cache policy "$SRC_PKG" | sed -n 's/^ *Candidate: //p'); }
 [ -n "$version" ] && [ "$version" != "(none)" ] || die "no $SRC_PKG in the archive"
 # Only the options count: comments can change without a rebuild.
-key=$version-$(grep '^CONFIG_' "$FRAGMENT" | sha256sum | cut -c1-12)
+key=$version-$(grep -E '^(# )?CONFIG_' "$FRAGMENT" | sha256sum | cut -c1-12)
 TREE=$CACHE/$key
 LOCALVERSION=$(sed -n 's/^CONFIG_LOCALVERSION="\(.*\)"$/\1/p' "$FRAGMENT")
+
+# One build at a time, whichever clone or branch asks.
+exec {lockfd}>"$CACHE/.lock"
+flock "$lockfd"
 
 if [ -f "$TREE/kver" ]; then
 	kver=$(cat "$TREE/kver")
 	if [ -f "$TREE/boot/vmlinuz-$kver" ] &&
 	   [ -f "$TREE/lib/modules/$kver/build/Module.symvers" ]; then
 		log "debug kernel $kver present: $TREE"
+		touch "$TREE/kver"	# in use: see the clean-up below
 		echo "$TREE"
 		exit 0
 	fi
@@ -124,9 +130,13 @@ depmod -b "$TREE" -F "$TREE/boot/System.map-$kver" "$kver"
 find "$BUILD" -name '*.o' ! -path '*/scripts/*' ! -path '*/tools/*' -delete
 echo "$kver" >"$TREE/kver"
 
-for old in "$CACHE"/*/; do
-	old=${old%/}
-	[ "$old" = "$TREE" ] || rm -rf "$old"
+# Trees of other sources or options that no run used for two days (other
+# branches may still want theirs), and builds that never finished.
+find "$CACHE" -mindepth 1 -maxdepth 1 -type d ! -path "$TREE" |
+while read -r old; do
+	if [ ! -f "$old/kver" ] || [ -n "$(find "$old/kver" -mtime +1)" ]; then
+		rm -rf "$old"
+	fi
 done
 log "built $kver in $(( $(date +%s) - T0 )) s: $TREE"
 echo "$TREE"

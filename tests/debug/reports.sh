@@ -10,7 +10,7 @@
 # hung-task and soft-lockup detectors, and any BUG, WARNING, oops or
 # panic. Not their start-up lines ("DMA-API: debugging enabled", "kmemleak:
 # Kernel memory leak detector initialized").
-REPORT_PATTERN='BUG:|WARNING:|UBSAN:|suspected memory leak|unreferenced object|INFO: task .* blocked|soft lockup|Oops|Kernel panic|general protection fault|suspicious RCU usage'
+REPORT_PATTERN='BUG:|WARNING:|UBSAN:|suspected memory leak|unreferenced object|INFO: task .* blocked|soft lockup|rcu: INFO: .*detected stall|Oops|Kernel panic|general protection fault|suspicious RCU usage'
 
 # Print the report lines of console log $1 with some context; true if any.
 reports_in() {

@@ -29,6 +29,7 @@
  * frees everything.
  */
 #include <linux/atomic.h>
+#include <linux/cgroup.h>
 #include <linux/completion.h>
 #include <linux/cred.h>
 #include <linux/delay.h>
@@ -36,8 +37,11 @@
 #include <linux/fs.h>
 #include <linux/fsnotify.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/memcontrol.h>
 #include <linux/refcount.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -61,6 +65,9 @@ static struct workqueue_struct *heapload_io_wq;
  * @io_bytes:	bytes per read request
  * @faults:	fault injection snapshot, taken when the load starts
  * @cred:	the caller's credentials, which the work items read with
+ * @memcg:	the caller's memory cgroup, charged for what the reads
+ *		allocate (page cache of buffered loads), or NULL
+ * @blkcg_css:	the caller's block cgroup, charged for the I/O, or NULL
  * @pending:	references: one of the caller, one per queued batch
  * @all_done:	completed when @pending drops to zero
  * @inflight:	batches queued and not completely read
@@ -80,6 +87,8 @@ struct heapload_gather {
 	size_t io_bytes;
 	struct heapload_faults faults;
 	const struct cred *cred;
+	struct mem_cgroup *memcg;
+	struct cgroup_subsys_state *blkcg_css;
 
 	atomic_t pending;
 	struct completion all_done;
@@ -320,6 +329,7 @@ static void heapload_batch_work(struct work_struct *work)
 						    work);
 	struct heapload_gather *g = batch->g;
 	const struct cred *old_cred;
+	struct mem_cgroup *old_memcg;
 	size_t want, off;
 
 	/* What of this batch lies inside the part of the range to read. */
@@ -327,13 +337,20 @@ static void heapload_batch_work(struct work_struct *work)
 	       min(batch->chunks.bytes, g->read_len - batch->off) : 0;
 
 	/*
-	 * The caller's reads, whichever thread submits them: LSMs and file
-	 * systems that look at credentials (FUSE, NFS) see the caller, as
-	 * the loop driver arranges for its workers.
+	 * The caller's reads, whichever thread submits them, as the loop
+	 * driver arranges for its workers: LSMs and file systems that look
+	 * at credentials (FUSE, NFS) see the caller; the page cache that
+	 * buffered reads allocate is charged to the caller's memory cgroup
+	 * and the I/O to its block cgroup (kthread_associate_blkcg() does
+	 * nothing when the caller's own thread reads).
 	 */
 	old_cred = override_creds(g->cred);
+	old_memcg = set_active_memcg(g->memcg);
+	kthread_associate_blkcg(g->blkcg_css);
 	for (off = 0; off < want && !READ_ONCE(g->abort); off += g->io_bytes)
 		heapload_batch_submit(batch, off, min(g->io_bytes, want - off));
+	kthread_associate_blkcg(NULL);
+	set_active_memcg(old_memcg);
 	revert_creds(old_cred);
 
 	heapload_batch_put(batch);	/* the submission reference */
@@ -437,6 +454,25 @@ heapload_gather_finish(struct heapload_heap *heap, struct heapload_gather *g,
 	return buffer;
 }
 
+/* The block cgroup of the calling task, referenced, or NULL. */
+static struct cgroup_subsys_state *heapload_current_blkcg_css(void)
+{
+#ifdef CONFIG_BLK_CGROUP
+	return task_get_css(current, io_cgrp_id);
+#else
+	return NULL;
+#endif
+}
+
+static void heapload_gather_free(struct heapload_gather *g)
+{
+	if (g->blkcg_css)
+		css_put(g->blkcg_css);
+	mem_cgroup_put(g->memcg);
+	put_cred(g->cred);
+	kfree(g);
+}
+
 static struct heapload_gather *heapload_gather_new(struct file *file,
 						  const struct heapload_load *req,
 						  u32 dio_align)
@@ -454,6 +490,8 @@ static struct heapload_gather *heapload_gather_new(struct file *file,
 	g->io_bytes = (size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10;
 	g->faults = heapload_faults;
 	g->cred = get_current_cred();
+	g->memcg = get_mem_cgroup_from_mm(current->mm);
+	g->blkcg_css = heapload_current_blkcg_css();
 	atomic_set(&g->pending, 1);
 	init_completion(&g->all_done);
 	init_waitqueue_head(&g->wq);
@@ -577,8 +615,7 @@ struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 		fsnotify_access(file);
 
 	buffer = heapload_gather_finish(heap, g, &batches, req->batches, len, ret);
-	put_cred(g->cred);
-	kfree(g);
+	heapload_gather_free(g);
 	return buffer;
 }
 

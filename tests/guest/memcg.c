@@ -4,7 +4,9 @@
  * memory cgroup (mem_accounting, default on), so that an allocation or
  * a load beyond the cgroup's memory.max fails with ENOMEM inside it,
  * without an OOM kill, and a buffer counts in memory.current while it
- * lives.
+ * lives. Reads that work items do for the caller are the caller's too:
+ * the page cache of a buffered load is charged to its memory cgroup,
+ * the I/O of a direct load to its block cgroup (io.stat).
  *
  * Mounts cgroup2 at /sys/fs/cgroup if nothing is mounted there, makes
  * the cgroup hl_memcg_test with memory.max = 64 MiB and runs each test
@@ -54,6 +56,8 @@ static int cg_setup(void)
 	if (e)
 		return ktap_skip("no memory controller in cgroup2: %s",
 				 hl_errname(e));
+	/* The io controller is optional: its test skips without it. */
+	hl_write_str(CG_ROOT "/cgroup.subtree_control", "+io");
 	if (mkdir(CG_DIR, 0755) && errno != EEXIST)
 		return ktap_fail("mkdir %s: %s", CG_DIR, strerror(errno));
 	snprintf(buf, sizeof(buf), "%llu", CG_MAX_MB * HL_MIB);
@@ -159,6 +163,134 @@ static int load_over_limit(void)
 	return KTAP_PASS;
 }
 
+/* Sum of rbytes= over the devices of io.stat; 0 or the errno. */
+static int cg_io_rbytes(uint64_t *sum)
+{
+	char line[512], *p;
+	FILE *f = fopen(CG_DIR "/io.stat", "re");
+
+	if (!f)
+		return errno;
+	*sum = 0;
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, " rbytes=");
+		if (p)
+			*sum += strtoull(p + 8, NULL, 10);
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Load 8m with 1 MiB gather batches (set by the parent), so that work
+ * items read it, not the caller; keep the buffer while @after looks.
+ */
+static int load_8m(uint32_t flags, int (*after)(void *), void *arg)
+{
+	struct heapload_load l;
+	char path[512];
+	int fd, e, r;
+
+	hl_data_path(path, sizeof(path), "8m");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_skip("open %s: %s", path, strerror(errno));
+	hl_load_init(&l, fd, flags, 0, 0);
+	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
+	close(fd);
+	if (e)
+		return ktap_fail("load of 8m in the cgroup: %s", hl_errname(e));
+	if (l.batches < 2)
+		ktap_print_msg("only %u batch: the caller's thread read it", l.batches);
+	r = after(arg);
+	close(l.dmabuf_fd);
+	return r;
+}
+
+static int read_current(void *arg)
+{
+	return cg_read_u64("memory.current", NULL, arg) ?
+	       ktap_fail("memory.current unreadable") : KTAP_PASS;
+}
+
+/* The page cache of a buffered load is the caller's, like its buffer. */
+static int page_cache_charged(void)
+{
+	uint64_t before, during = 0;
+	int r;
+
+	if (hl_write_str("/proc/sys/vm/drop_caches", "3"))
+		return ktap_fail("drop_caches failed");
+	r = cg_read_u64("memory.current", NULL, &before);
+	if (r)
+		return ktap_fail("memory.current: %s", hl_errname(r));
+	r = load_8m(HEAPLOAD_LOAD_BUFFERED, read_current, &during);
+	if (r)
+		return r;
+	/* 8 MiB of buffer and 8 MiB of page cache, less some slack. */
+	if (during < before + 15 * HL_MIB)
+		return ktap_fail("memory.current went from %" PRIu64 " to %" PRIu64
+				 " with 8m loaded buffered: the page cache the "
+				 "work items read into is not charged here",
+				 before, during);
+	return KTAP_PASS;
+}
+
+static int read_rbytes(void *arg)
+{
+	return cg_io_rbytes(arg) ? ktap_fail("io.stat unreadable") : KTAP_PASS;
+}
+
+/* The I/O of a direct load is the caller's block cgroup's. */
+static int io_charged(void)
+{
+	uint64_t before, after = 0;
+	int r;
+
+	if (cg_io_rbytes(&before))
+		return ktap_skip("no io.stat: io controller not enabled");
+	r = load_8m(HEAPLOAD_LOAD_DIRECT, read_rbytes, &after);
+	if (r)
+		return r;
+	if (after < before + 8 * HL_MIB)
+		return ktap_fail("io.stat rbytes went from %" PRIu64 " to %" PRIu64
+				 " for a direct load of 8 MiB: the work items' reads "
+				 "are not charged here", before, after);
+	return KTAP_PASS;
+}
+
+#define BATCH_PARAM	HL_MODULE_DIR "/parameters/gather_batch_mb"
+
+/* @fn in the cgroup with 1 MiB gather batches. */
+static int in_cgroup_batches(int (*fn)(void))
+{
+	char batch[32];
+	int e, r;
+
+	e = hl_read_word(BATCH_PARAM, batch, sizeof(batch));
+	if (!e)
+		e = hl_write_str(BATCH_PARAM, "1");
+	if (e)
+		return ktap_fail("gather_batch_mb=1: %s", hl_errname(e));
+	r = in_cgroup(fn);
+	e = hl_write_str(BATCH_PARAM, batch);
+	if (e && r == KTAP_PASS)
+		r = ktap_fail("gather_batch_mb not restored to %s", batch);
+	return r;
+}
+
+static int t_page_cache_charged(const void *arg)
+{
+	(void)arg;
+	return in_cgroup_batches(page_cache_charged);
+}
+
+static int t_io_charged(const void *arg)
+{
+	(void)arg;
+	return in_cgroup_batches(io_charged);
+}
+
 static int t_alloc_over_limit(const void *arg)
 {
 	(void)arg;
@@ -215,6 +347,9 @@ static const struct hl_test tests[] = {
 	{ "alloc_beyond_memcg_limit_enomem", t_alloc_over_limit, NULL },
 	{ "alloc_charged_to_caller_memcg", t_alloc_charged, NULL },
 	{ "load_beyond_memcg_limit_enomem", t_load_over_limit, NULL },
+	{ "buffered_load_page_cache_charged_to_caller_memcg",
+	  t_page_cache_charged, NULL },
+	{ "direct_load_io_charged_to_caller_blkcg", t_io_charged, NULL },
 	{ "no_oom_kill", t_no_oom_kill, NULL },
 	{ "no_leak_after_cgroup_tests", t_no_leak, NULL },
 };

@@ -253,6 +253,21 @@ static inline int hl_wait_stats(uint64_t bytes, uint64_t bufs,
 	}
 }
 
+/*
+ * The module holds no buffer any more (allocated_bytes and buffers back
+ * to 0 within 5 s), @when being what the test just did; a ktap result.
+ */
+static inline int hl_check_no_leak(const char *when)
+{
+	uint64_t b, n;
+	int e = hl_wait_stats(0, 0, 5000, &b, &n);
+
+	if (e)
+		return ktap_fail("allocated_bytes %" PRIu64 " buffers %" PRIu64
+				 " %s (%s)", b, n, when, hl_errname(e));
+	return KTAP_PASS;
+}
+
 /* Value in kB (or pages, for vmstat) of @key in a "key value" file. */
 static inline int hl_proc_value(const char *path, const char *key,
 				uint64_t *val)

@@ -1027,16 +1027,8 @@ static const struct fanotify_case fan_buffered_batches = { HEAPLOAD_LOAD_BUFFERE
 
 static int t_no_leak(const void *arg)
 {
-	uint64_t b, n;
-	int e;
-
 	(void)arg;
-	e = hl_wait_stats(0, 0, 5000, &b, &n);
-	if (e)
-		return ktap_fail("allocated_bytes %" PRIu64 " buffers %" PRIu64
-				 " after every fd was closed (%s)", b, n,
-				 hl_errname(e));
-	return KTAP_PASS;
+	return hl_check_no_leak("after every fd was closed");
 }
 
 static const struct hl_test extra_tests[] = {

@@ -279,35 +279,28 @@ static int in_cgroup_batches(int (*fn)(void))
 	return r;
 }
 
-static int t_page_cache_charged(const void *arg)
+/**
+ * struct cg_case - a test run in a child inside the test cgroup
+ * @fn:		the test, in the child; its result is the child's exit code
+ * @batches:	with 1 MiB gather batches, so that work items read
+ */
+struct cg_case {
+	int (*fn)(void);
+	bool batches;
+};
+
+static int t_in_cgroup(const void *arg)
 {
-	(void)arg;
-	return in_cgroup_batches(page_cache_charged);
+	const struct cg_case *c = arg;
+
+	return c->batches ? in_cgroup_batches(c->fn) : in_cgroup(c->fn);
 }
 
-static int t_io_charged(const void *arg)
-{
-	(void)arg;
-	return in_cgroup_batches(io_charged);
-}
-
-static int t_alloc_over_limit(const void *arg)
-{
-	(void)arg;
-	return in_cgroup(alloc_over_limit);
-}
-
-static int t_alloc_charged(const void *arg)
-{
-	(void)arg;
-	return in_cgroup(alloc_charged);
-}
-
-static int t_load_over_limit(const void *arg)
-{
-	(void)arg;
-	return in_cgroup(load_over_limit);
-}
+static const struct cg_case cg_alloc_over = { alloc_over_limit, false };
+static const struct cg_case cg_alloc_charged = { alloc_charged, false };
+static const struct cg_case cg_load_over = { load_over_limit, false };
+static const struct cg_case cg_page_cache = { page_cache_charged, true };
+static const struct cg_case cg_io = { io_charged, true };
 
 /* Nobody was OOM-killed, in the cgroup or outside it. */
 static uint64_t oom_kills_start;
@@ -331,25 +324,17 @@ static int t_no_oom_kill(const void *arg)
 
 static int t_no_leak(const void *arg)
 {
-	uint64_t b, n;
-	int e;
-
 	(void)arg;
-	e = hl_wait_stats(0, 0, 5000, &b, &n);
-	if (e)
-		return ktap_fail("allocated_bytes %" PRIu64 " buffers %" PRIu64
-				 " after the cgroup tests (%s)", b, n,
-				 hl_errname(e));
-	return KTAP_PASS;
+	return hl_check_no_leak("after the cgroup tests");
 }
 
 static const struct hl_test tests[] = {
-	{ "alloc_beyond_memcg_limit_enomem", t_alloc_over_limit, NULL },
-	{ "alloc_charged_to_caller_memcg", t_alloc_charged, NULL },
-	{ "load_beyond_memcg_limit_enomem", t_load_over_limit, NULL },
-	{ "buffered_load_page_cache_charged_to_caller_memcg",
-	  t_page_cache_charged, NULL },
-	{ "direct_load_io_charged_to_caller_blkcg", t_io_charged, NULL },
+	{ "alloc_beyond_memcg_limit_enomem", t_in_cgroup, &cg_alloc_over },
+	{ "alloc_charged_to_caller_memcg", t_in_cgroup, &cg_alloc_charged },
+	{ "load_beyond_memcg_limit_enomem", t_in_cgroup, &cg_load_over },
+	{ "buffered_load_page_cache_charged_to_caller_memcg", t_in_cgroup,
+	  &cg_page_cache },
+	{ "direct_load_io_charged_to_caller_blkcg", t_in_cgroup, &cg_io },
 	{ "no_oom_kill", t_no_oom_kill, NULL },
 	{ "no_leak_after_cgroup_tests", t_no_leak, NULL },
 };

@@ -41,6 +41,7 @@
 #include <sys/wait.h>
 
 #include "hl_test.h"
+#include "hl_kill.h"
 #include "hl_knobs.h"
 
 #define FI_DEBUGFS		"/sys/kernel/debug"
@@ -693,20 +694,6 @@ static void ctx_close(struct fi_ctx *x)
 	free(x->ref);
 }
 
-/* Reap @pid within @timeout_ms: 0, or ETIMEDOUT. */
-static int reap(pid_t pid, unsigned int timeout_ms, int *status)
-{
-	uint64_t end = hl_now_ms() + timeout_ms;
-
-	for (;;) {
-		if (waitpid(pid, status, WNOHANG) == pid)
-			return 0;
-		if (hl_now_ms() >= end)
-			return ETIMEDOUT;
-		hl_sleep_ms(10);
-	}
-}
-
 /* Reap the child; a hang (or a death) is a ktap_fail(). */
 static int watch_child(pid_t pid)
 {
@@ -721,7 +708,7 @@ static int watch_child(pid_t pid)
 					      HANG_SLACK_MS) {
 			attempt = __atomic_load_n(&sh->attempt, __ATOMIC_ACQUIRE);
 			kill(pid, SIGKILL);
-			if (reap(pid, 30000, &status))
+			if (hl_reap(pid, 30000, &status))
 				return ktap_fail("attempt %d hangs: the child survives SIGKILL for 30 s (in the ioctl: %d)",
 						 attempt, sh->in_call);
 			return ktap_fail("attempt %d took longer than %d s and ignored SIGALRM (in the ioctl: %d)",
@@ -820,21 +807,6 @@ static int t_case(const void *arg)
 
 /* ---- first and last tests ---- */
 
-static bool debugfs_mounted(void)
-{
-	char line[512], dir[256], type[64];
-	FILE *f = fopen("/proc/mounts", "re");
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %255s %63s", dir, type) == 2 &&
-			!strcmp(dir, FI_DEBUGFS) && !strcmp(type, "debugfs");
-	fclose(f);
-	return found;
-}
-
 static int t_present(void)
 {
 	unsigned int id;
@@ -856,7 +828,7 @@ static int t_present(void)
 		return ktap_skip("%s", hl_precondition_why);
 	}
 	if (access(FI_SLAB, F_OK) || access(FI_PAGE, F_OK)) {
-		if (!debugfs_mounted())
+		if (!hl_debugfs_mounted())
 			hl_precondition_skip("no %s and %s: debugfs not mounted at %s",
 					     FI_SLAB, FI_PAGE, FI_DEBUGFS);
 		else

@@ -772,28 +772,12 @@ static const struct fault_case fault_cases[] = {
 	      B, BATCH(16), EXPECT(EIO)),
 };
 
-static bool debugfs_mounted(void)
-{
-	char line[512], dir[256], type[64];
-	FILE *f = fopen("/proc/mounts", "re");
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %255s %63s", dir, type) == 2 &&
-			!strcmp(dir, "/sys/kernel/debug") &&
-			!strcmp(type, "debugfs");
-	fclose(f);
-	return found;
-}
-
 static int fault_precondition(enum knob_id id)
 {
 	if (!access(HL_DEBUG_DIR, F_OK))
 		return knob_table[id].present ? KTAP_PASS :
 			ktap_skip("no %s", knob_table[id].path);
-	if (!debugfs_mounted())
+	if (!hl_debugfs_mounted())
 		return ktap_skip("no %s: debugfs not mounted at /sys/kernel/debug",
 				 HL_DEBUG_DIR);
 	return ktap_skip("no %s: this heapload has no fault injection",

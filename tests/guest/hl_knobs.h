@@ -47,6 +47,23 @@ struct hl_knobs {
 	bool required;
 };
 
+/* debugfs is mounted at /sys/kernel/debug. */
+static inline bool hl_debugfs_mounted(void)
+{
+	char line[512], dir[256], type[64];
+	FILE *f = fopen("/proc/mounts", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %255s %63s", dir, type) == 2 &&
+			!strcmp(dir, "/sys/kernel/debug") &&
+			!strcmp(type, "debugfs");
+	fclose(f);
+	return found;
+}
+
 /* Read the value of every knob of @ks; those that read nothing are absent. */
 static inline void hl_knobs_save(struct hl_knobs *ks)
 {

@@ -18,26 +18,46 @@
 
 struct heapload_stats heapload_stats;
 
+/* Bytes of allocations in progress that are not yet allocated. */
+static atomic64_t heapload_reserved_bytes;
+
 /**
- * heapload_check_alloc() - may a buffer of @len bytes be allocated?
+ * heapload_reserve() - reserve memory for a buffer of @len bytes
  * @len: size in bytes
  *
  * Refuses requests above the administrator's max_alloc_mb limit and
- * requests larger than the memory the kernel reports as available, so a
- * huge request fails early with -ENOMEM instead of pushing the machine
- * into reclaim and the OOM killer against other processes.
+ * requests larger than the memory the kernel reports as available, less
+ * what allocations and loads in progress have reserved and not yet
+ * allocated, so that concurrent requests cannot together pass the check,
+ * and a huge request fails early with -ENOMEM instead of pushing the
+ * machine into reclaim and the OOM killer against other processes.
+ * heapload_chunks_alloc() uses up the reservation as it allocates; the
+ * caller gives back what it did not use with heapload_unreserve().
  *
- * Return: 0, or -ENOMEM.
+ * Return: 0 with @len bytes reserved, or -ENOMEM.
  */
-int heapload_check_alloc(size_t len)
+int heapload_reserve(size_t len)
 {
 	u64 limit = (u64)READ_ONCE(heapload_tunables.max_alloc_mb) << 20;
+	u64 reserved;
 
 	if (len > limit)
 		return -ENOMEM;
-	if (len >> PAGE_SHIFT > si_mem_available())
+	reserved = atomic64_add_return(len, &heapload_reserved_bytes);
+	if (reserved >> PAGE_SHIFT > si_mem_available()) {
+		atomic64_sub(len, &heapload_reserved_bytes);
 		return -ENOMEM;
+	}
 	return 0;
+}
+
+/**
+ * heapload_unreserve() - give back the unused part of a reservation
+ * @len: bytes reserved with heapload_reserve() and not allocated
+ */
+void heapload_unreserve(size_t len)
+{
+	atomic64_sub(len, &heapload_reserved_bytes);
 }
 
 static int heapload_chunks_reserve(struct heapload_chunks *chunks)
@@ -64,7 +84,8 @@ static int heapload_chunks_reserve(struct heapload_chunks *chunks)
  * @chunks:	where the chunks are appended
  * @target:	stop once this many bytes were added (the last chunk may
  *		pass it by less than one chunk), or when *@remaining is 0
- * @remaining:	bytes the whole allocation still needs; decremented
+ * @remaining:	bytes the whole allocation still needs, reserved with
+ *		heapload_reserve(); decremented, and the reservation with it
  * @zero:	whether the heap must zero the chunks
  * @cursor:	the heap's allocation state, 0 at the start of an allocation
  * @budget:	fault injection: fail with -ENOMEM before allocating past
@@ -102,6 +123,7 @@ int heapload_chunks_alloc(struct heapload_heap *heap,
 		chunks->bytes += chunk->bv_len;
 		added += chunk->bv_len;
 		*remaining -= chunk->bv_len;
+		heapload_unreserve(chunk->bv_len);
 		atomic64_add(chunk->bv_len, &heapload_stats.allocated_bytes);
 		cond_resched();
 	}
@@ -149,9 +171,10 @@ void heapload_chunks_destroy(struct heapload_chunks *chunks)
  * @nr_parts:	number of @parts
  *
  * The sg_table gets one entry per chunk, or, if the heap merges chunks, one
- * per run of physically adjacent chunks. On success the buffer owns the
- * chunks' memory and the caller still owns (and destroys) the chunk
- * arrays; on error nothing changes hands.
+ * per run of physically adjacent chunks (at most HEAPLOAD_MAX_CHUNK bytes
+ * each). On success the buffer owns the chunks' memory and the caller
+ * still owns (and destroys) the chunk arrays; on error nothing changes
+ * hands.
  *
  * Return: the buffer, or ERR_PTR(-ENOMEM).
  */
@@ -165,13 +188,19 @@ struct heapload_buffer *heapload_buffer_create(struct heapload_heap *heap,
 	struct scatterlist *sg = NULL;
 	unsigned int i, j, nents = 0;
 	phys_addr_t next = 0;
+	size_t entry = 0;
 
 	for (i = 0; i < nr_parts; i++) {
 		for (j = 0; j < parts[i]->nr; j++) {
 			struct bio_vec *bv = &parts[i]->bv[j];
 
-			if (!merge || !nents || page_to_phys(bv->bv_page) != next)
+			if (merge && nents && page_to_phys(bv->bv_page) == next &&
+			    entry + bv->bv_len <= HEAPLOAD_MAX_CHUNK) {
+				entry += bv->bv_len;
+			} else {
 				nents++;
+				entry = bv->bv_len;
+			}
 			next = page_to_phys(bv->bv_page) + bv->bv_len;
 		}
 	}
@@ -189,12 +218,16 @@ struct heapload_buffer *heapload_buffer_create(struct heapload_heap *heap,
 	buffer->heap = heap;
 	buffer->len = len;
 
-	/* Chunks have offset 0; a merged entry grows by the next chunk. */
+	/*
+	 * Chunks have offset 0; a merged entry grows by the next chunk, up
+	 * to HEAPLOAD_MAX_CHUNK (as counted above).
+	 */
 	for (i = 0; i < nr_parts; i++) {
 		for (j = 0; j < parts[i]->nr; j++) {
 			struct bio_vec *bv = &parts[i]->bv[j];
 
-			if (sg && merge && page_to_phys(bv->bv_page) == next) {
+			if (sg && merge && page_to_phys(bv->bv_page) == next &&
+			    (size_t)sg->length + bv->bv_len <= HEAPLOAD_MAX_CHUNK) {
 				sg->length += bv->bv_len;
 			} else {
 				sg = sg ? sg_next(sg) : buffer->sg_table.sgl;
@@ -225,12 +258,13 @@ struct heapload_buffer *heapload_buffer_alloc(struct heapload_heap *heap,
 	unsigned int cursor = 0;
 	int ret;
 
-	ret = heapload_check_alloc(len);
+	ret = heapload_reserve(len);
 	if (ret)
 		return ERR_PTR(ret);
 
 	ret = heapload_chunks_alloc(heap, &chunks, len, &remaining, true,
 				    &cursor, U64_MAX);
+	heapload_unreserve(remaining);
 	buffer = ret ? ERR_PTR(ret) : heapload_buffer_create(heap, len, &parts, 1);
 	if (IS_ERR(buffer))
 		heapload_chunks_free_pages(heap, &chunks);
@@ -441,23 +475,28 @@ void heapload_dmabuf_detach(struct dma_buf *dmabuf,
 }
 
 /**
- * heapload_dmabuf_map() - map an attachment's sg_table for its device
+ * heapload_dmabuf_map() - dma_buf_ops.map_dma_buf of every heapload heap
  * @attachment:	the attachment
  * @direction:	DMA direction
- * @attrs:	DMA_ATTR_* for dma_map_sgtable(); the restricted heap passes
- *		DMA_ATTR_SKIP_CPU_SYNC, as no CPU ever touches its buffers
+ *
+ * Maps the attachment's sg_table for its device with the usual CPU cache
+ * maintenance, also for restricted buffers (whose upstream counterparts
+ * skip it with DMA_ATTR_SKIP_CPU_SYNC): where the DMA layer bounces
+ * through swiotlb (swiotlb=force, encrypted guests, devices with small
+ * DMA masks) the sync is the copy between the buffer and the bounce
+ * buffer, and on non-coherent systems it makes the CPU's writes (the
+ * scrub zeros, buffered loads) visible to the device.
  *
  * Return: the mapped table or an ERR_PTR of dma_map_sgtable()'s error.
  */
 struct sg_table *heapload_dmabuf_map(struct dma_buf_attachment *attachment,
-				     enum dma_data_direction direction,
-				     unsigned long attrs)
+				     enum dma_data_direction direction)
 {
 	struct heapload_attachment *a = attachment->priv;
 	struct sg_table *table = a->table;
 	int ret;
 
-	ret = dma_map_sgtable(attachment->dev, table, direction, attrs);
+	ret = dma_map_sgtable(attachment->dev, table, direction, 0);
 	if (ret)
 		return ERR_PTR(ret);
 
@@ -466,21 +505,22 @@ struct sg_table *heapload_dmabuf_map(struct dma_buf_attachment *attachment,
 }
 
 /**
- * heapload_dmabuf_unmap() - undo heapload_dmabuf_map()
+ * heapload_dmabuf_unmap() - dma_buf_ops.unmap_dma_buf of every heapload heap
  * @attachment:	the attachment
  * @table:	the table heapload_dmabuf_map() returned
  * @direction:	DMA direction
- * @attrs:	the DMA_ATTR_* it was mapped with
+ *
+ * With the CPU sync: a device's writes through a bounce buffer are copied
+ * back here.
  */
 void heapload_dmabuf_unmap(struct dma_buf_attachment *attachment,
 			   struct sg_table *table,
-			   enum dma_data_direction direction,
-			   unsigned long attrs)
+			   enum dma_data_direction direction)
 {
 	struct heapload_attachment *a = attachment->priv;
 
 	a->mapped = false;
-	dma_unmap_sgtable(attachment->dev, table, direction, attrs);
+	dma_unmap_sgtable(attachment->dev, table, direction, 0);
 }
 
 /**

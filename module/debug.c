@@ -9,7 +9,8 @@
  * queued a direct read, until the read has completed before it lets go
  * of the request (gather.c), the race KASAN found in ext4's direct read;
  * heapload/planted_bug commits a deliberate bug for the debug kernel's
- * harness to report (see below).
+ * harness to report; heapload/importer_write plays a device that writes
+ * into a dma-buf (both below).
  *
  * Write the number of a dma-buf fd of the writing process, then read:
  *
@@ -27,13 +28,17 @@
 #include <linux/crc32.h>
 #include <linux/debugfs.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -249,6 +254,101 @@ static const struct file_operations planted_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * importer_write: a stand-in for a device that writes into a dma-buf.
+ * Write "<fd> <byte>": a platform device of this module attaches to the
+ * dma-buf (fd of the writing process), maps it DMA_FROM_DEVICE as any
+ * importer would, stores @byte into every mapped segment at its DMA
+ * address the way a device's DMA engine would (where the DMA layer
+ * bounces, that is the bounce buffer), then unmaps and detaches. Only
+ * where DMA addresses are physical addresses (dma-direct, no IOMMU);
+ * elsewhere -EOPNOTSUPP. Read the result through heapload/inspect.
+ */
+static struct platform_device *importer_pdev;
+
+static int importer_write_dmabuf(struct dma_buf *dmabuf, u8 byte)
+{
+	struct device *dev = &importer_pdev->dev;
+	struct dma_buf_attachment *attach;
+	struct scatterlist *sg;
+	struct sg_table *table;
+	unsigned int i;
+	int ret = 0;
+
+	attach = dma_buf_attach(dmabuf, dev);
+	if (IS_ERR(attach))
+		return PTR_ERR(attach);
+	table = hl_dma_buf_map_attachment(attach, DMA_FROM_DEVICE);
+	if (IS_ERR(table)) {
+		ret = PTR_ERR(table);
+		goto detach;
+	}
+	for_each_sgtable_dma_sg(table, sg, i) {
+		phys_addr_t phys = dma_to_phys(dev, sg_dma_address(sg));
+		size_t off, n;
+
+		for (off = 0; off < sg_dma_len(sg); off += n) {
+			void *vaddr = kmap_local_pfn(PHYS_PFN(phys + off));
+
+			n = min_t(size_t, sg_dma_len(sg) - off,
+				  PAGE_SIZE - offset_in_page(phys + off));
+			memset(vaddr + offset_in_page(phys + off), byte, n);
+			kunmap_local(vaddr);
+		}
+		cond_resched();
+	}
+	hl_dma_buf_unmap_attachment(attach, table, DMA_FROM_DEVICE);
+detach:
+	dma_buf_detach(dmabuf, attach);
+	return ret;
+}
+
+static ssize_t importer_write(struct file *file, const char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	struct dma_buf *dmabuf;
+	unsigned int byte;
+	char cmd[32];
+	int fd, ret;
+
+	if (!importer_pdev || device_iommu_mapped(&importer_pdev->dev))
+		return -EOPNOTSUPP;
+	if (count >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, count))
+		return -EFAULT;
+	cmd[count] = '\0';
+	if (sscanf(cmd, "%d %u", &fd, &byte) != 2 || byte > 0xff)
+		return -EINVAL;
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	ret = importer_write_dmabuf(dmabuf, byte);
+	dma_buf_put(dmabuf);
+	return ret ? ret : count;
+}
+
+static const struct file_operations importer_fops = {
+	.owner = THIS_MODULE,
+	.write = importer_write,
+	.llseek = noop_llseek,
+};
+
+/*
+ * fault_heap_add, a module parameter (debugfs does not exist yet while the
+ * module initialises): adding the heap of this name fails with -ENOMEM,
+ * as a failing dma_heap_add() would, to test what init does then.
+ */
+static char *fault_heap_add;
+module_param(fault_heap_add, charp, 0444);
+MODULE_PARM_DESC(fault_heap_add,
+		 "Test builds only: adding the heap of this name fails with ENOMEM");
+
+bool heapload_fault_heap_add(const char *name)
+{
+	return fault_heap_add && !strcmp(fault_heap_add, name);
+}
+
 struct heapload_faults heapload_faults;
 static struct dentry *heapload_debugfs;
 
@@ -270,6 +370,18 @@ void heapload_debug_init(void)
 	debugfs_create_bool("race_after_submit", 0600, dir,
 			    &heapload_faults.race_after_submit);
 	debugfs_create_file("planted_bug", 0200, dir, NULL, &planted_fops);
+
+	importer_pdev = platform_device_register_simple("heapload-test-importer",
+							PLATFORM_DEVID_NONE,
+							NULL, 0);
+	if (IS_ERR(importer_pdev) ||
+	    dma_coerce_mask_and_coherent(&importer_pdev->dev,
+					 DMA_BIT_MASK(64))) {
+		if (!IS_ERR(importer_pdev))
+			platform_device_unregister(importer_pdev);
+		importer_pdev = NULL;
+	}
+	debugfs_create_file("importer_write", 0200, dir, NULL, &importer_fops);
 }
 
 /**
@@ -278,4 +390,7 @@ void heapload_debug_init(void)
 void heapload_debug_exit(void)
 {
 	debugfs_remove(heapload_debugfs);
+	if (importer_pdev)
+		platform_device_unregister(importer_pdev);
+	importer_pdev = NULL;
 }

@@ -149,6 +149,8 @@ static void heapload_gather_fail(struct heapload_gather *g, int err)
 {
 	cmpxchg(&g->error, 0, err);
 	WRITE_ONCE(g->abort, true);
+	/* The caller may be waiting for a batch slot: it has to stop now. */
+	wake_up(&g->wq);
 }
 
 static void heapload_gather_put(struct heapload_gather *g)
@@ -577,12 +579,14 @@ struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 	LIST_HEAD(batches);
 	int ret;
 
-	ret = heapload_check_alloc(len);
+	ret = heapload_reserve(len);
 	if (ret)
 		return ERR_PTR(ret);
 	g = heapload_gather_new(file, req, dio_align);
-	if (!g)
+	if (!g) {
+		heapload_unreserve(len);
 		return ERR_PTR(-ENOMEM);
+	}
 
 	while (remaining && !ret) {
 		ret = heapload_wait_inflight(g, max_inflight, progress);
@@ -591,6 +595,9 @@ struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
 		ret = heapload_gather_batch(heap, g, &batches, req, batch_bytes,
 					    &remaining, &cursor);
 	}
+
+	/* What a failed load did not allocate. */
+	heapload_unreserve(remaining);
 
 	/* All allocated (or given up): wait for the reads still in flight. */
 	if (!ret)

@@ -162,6 +162,8 @@ int heapload_heap_add(struct heapload_heap *heap)
 
 	if (heapload_heap_find(heap->name))
 		return -EEXIST;
+	if (heapload_fault_heap_add(heap->name))
+		return -ENOMEM;
 	ret = heapload_heap_node_add(heap);
 	if (ret)
 		return ret;

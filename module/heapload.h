@@ -11,7 +11,15 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
+
+/*
+ * The largest chunk a heap hands out and the largest sg_table entry a
+ * buffer gets by merging chunks: 2 GiB. bio_vec and scatterlist lengths
+ * are unsigned int, and a power of two is a multiple of any page size.
+ */
+#define HEAPLOAD_MAX_CHUNK	((size_t)SZ_2G)
 
 struct heapload_heap;
 
@@ -119,13 +127,15 @@ int heapload_install_dmabuf(struct dma_buf *dmabuf, u32 fd_flags,
  * its /dev/dma_heap/<name> node, chosen at build time.
  */
 extern const char heapload_heap_registration[];
+extern const bool heapload_heap_nodes_permanent;
 int heapload_heap_nodes_init(void);
 void heapload_heap_nodes_exit(void);
 int heapload_heap_node_add(struct heapload_heap *heap);
 void heapload_heap_node_remove(struct heapload_heap *heap);
 
 /* buffer.c: chunks, buffers, limits, statistics */
-int heapload_check_alloc(size_t len);
+int heapload_reserve(size_t len);
+void heapload_unreserve(size_t len);
 int heapload_chunks_alloc(struct heapload_heap *heap,
 			  struct heapload_chunks *chunks, size_t target,
 			  size_t *remaining, bool zero, unsigned int *cursor,
@@ -149,12 +159,10 @@ int heapload_dmabuf_attach(struct dma_buf *dmabuf,
 void heapload_dmabuf_detach(struct dma_buf *dmabuf,
 			    struct dma_buf_attachment *attachment);
 struct sg_table *heapload_dmabuf_map(struct dma_buf_attachment *attachment,
-				     enum dma_data_direction direction,
-				     unsigned long attrs);
+				     enum dma_data_direction direction);
 void heapload_dmabuf_unmap(struct dma_buf_attachment *attachment,
 			   struct sg_table *table,
-			   enum dma_data_direction direction,
-			   unsigned long attrs);
+			   enum dma_data_direction direction);
 void heapload_dmabuf_release(struct dma_buf *dmabuf);
 
 /**
@@ -236,6 +244,8 @@ int heapload_system_heap_init(void);
 void heapload_system_heap_exit(void);
 
 /* restricted_heap.c and restricted_pool.c */
+int heapload_restricted_pool_init(void);
+void heapload_restricted_pool_exit(void);
 int heapload_restricted_heap_init(void);
 void heapload_restricted_heap_exit(void);
 extern const struct attribute_group heapload_restricted_group;
@@ -244,9 +254,11 @@ extern const struct attribute_group heapload_restricted_group;
 #ifdef HEAPLOAD_DEBUG
 void heapload_debug_init(void);
 void heapload_debug_exit(void);
+bool heapload_fault_heap_add(const char *name);
 #else
 static inline void heapload_debug_init(void) { }
 static inline void heapload_debug_exit(void) { }
+static inline bool heapload_fault_heap_add(const char *name) { return false; }
 #endif
 
 /* gather.c: the parallel gathered load */

@@ -4,8 +4,10 @@
  * access.
  *
  * Its dma-buf exporter ops are those of upstream's protected heaps (v6.18,
- * drivers/tee/tee_heap.c): attach, detach, map, unmap and release; mapping
- * for a device skips CPU cache maintenance (DMA_ATTR_SKIP_CPU_SYNC). Every
+ * drivers/tee/tee_heap.c): attach, detach, map, unmap and release; unlike
+ * theirs, mapping for a device keeps the CPU sync (no
+ * DMA_ATTR_SKIP_CPU_SYNC), because with swiotlb bouncing the sync is what
+ * carries the data between device and buffer (heapload_dmabuf_map()). Every
  * CPU path is refused: mmap and begin/end_cpu_access with -EPERM (where
  * the dma-buf core would take a missing op as success), vmap with the
  * core's -EINVAL for a missing op (it warns when a vmap op fails).
@@ -55,20 +57,6 @@ static const struct heapload_restrict_ops software_restrict_ops = {
 
 static const struct heapload_restrict_ops *restrict_ops = &software_restrict_ops;
 
-static struct sg_table *restricted_heap_map_dma_buf(struct dma_buf_attachment *attachment,
-						    enum dma_data_direction direction)
-{
-	return heapload_dmabuf_map(attachment, direction, DMA_ATTR_SKIP_CPU_SYNC);
-}
-
-static void restricted_heap_unmap_dma_buf(struct dma_buf_attachment *attachment,
-					  struct sg_table *table,
-					  enum dma_data_direction direction)
-{
-	heapload_dmabuf_unmap(attachment, table, direction,
-			      DMA_ATTR_SKIP_CPU_SYNC);
-}
-
 static int restricted_heap_cpu_access(struct dma_buf *dmabuf,
 				      enum dma_data_direction direction)
 {
@@ -84,8 +72,8 @@ static int restricted_heap_mmap(struct dma_buf *dmabuf,
 static const struct dma_buf_ops restricted_heap_buf_ops = {
 	.attach = heapload_dmabuf_attach,
 	.detach = heapload_dmabuf_detach,
-	.map_dma_buf = restricted_heap_map_dma_buf,
-	.unmap_dma_buf = restricted_heap_unmap_dma_buf,
+	.map_dma_buf = heapload_dmabuf_map,
+	.unmap_dma_buf = heapload_dmabuf_unmap,
 	.begin_cpu_access = restricted_heap_cpu_access,
 	.end_cpu_access = restricted_heap_cpu_access,
 	.mmap = restricted_heap_mmap,
@@ -202,18 +190,36 @@ const struct attribute_group heapload_restricted_group = {
 	.attrs = heapload_restricted_attrs,
 };
 
+/**
+ * heapload_restricted_pool_init() - ready the pool behind the restricted heap
+ *
+ * Before /dev/heapload's sysfs files, which show the pool, appear.
+ *
+ * Return: 0.
+ */
+int heapload_restricted_pool_init(void)
+{
+	return heapload_rpool_init();
+}
+
+void heapload_restricted_pool_exit(void)
+{
+	heapload_rpool_exit();
+}
+
+static bool restricted_heap_added;
+
 int heapload_restricted_heap_init(void)
 {
-	int ret;
+	int ret = heapload_heap_add(&restricted_heap);
 
-	ret = heapload_rpool_init();
-	if (ret)
-		return ret;
-	return heapload_heap_add(&restricted_heap);
+	restricted_heap_added = !ret;
+	return ret;
 }
 
 void heapload_restricted_heap_exit(void)
 {
-	heapload_heap_remove(&restricted_heap);
-	heapload_rpool_exit();
+	if (restricted_heap_added)
+		heapload_heap_remove(&restricted_heap);
+	restricted_heap_added = false;
 }

@@ -73,6 +73,8 @@ struct rpool_backing {
 	size_t (*max_claim)(size_t room);
 };
 
+static const struct rpool_backing buddy_backing;
+
 static struct {
 	struct mutex lock;
 	const struct rpool_backing *backing;
@@ -82,6 +84,7 @@ static struct {
 	size_t used;
 } rpool = {
 	.lock = __MUTEX_INITIALIZER(rpool.lock),
+	.backing = &buddy_backing,
 	.regions = LIST_HEAD_INIT(rpool.regions),
 };
 
@@ -254,8 +257,8 @@ static void rpool_release_all_locked(void)
  * heapload_rpool_alloc() - take one physically contiguous chunk
  * @remaining:	bytes the allocation still needs, a non-zero multiple of
  *		PAGE_SIZE
- * @chunk:	set to the chunk: zeroed, at most @remaining bytes and at
- *		least min(@remaining, min_chunk)
+ * @chunk:	set to the chunk: zeroed, at most min(@remaining,
+ *		HEAPLOAD_MAX_CHUNK) bytes and at least min(@remaining, min_chunk)
  *
  * Takes the largest free run of the pool, claiming a new region from the
  * backing first if no run is large enough.
@@ -277,7 +280,8 @@ int heapload_rpool_alloc(size_t remaining, struct bio_vec *chunk)
 			goto out;
 	}
 
-	take = min(remaining, largest);
+	/* bio_vec lengths are unsigned int: a region may be larger. */
+	take = min3(remaining, largest, HEAPLOAD_MAX_CHUNK);
 	addr = gen_pool_alloc(rpool.pool, take);
 	if (WARN_ON_ONCE(!addr)) {
 		ret = -ENOMEM;

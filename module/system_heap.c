@@ -26,15 +26,18 @@
 #include "heapload.h"
 
 /*
- * Order-0 pages may reclaim but must fail rather than invoke the OOM
- * killer (__GFP_RETRY_MAYFAIL); higher orders are opportunistic and never
- * reclaim, as upstream. __GFP_ZERO is added per allocation: a load does not
- * zero pages that the file overwrites.
+ * As upstream's system heap of v6.1 (Debian 12's): order-8 pages are
+ * opportunistic and never reclaim; order-4 pages may reclaim and compact
+ * but not warn (a costly order never invokes the OOM killer); order-0
+ * pages may reclaim but must fail rather than invoke the OOM killer
+ * (__GFP_RETRY_MAYFAIL, where upstream would). __GFP_ZERO is added per
+ * allocation: a load does not zero pages that the file overwrites.
  */
 #define LOW_ORDER_GFP	(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+#define MID_ORDER_GFP	(GFP_HIGHUSER | __GFP_NOWARN | __GFP_COMP)
 #define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY) & \
 			  ~__GFP_RECLAIM) | __GFP_COMP)
-static const gfp_t order_flags[] = { HIGH_ORDER_GFP, HIGH_ORDER_GFP, LOW_ORDER_GFP };
+static const gfp_t order_flags[] = { HIGH_ORDER_GFP, MID_ORDER_GFP, LOW_ORDER_GFP };
 
 /*
  * Charge the pages to the memory cgroup of the task that allocates them
@@ -174,24 +177,11 @@ static void system_heap_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	iosys_map_clear(map);
 }
 
-static struct sg_table *system_heap_map_dma_buf(struct dma_buf_attachment *attachment,
-						enum dma_data_direction direction)
-{
-	return heapload_dmabuf_map(attachment, direction, 0);
-}
-
-static void system_heap_unmap_dma_buf(struct dma_buf_attachment *attachment,
-				      struct sg_table *table,
-				      enum dma_data_direction direction)
-{
-	heapload_dmabuf_unmap(attachment, table, direction, 0);
-}
-
 static const struct dma_buf_ops system_heap_buf_ops = {
 	.attach = heapload_dmabuf_attach,
 	.detach = heapload_dmabuf_detach,
-	.map_dma_buf = system_heap_map_dma_buf,
-	.unmap_dma_buf = system_heap_unmap_dma_buf,
+	.map_dma_buf = heapload_dmabuf_map,
+	.unmap_dma_buf = heapload_dmabuf_unmap,
 	.begin_cpu_access = system_heap_begin_cpu_access,
 	.end_cpu_access = system_heap_end_cpu_access,
 	.mmap = system_heap_mmap,

@@ -107,4 +107,20 @@ struct iosys_map;
 #define hl_dma_buf_vunmap(dmabuf, map)	dma_buf_vunmap(dmabuf, map)
 #endif
 
+/*
+ * An importer's mapping of an attachment, without holding the reservation
+ * lock: dma_buf_map_attachment_unlocked() since v6.2, plain
+ * dma_buf_map_attachment() (which did not expect the lock) before.
+ */
+#ifdef HL_HAVE_DMA_BUF_MAP_ATTACHMENT_UNLOCKED
+#define hl_dma_buf_map_attachment(a, dir) \
+	dma_buf_map_attachment_unlocked(a, dir)
+#define hl_dma_buf_unmap_attachment(a, t, dir) \
+	dma_buf_unmap_attachment_unlocked(a, t, dir)
+#else
+#define hl_dma_buf_map_attachment(a, dir)	dma_buf_map_attachment(a, dir)
+#define hl_dma_buf_unmap_attachment(a, t, dir) \
+	dma_buf_unmap_attachment(a, t, dir)
+#endif
+
 #endif /* _HEAPLOAD_COMPAT_H */

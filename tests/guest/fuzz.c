@@ -101,7 +101,7 @@ static const int load_documented[] = {
  * when the heaps are registered through it): EFAULT (copy in or out),
  * EINVAL (fd, fd_flags, heap_flags, a length that pages round to 0; the
  * core's answer to numbers past its table), ENOMEM (max_alloc_mb, memory
- * available, the restricted pool: heapload_check_alloc(), alloc_chunk),
+ * available, the restricted pool: heapload_reserve(), alloc_chunk),
  * EINTR (fatal signal during the allocation: heapload_chunks_alloc()),
  * EMFILE (no fd), ENOTTY (heapload's own UAPI: another type or number).
  * The software restriction backend's restrict_buf cannot fail.

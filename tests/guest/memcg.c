@@ -6,7 +6,8 @@
  * without an OOM kill, and a buffer counts in memory.current while it
  * lives. Reads that work items do for the caller are the caller's too:
  * the page cache of a buffered load is charged to its memory cgroup,
- * the I/O of a direct load to its block cgroup (io.stat).
+ * the I/O of a direct load to its block cgroup (io.stat). Order-4 pages
+ * may reclaim (in the cgroup, its own page cache), as upstream's.
  *
  * Mounts cgroup2 at /sys/fs/cgroup if nothing is mounted there, makes
  * the cgroup hl_memcg_test with memory.max = 64 MiB and runs each test
@@ -164,6 +165,88 @@ static int load_over_limit(void)
 }
 
 /* Sum of rbytes= over the devices of io.stat; 0 or the errno. */
+#define INSPECT		"/sys/kernel/debug/heapload/inspect"
+
+/* Bytes of the buffer @dfd in sg_table entries of exactly @len bytes. */
+static int bytes_in_chunks_of(int dfd, uint64_t len, uint64_t *bytes)
+{
+	char num[16], line[128];
+	unsigned long long phys, n;
+	FILE *f;
+	int ifd;
+
+	ifd = open(INSPECT, O_RDWR | O_CLOEXEC);
+	if (ifd < 0)
+		return errno;
+	snprintf(num, sizeof(num), "%d", dfd);
+	if (write(ifd, num, strlen(num)) != (ssize_t)strlen(num)) {
+		close(ifd);
+		return EIO;
+	}
+	f = fdopen(ifd, "r");
+	if (!f) {
+		close(ifd);
+		return ENOMEM;
+	}
+	*bytes = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "chunk: %llx %llu", &phys, &n) == 2 && n == len)
+			*bytes += n;
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Order-4 pages may reclaim, as with upstream's MID_ORDER_GFP: in a
+ * cgroup filled to its memory.max with its own page cache, an allocation
+ * still gets them, its charges reclaiming the cgroup's cache. With the
+ * no-reclaim mask of order 8 their first charge fails and the whole
+ * buffer falls back to single pages.
+ */
+static int mid_order_reclaims(void)
+{
+	const uint64_t len = 8 * HL_MIB;
+	uint64_t mid = 16 * (uint64_t)sysconf(_SC_PAGESIZE), cur, got = 0;
+	static char block[1 << 20];
+	char path[512];
+	int fd, dfd = -1, e;
+	ssize_t n;
+
+	if (access(INSPECT, W_OK))
+		return ktap_skip("no %s (a test build of heapload)", INSPECT);
+	hl_data_path(path, sizeof(path), "256m");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_skip("open %s: %s", path, strerror(errno));
+	if (hl_write_str("/proc/sys/vm/drop_caches", "3"))
+		ktap_print_msg("drop_caches failed");
+	while ((n = read(fd, block, sizeof(block))) > 0)
+		;
+	close(fd);
+	if (n < 0)
+		return ktap_fail("reading %s: %s", path, strerror(errno));
+	e = cg_read_u64("memory.current", NULL, &cur);
+	if (e)
+		return ktap_fail("memory.current: %s", hl_errname(e));
+	ktap_print_msg("memory.current %" PRIu64 " KiB of %llu MiB after reading 256m",
+		       cur >> 10, CG_MAX_MB);
+	e = hl_heap_alloc(heap_fd, len, O_RDWR | O_CLOEXEC, 0, &dfd);
+	if (e)
+		return ktap_fail("8 MiB in a full cgroup of %llu MiB: %s",
+				 CG_MAX_MB, hl_errname(e));
+	e = bytes_in_chunks_of(dfd, mid, &got);
+	close(dfd);
+	if (e)
+		return ktap_fail("%s: %s", INSPECT, hl_errname(e));
+	ktap_print_msg("%" PRIu64 " KiB of 8 MiB in %" PRIu64 " KiB pages",
+		       got >> 10, mid >> 10);
+	if (got < len / 2)
+		return ktap_fail("only %" PRIu64 " KiB of 8 MiB in %" PRIu64
+				 " KiB pages: order-4 allocations did not reclaim",
+				 got >> 10, mid >> 10);
+	return KTAP_PASS;
+}
+
 static int cg_io_rbytes(uint64_t *sum)
 {
 	char line[512], *p;
@@ -301,6 +384,7 @@ static const struct cg_case cg_alloc_charged = { alloc_charged, false };
 static const struct cg_case cg_load_over = { load_over_limit, false };
 static const struct cg_case cg_page_cache = { page_cache_charged, true };
 static const struct cg_case cg_io = { io_charged, true };
+static const struct cg_case cg_mid_order = { mid_order_reclaims, false };
 
 /* Nobody was OOM-killed, in the cgroup or outside it. */
 static uint64_t oom_kills_start;
@@ -335,6 +419,7 @@ static const struct hl_test tests[] = {
 	{ "buffered_load_page_cache_charged_to_caller_memcg", t_in_cgroup,
 	  &cg_page_cache },
 	{ "direct_load_io_charged_to_caller_blkcg", t_in_cgroup, &cg_io },
+	{ "order4_pages_reclaim_in_full_memcg", t_in_cgroup, &cg_mid_order },
 	{ "no_oom_kill", t_no_oom_kill, NULL },
 	{ "no_leak_after_cgroup_tests", t_no_leak, NULL },
 };

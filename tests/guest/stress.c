@@ -3,14 +3,17 @@
  * Resource behaviour of heapload under pressure:
  *  - a process killed in the middle of a load leaves nothing allocated;
  *  - the max_alloc_mb limit and the memory available give ENOMEM, fast
- *    and without waking the OOM killer;
+ *    and without waking the OOM killer, also to requests that together
+ *    (one still loading) ask for more than is available;
  *  - max_alloc_mb refuses bad writes and keeps its value.
  *
  * Changes max_alloc_mb while it runs and restores it before exiting.
  * Needs root and $HL_DATA/256m (default /data).
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <signal.h>
+#include <sys/fanotify.h>
 #include <sys/wait.h>
 
 #include "hl_test.h"
@@ -621,6 +624,172 @@ static int t_no_leak(void)
 	return KTAP_PASS;
 }
 
+/*
+ * A load in progress keeps what it has not allocated yet reserved: while
+ * one load of 60 % of the available memory waits for its first read (a
+ * fanotify listener holds it), an allocation of another 60 % must fail
+ * with ENOMEM at once, though the memory the load has allocated so far
+ * would leave room for it; once the load is done and freed it succeeds.
+ * Without the reservation both pass the check and race for the memory.
+ */
+#define RESERVE_FILE	"/tmp/heapload-reserve"
+
+static void __attribute__((noreturn)) child_reserve_load(int wfd)
+{
+	int fd = open(RESERVE_FILE, O_RDONLY | O_CLOEXEC), e;
+
+	e = fd < 0 ? errno : load_errno(fd);
+	if (write(wfd, &e, sizeof(e)) != sizeof(e))
+		_exit(2);
+	_exit(0);
+}
+
+/* Answer every pending permission event of @fan with @response. */
+static int answer_events(int fan, uint32_t response, int timeout_ms)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	struct fanotify_event_metadata *m;
+	struct pollfd p = { .fd = fan, .events = POLLIN };
+	int answered = 0;
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) != 1)
+		return 0;
+	n = read(fan, buf, sizeof(buf));
+	for (m = (void *)buf; n > 0 && FAN_EVENT_OK(m, n);
+	     m = FAN_EVENT_NEXT(m, n)) {
+		struct fanotify_response resp = { .fd = m->fd,
+						  .response = response };
+
+		if (m->fd < 0)
+			continue;
+		if (write(fan, &resp, sizeof(resp)) == sizeof(resp))
+			answered++;
+		close(m->fd);
+	}
+	return answered;
+}
+
+static int t_reservation_held_by_load(void)
+{
+	uint64_t avail_kb, len, b0, n0;
+	int fan = -1, fd, pfd[2] = { -1, -1 }, e, e_load = -1, status;
+	int r = KTAP_PASS;
+	struct pollfd p;
+	pid_t pid = -1;
+	ssize_t n;
+
+	if (hl_proc_value("/proc/meminfo", "MemAvailable", &avail_kb))
+		return ktap_fail("no MemAvailable in /proc/meminfo");
+	e = hl_stats(&b0, &n0);
+	if (e)
+		return ktap_fail("reading %s: %s", HL_STATS_DIR, hl_errname(e));
+	len = avail_kb * 1024 / 100 * 60 & ~(HL_MIB - 1);
+	ktap_print_msg("MemAvailable %" PRIu64 " MiB; a load and an allocation of %" PRIu64 " MiB each",
+		       avail_kb >> 10, len >> 20);
+
+	fd = open(RESERVE_FILE, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ktap_fail("creating %s: %s", RESERVE_FILE, strerror(errno));
+	e = ftruncate(fd, len) ? errno : 0;	/* sparse: reads cost nothing */
+	close(fd);
+	if (e) {
+		r = ktap_fail("ftruncate %s: %s", RESERVE_FILE, strerror(e));
+		goto out;
+	}
+	fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY);
+	if (fan < 0) {
+		r = ktap_skip("fanotify_init(FAN_CLASS_CONTENT): %s",
+			      strerror(errno));
+		goto out;
+	}
+	if (fanotify_mark(fan, FAN_MARK_ADD, FAN_ACCESS_PERM, AT_FDCWD,
+			  RESERVE_FILE)) {
+		r = ktap_skip("fanotify_mark(FAN_ACCESS_PERM): %s "
+			      "(no CONFIG_FANOTIFY_ACCESS_PERMISSIONS?)",
+			      strerror(errno));
+		goto out;
+	}
+	e = hl_write_str(HL_PARAM_MAX_MB, HUGE_LIMIT_MB);
+	if (e) {
+		r = ktap_fail("writing max_alloc_mb=%s: %s", HUGE_LIMIT_MB,
+			      hl_errname(e));
+		goto out;
+	}
+	if (pipe2(pfd, O_CLOEXEC)) {
+		r = ktap_fail("pipe: %s", strerror(errno));
+		goto out;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(fan);
+		close(pfd[0]);
+		child_reserve_load(pfd[1]);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (pid < 0) {
+		r = ktap_fail("fork: %s", strerror(errno));
+		goto out;
+	}
+
+	/* The load's first read waits for us: its reservation is made. */
+	p = (struct pollfd){ .fd = fan, .events = POLLIN };
+	if (poll(&p, 1, 60000) != 1) {
+		r = ktap_fail("the load made no read within 60 s");
+		goto release;
+	}
+	e = alloc_errno(len);
+	if (e != ENOMEM)
+		r = ktap_fail("allocation of %" PRIu64 " MiB while a load of as much was in progress: %s, expected ENOMEM",
+			      len >> 20, hl_errname(e));
+release:
+	/* Allow the held read and all that follow until the load is done. */
+	for (;;) {
+		answer_events(fan, FAN_ALLOW, 50);
+		p = (struct pollfd){ .fd = pfd[0], .events = POLLIN };
+		if (poll(&p, 1, 0) == 1)
+			break;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			pid = -1;
+			break;
+		}
+	}
+	n = read(pfd[0], &e_load, sizeof(e_load));
+	if (n != sizeof(e_load) && r == KTAP_PASS)
+		r = ktap_fail("the loading child died without an answer");
+	else if (e_load && r == KTAP_PASS)
+		r = ktap_fail("the load itself failed: %s", hl_errname(e_load));
+	if (pid > 0 && hl_reap(pid, 60000, &status)) {
+		kill(pid, SIGKILL);
+		hl_reap(pid, 60000, &status);
+	}
+	pid = -1;
+	if (r == KTAP_PASS)
+		r = stats_back_to(b0, n0, "after the load was freed");
+	if (r == KTAP_PASS) {
+		e = alloc_errno(len);
+		if (e)
+			r = ktap_fail("allocation of %" PRIu64 " MiB once the load was freed: %s",
+				      len >> 20, hl_errname(e));
+	}
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		hl_reap(pid, 60000, &status);
+	}
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (fan >= 0)
+		close(fan);
+	unlink(RESERVE_FILE);
+	restore_limit();
+	return r;
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -639,6 +808,7 @@ static const struct test tests[] = {
 	{ "alloc_beyond_ram_enomem_no_oom",	t_alloc_beyond_ram },
 	{ "load_beyond_ram_enomem_no_oom",	t_load_beyond_ram },
 	{ "concurrent_allocs_beyond_ram_no_oom", t_concurrent_beyond_ram },
+	{ "alloc_fails_while_a_load_holds_the_memory", t_reservation_held_by_load },
 	{ "sigkill_mid_load_buffered_frees_all", t_sigkill_buffered },
 	{ "sigkill_mid_load_direct_frees_all",	t_sigkill_direct },
 	{ "max_alloc_mb_write_reads_back",	t_write_reads_back },

@@ -57,7 +57,7 @@ int heapload_reserve(size_t len)
  */
 void heapload_unreserve(size_t len)
 {
-	atomic64_sub(len, &heapload_reserved_bytes);
+	WARN_ON_ONCE(atomic64_sub_return(len, &heapload_reserved_bytes) < 0);
 }
 
 static int heapload_chunks_reserve(struct heapload_chunks *chunks)
@@ -118,6 +118,13 @@ int heapload_chunks_alloc(struct heapload_heap *heap,
 		ret = heap->ops->alloc_chunk(heap, *remaining, zero, cursor, chunk);
 		if (ret)
 			return ret;
+		/* A heap that breaks the contract would run away with us. */
+		if (WARN_ON_ONCE(!chunk->bv_len || chunk->bv_offset ||
+				 chunk->bv_len > min(*remaining, HEAPLOAD_MAX_CHUNK) ||
+				 !PAGE_ALIGNED(chunk->bv_len))) {
+			heap->ops->free_chunk(heap, chunk->bv_page, chunk->bv_len);
+			return -EINVAL;
+		}
 
 		chunks->nr++;
 		chunks->bytes += chunk->bv_len;
@@ -303,10 +310,11 @@ int heapload_buffer_restrict(struct heapload_buffer *buffer)
  */
 void heapload_pages_scrub(struct page *page, size_t len)
 {
-	unsigned long i, n = len >> PAGE_SHIFT;
+	unsigned long i, n = len >> PAGE_SHIFT, pfn = page_to_pfn(page);
 
+	/* By pfn: a chunk or a merged run may span memory sections. */
 	for (i = 0; i < n; i++) {
-		clear_highpage(page + i);
+		clear_highpage(pfn_to_page(pfn + i));
 		if (!(i % 1024))
 			cond_resched();
 	}

@@ -29,6 +29,7 @@
 #include <linux/debugfs.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/fs.h>
@@ -261,8 +262,10 @@ static const struct file_operations planted_fops = {
  * importer would, stores @byte into every mapped segment at its DMA
  * address the way a device's DMA engine would (where the DMA layer
  * bounces, that is the bounce buffer), then unmaps and detaches. Only
- * where DMA addresses are physical addresses (dma-direct, no IOMMU);
- * elsewhere -EOPNOTSUPP. Read the result through heapload/inspect.
+ * heapload's dma-bufs (-EINVAL for others), and only where the device is
+ * DMA-coherent and its DMA addresses are physical addresses of RAM
+ * (dma-direct: no IOMMU, no DMA ops of the platform); elsewhere
+ * -EOPNOTSUPP. Read the result through heapload/inspect.
  */
 static struct platform_device *importer_pdev;
 
@@ -287,6 +290,11 @@ static int importer_write_dmabuf(struct dma_buf *dmabuf, u8 byte)
 		phys_addr_t phys = dma_to_phys(dev, sg_dma_address(sg));
 		size_t off, n;
 
+		if (!pfn_valid(PHYS_PFN(phys)) ||
+		    !pfn_valid(PHYS_PFN(phys + sg_dma_len(sg) - 1))) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
 		for (off = 0; off < sg_dma_len(sg); off += n) {
 			void *vaddr = kmap_local_pfn(PHYS_PFN(phys + off));
 
@@ -311,7 +319,9 @@ static ssize_t importer_write(struct file *file, const char __user *ubuf,
 	char cmd[32];
 	int fd, ret;
 
-	if (!importer_pdev || device_iommu_mapped(&importer_pdev->dev))
+	if (!importer_pdev || device_iommu_mapped(&importer_pdev->dev) ||
+	    get_dma_ops(&importer_pdev->dev) ||
+	    !dev_is_dma_coherent(&importer_pdev->dev))
 		return -EOPNOTSUPP;
 	if (count >= sizeof(cmd))
 		return -EINVAL;
@@ -323,7 +333,8 @@ static ssize_t importer_write(struct file *file, const char __user *ubuf,
 	dmabuf = dma_buf_get(fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
-	ret = importer_write_dmabuf(dmabuf, byte);
+	ret = heapload_dmabuf_buffer(dmabuf) ?
+	      importer_write_dmabuf(dmabuf, byte) : -EINVAL;
 	dma_buf_put(dmabuf);
 	return ret ? ret : count;
 }

@@ -406,14 +406,16 @@ static void heapload_zero_tail(struct list_head *batches, size_t from)
 
 			if (end > from) {
 				size_t off = from > start ? from - start : 0;
-				struct page *page = bv->bv_page + (off >> PAGE_SHIFT);
+				/* By pfn: a chunk may span memory sections. */
+				unsigned long pfn = page_to_pfn(bv->bv_page) +
+						    (off >> PAGE_SHIFT);
 				size_t len = bv->bv_len - off;
 
 				off &= ~PAGE_MASK;
 				while (len) {
 					size_t n = min_t(size_t, len, PAGE_SIZE - off);
 
-					memzero_page(page++, off, n);
+					memzero_page(pfn_to_page(pfn++), off, n);
 					len -= n;
 					off = 0;
 				}

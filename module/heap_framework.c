@@ -20,7 +20,6 @@
 HL_MODULE_IMPORT_NS(DMA_BUF_HEAP);
 
 const char heapload_heap_registration[] = "dma-heap framework (dma_heap_add)";
-const bool heapload_heap_nodes_permanent = true;
 
 static struct dma_buf *heapload_framework_allocate(struct dma_heap *dma_heap,
 						   unsigned long len,

@@ -28,7 +28,6 @@
 #define HEAPLOAD_VALID_FD_FLAGS	(O_CLOEXEC | O_ACCMODE)
 
 const char heapload_heap_registration[] = "heapload's own dma-heap UAPI";
-const bool heapload_heap_nodes_permanent;
 
 static dev_t heap_devt;
 static struct class *heap_class;

@@ -65,8 +65,8 @@ struct heapload_chunks {
 /**
  * struct heapload_heap_ops - what a heap implements
  * @alloc_chunk: allocate one physically contiguous chunk of at most
- *		@remaining bytes (a non-zero multiple of PAGE_SIZE) into @chunk,
- *		zeroed if @zero. @cursor is the heap's own state across the
+ *		min(@remaining, HEAPLOAD_MAX_CHUNK) bytes (a non-zero multiple
+ *		of PAGE_SIZE, offset 0) into @chunk, zeroed if @zero. @cursor is the heap's own state across the
  *		calls of one allocation, 0 at its start. Returns 0 or -ENOMEM;
  *		never invokes the OOM killer.
  * @free_chunk:	give back a chunk from @alloc_chunk.
@@ -127,7 +127,6 @@ int heapload_install_dmabuf(struct dma_buf *dmabuf, u32 fd_flags,
  * its /dev/dma_heap/<name> node, chosen at build time.
  */
 extern const char heapload_heap_registration[];
-extern const bool heapload_heap_nodes_permanent;
 int heapload_heap_nodes_init(void);
 void heapload_heap_nodes_exit(void);
 int heapload_heap_node_add(struct heapload_heap *heap);
@@ -244,8 +243,8 @@ int heapload_system_heap_init(void);
 void heapload_system_heap_exit(void);
 
 /* restricted_heap.c and restricted_pool.c */
-int heapload_restricted_pool_init(void);
-void heapload_restricted_pool_exit(void);
+void heapload_rpool_init(void);
+void heapload_rpool_exit(void);
 int heapload_restricted_heap_init(void);
 void heapload_restricted_heap_exit(void);
 extern const struct attribute_group heapload_restricted_group;

@@ -276,12 +276,19 @@ static struct miscdevice heapload_misc = {
 	.groups	= heapload_groups,
 };
 
+static bool heapload_misc_registered;
+
 int heapload_loader_init(void)
 {
-	return misc_register(&heapload_misc);
+	int ret = misc_register(&heapload_misc);
+
+	heapload_misc_registered = !ret;
+	return ret;
 }
 
 void heapload_loader_exit(void)
 {
-	misc_deregister(&heapload_misc);
+	if (heapload_misc_registered)
+		misc_deregister(&heapload_misc);
+	heapload_misc_registered = false;
 }

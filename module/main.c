@@ -61,31 +61,17 @@ HEAPLOAD_PARAM(restricted_pool_mb, 1, UINT_MAX, 1,
 	       "Capacity of the restricted heap's pool, in MiB (default: a quarter of RAM)");
 
 /*
- * Add the heaps. Where a heap can be removed again (heapload's own
- * dma-heap UAPI) a failure undoes the others and fails the module load.
- * Where it cannot (dma_heap_add(): the heap and the module reference it
- * took stay until reboot), nothing may fail once the first heap is added,
- * or the kernel would keep a heap whose ops point into the freed module:
- * a later heap that cannot be added is then left out with a warning.
+ * Init order. While the module initialises, its files can already be
+ * opened (try_module_get() succeeds on a module still coming up), and a
+ * failed init frees the module whatever such files still hold: so
+ * everything that can fail comes before the first file a user can open,
+ * and nothing fails after it. The first heap is that file; a heap or
+ * /dev/heapload that cannot be added after it is left out with a
+ * warning, and the module loads without it (on the dma-heap framework
+ * path an added heap could not be removed again anyway). Everything a
+ * file shows exists before the file: the restricted pool before
+ * /dev/heapload's sysfs files that show it.
  */
-static int heapload_heaps_init(void)
-{
-	int ret;
-
-	ret = heapload_system_heap_init();
-	if (ret)
-		return ret;
-	ret = heapload_restricted_heap_init();
-	if (ret && heapload_heap_nodes_permanent) {
-		pr_warn("heap heapload,restricted not added (%d); the other heaps stay, as the dma-heap framework cannot remove them\n",
-			ret);
-		return 0;
-	}
-	if (ret)
-		heapload_system_heap_exit();
-	return ret;
-}
-
 static int __init heapload_init(void)
 {
 	int ret;
@@ -97,28 +83,27 @@ static int __init heapload_init(void)
 		heapload_tunables.restricted_pool_mb =
 			(totalram_pages() >> (20 - PAGE_SHIFT)) / 4;
 
-	/*
-	 * Everything the user-visible files show exists before they appear:
-	 * the restricted pool before /dev/heapload and its sysfs files, and
-	 * those before the heaps.
-	 */
 	ret = heapload_gather_init();
 	if (ret)
 		return ret;
 	ret = heapload_heap_nodes_init();
 	if (ret)
 		goto err_gather;
-	ret = heapload_restricted_pool_init();
+	heapload_rpool_init();
+
+	ret = heapload_system_heap_init();
 	if (ret)
 		goto err_nodes;
+	/* From here on nothing fails. */
+	ret = heapload_restricted_heap_init();
+	if (ret)
+		pr_warn("heap heapload,restricted not added (%d): loading without it\n",
+			ret);
 	ret = heapload_loader_init();
 	if (ret)
-		goto err_pool;
+		pr_warn("no /dev/heapload (%d): loading with the heaps only\n",
+			ret);
 	heapload_debug_init();
-	/* Heaps last: on the dma-heap framework path they are for good. */
-	ret = heapload_heaps_init();
-	if (ret)
-		goto err_loader;
 
 	pr_info("version %s loaded: heaps through %s, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u restricted_pool_mb=%u\n",
 		HEAPLOAD_VERSION, heapload_heap_registration,
@@ -129,13 +114,9 @@ static int __init heapload_init(void)
 		heapload_tunables.restricted_pool_mb);
 	return 0;
 
-err_loader:
-	heapload_debug_exit();
-	heapload_loader_exit();
-err_pool:
-	heapload_restricted_pool_exit();
 err_nodes:
 	heapload_heap_nodes_exit();
+	heapload_rpool_exit();
 err_gather:
 	heapload_gather_exit();
 	return ret;
@@ -143,11 +124,11 @@ err_gather:
 
 static void __exit heapload_exit(void)
 {
-	heapload_restricted_heap_exit();
-	heapload_system_heap_exit();
 	heapload_debug_exit();
 	heapload_loader_exit();
-	heapload_restricted_pool_exit();
+	heapload_restricted_heap_exit();
+	heapload_system_heap_exit();
+	heapload_rpool_exit();
 	heapload_heap_nodes_exit();
 	heapload_gather_exit();
 }

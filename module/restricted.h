@@ -32,8 +32,6 @@ struct heapload_rpool_stats {
 	u64 min_chunk;
 };
 
-int heapload_rpool_init(void);
-void heapload_rpool_exit(void);
 int heapload_rpool_alloc(size_t remaining, struct bio_vec *chunk);
 void heapload_rpool_free(struct page *page, size_t len);
 void heapload_rpool_get_stats(struct heapload_rpool_stats *st);
@@ -42,8 +40,9 @@ void heapload_rpool_get_stats(struct heapload_rpool_stats *st);
  * struct heapload_restrict_ops - a protection backend of the restricted heap
  * @name:	shown in sysfs ("protection")
  * @alloc:	one physically contiguous, zeroed chunk of at most
- *		@remaining bytes (a multiple of PAGE_SIZE) into @chunk; at
- *		least min(@remaining, the pool's min_chunk). 0 or -ENOMEM.
+ *		min(@remaining, HEAPLOAD_MAX_CHUNK) bytes (a multiple of
+ *		PAGE_SIZE) into @chunk; at least min(@remaining, the pool's
+ *		min_chunk). 0 or -ENOMEM.
  * @free:	take back a chunk of @alloc, already unrestricted and scrubbed
  * @restrict_buf: protect a complete buffer: from here on only devices
  *		(and a secure world) may access it. 0 or an errno.

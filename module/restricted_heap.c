@@ -6,9 +6,13 @@
  * Its dma-buf exporter ops are those of upstream's protected heaps (v6.18,
  * drivers/tee/tee_heap.c): attach, detach, map, unmap and release; unlike
  * theirs, mapping for a device keeps the CPU sync (no
- * DMA_ATTR_SKIP_CPU_SYNC), because with swiotlb bouncing the sync is what
- * carries the data between device and buffer (heapload_dmabuf_map()). Every
- * CPU path is refused: mmap and begin/end_cpu_access with -EPERM (where
+ * DMA_ATTR_SKIP_CPU_SYNC), because with swiotlb bouncing the unmap's sync
+ * is what carries a device's writes into the buffer (heapload_dmabuf_map()).
+ * A bounced mapping holds a copy of the buffer in the bounce buffer while
+ * it lasts (swiotlb copies on map whatever the attributes); the software
+ * backend accepts that, as the kernel can read its memory anyway, but a
+ * backend whose memory the CPU must never touch (TEE, firewall) has to
+ * refuse devices that bounce and skip the sync. Every CPU path is refused: mmap and begin/end_cpu_access with -EPERM (where
  * the dma-buf core would take a missing op as success), vmap with the
  * core's -EINVAL for a missing op (it warns when a vmap op fails).
  *
@@ -189,23 +193,6 @@ const struct attribute_group heapload_restricted_group = {
 	.name = "restricted",
 	.attrs = heapload_restricted_attrs,
 };
-
-/**
- * heapload_restricted_pool_init() - ready the pool behind the restricted heap
- *
- * Before /dev/heapload's sysfs files, which show the pool, appear.
- *
- * Return: 0.
- */
-int heapload_restricted_pool_init(void)
-{
-	return heapload_rpool_init();
-}
-
-void heapload_restricted_pool_exit(void)
-{
-	heapload_rpool_exit();
-}
 
 static bool restricted_heap_added;
 

@@ -366,19 +366,16 @@ void heapload_rpool_get_stats(struct heapload_rpool_stats *st)
  * heapload_rpool_init() - pick the backing
  *
  * CMA where the kernel lets modules allocate from it and has an area,
- * the buddy allocator elsewhere.
- *
- * Return: 0.
+ * the buddy allocator (the default) elsewhere. Called at module load,
+ * before the sysfs files that show the pool appear.
  */
-int heapload_rpool_init(void)
+void heapload_rpool_init(void)
 {
-	rpool.backing = &buddy_backing;
 #ifdef HL_HAVE_CMA
 	rpool_cma = dev_get_cma_area(NULL);
 	if (rpool_cma)
 		rpool.backing = &cma_backing;
 #endif
-	return 0;
 }
 
 /**

@@ -28,7 +28,10 @@
 /*
  * As upstream's system heap of v6.1 (Debian 12's): order-8 pages are
  * opportunistic and never reclaim; order-4 pages may reclaim and compact
- * but not warn (a costly order never invokes the OOM killer); order-0
+ * but not warn (a costly order never invokes the OOM killer; later
+ * upstream stopped their reclaim to save latency, heapload keeps it for
+ * buffers of fewer, larger chunks, and an allocation stops trying order 4
+ * after its first failure, see system_heap_alloc_chunk()); order-0
  * pages may reclaim but must fail rather than invoke the OOM killer
  * (__GFP_RETRY_MAYFAIL, where upstream would). __GFP_ZERO is added per
  * allocation: a load does not zero pages that the file overwrites.

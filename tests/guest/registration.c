@@ -11,11 +11,13 @@
  *   alias where the kernel has none.
  *
  * And what module init does when a heap cannot be added (test builds'
- * parameter fault_heap_add=NAME): on heapload's own UAPI the load fails
- * with ENOMEM and leaves nothing behind (the module is unloaded and
- * loaded again from MODULE_FILE); on the framework path, booted with
- * hlrig.fault_heap_add=heapload,restricted, the module stays loaded with
- * heapload,system only. Last, sysfs readers of /dev/heapload's restricted
+ * parameter fault_heap_add=NAME): if it is the first heap,
+ * heapload,system, the load fails with ENOMEM and leaves nothing behind;
+ * if it is heapload,restricted, added once the first heap's node could
+ * already be open, the module loads without it. Where the module can be
+ * removed, it is unloaded and loaded again from MODULE_FILE with the
+ * fault; on the framework path (pinned) a boot with
+ * hlrig.fault_heap_add=heapload,restricted checks the same. Last, sysfs readers of /dev/heapload's restricted
  * pool files while the module is unloaded and loaded again: the files
  * appear only once what they show exists.
  *
@@ -432,12 +434,13 @@ static int load_into(const char *heap, int *err)
 }
 
 /*
- * Booted with hlrig.fault_heap_add=heapload,restricted on the framework
- * path, the module is loaded: heapload,system there and working, the
+ * Loaded with fault_heap_add=heapload,restricted, the module is there
+ * without that heap: nothing may fail once the first heap is added, as
+ * its node could already be open. heapload,system there and working, the
  * restricted heap absent (no node, a load into it ENODEV, "no heap of
  * that name"), and init said why.
  */
-static int fault_boot_framework(void)
+static int restricted_left_out(void)
 {
 	int r, e, found;
 
@@ -477,11 +480,10 @@ static int fault_boot_framework(void)
 }
 
 /*
- * What the rig's insmod with fault_heap_add=boot_fault did. Where heaps
- * can be removed, or where the first heap failed, the load must have
- * failed leaving nothing behind (the module is then loaded normally for
- * the tests that follow); on the framework path with the restricted heap
- * failing, the module stays without it.
+ * What the rig's insmod with fault_heap_add=boot_fault did. Where the
+ * first heap failed, the load must have failed leaving nothing behind
+ * (the module is then loaded normally for the tests that follow); with
+ * the restricted heap failing, the module stays without it.
  */
 static int t_fault_at_boot(void)
 {
@@ -506,8 +508,8 @@ static int t_fault_at_boot(void)
 		if (e)
 			return ktap_fail("loading %s normally after the failed insmod: %s",
 					 MODULE_FILE, hl_errname(e));
-		if (framework_path() && strcmp(boot_fault, HL_HEAP_NAME))
-			return ktap_fail("insmod with fault_heap_add=%s failed on the dma-heap framework path; it should load without that heap",
+		if (strcmp(boot_fault, HL_HEAP_NAME))
+			return ktap_fail("insmod with fault_heap_add=%s failed; it should load without that heap",
 					 boot_fault);
 		ktap_print_msg("insmod with fault_heap_add=%s failed and left nothing, as expected (%s); loaded normally again",
 			       boot_fault, registration);
@@ -522,18 +524,17 @@ static int t_fault_at_boot(void)
 	if (strcmp(fault, boot_fault))
 		return ktap_fail("fault_heap_add reads \"%s\", booted with " BOOT_FAULT_ARG "%s",
 				 fault, boot_fault);
-	if (!framework_path())
-		return ktap_fail("module loaded with fault_heap_add=%s through %s, where a failed heap add must fail the load",
-				 fault, registration);
 	if (strcmp(fault, HL_RESTRICTED_NAME))
 		return ktap_fail("module loaded though adding %s, its first heap, failed",
 				 fault);
-	return fault_boot_framework();
+	return restricted_left_out();
 }
 
 /*
- * insmod with fault_heap_add=@arg (a heap name) fails with ENOMEM and
- * leaves nothing behind; a normal insmod afterwards brings all back.
+ * insmod with fault_heap_add=@arg (a heap name): for heapload,system, the
+ * first heap, it fails with ENOMEM and leaves nothing behind; for
+ * heapload,restricted it loads without that heap. A normal insmod
+ * afterwards brings all back.
  */
 static int t_init_fault(const void *arg)
 {
@@ -552,6 +553,12 @@ static int t_init_fault(const void *arg)
 		goto reload;
 	snprintf(params, sizeof(params), "fault_heap_add=%s", heap);
 	e = module_load(params);
+	if (!strcmp(heap, HL_RESTRICTED_NAME)) {
+		r = e ? ktap_fail("insmod %s %s: %s, expected it to load without that heap",
+				  MODULE_FILE, params, hl_errname(e)) :
+			restricted_left_out();
+		goto reload;
+	}
 	if (e != ENOMEM) {
 		r = ktap_fail("insmod %s %s: %s, expected ENOMEM", MODULE_FILE,
 			      params, hl_errname(e));
@@ -751,7 +758,7 @@ static const struct hl_test tests[] = {
 	{ "heaps_in_their_class", t_heaps_in_their_class, NULL },
 	{ "system_heap_present", t_system_heap_present, NULL },
 	{ "framework_path_pins_module", t_framework_pins_module, NULL },
-	{ "init_fault_restricted_heap_load_fails_cleanly", t_init_fault,
+	{ "init_fault_restricted_heap_left_out", t_init_fault,
 	  HL_RESTRICTED_NAME },
 	{ "init_fault_system_heap_load_fails_cleanly", t_init_fault,
 	  HL_HEAP_NAME },

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dma_buf_map_attachment_unlocked(): v6.2, commit 19d6634d8789 ("dma-buf:
- * Move dma-buf attachment to dynamic locking specification"). Since then
- * dma_buf_map_attachment() expects the caller to hold the reservation
- * lock; before, importers called it without.
+ * Add unlocked variant of attachment-mapping functions"), also in 6.1.54
+ * and later stable kernels. Where it exists it is what an importer that
+ * does not hold the reservation lock calls (since v6.2 plain
+ * dma_buf_map_attachment() expects the lock held); before, importers
+ * called dma_buf_map_attachment() without it.
  */
 #include <linux/dma-buf.h>
 

@@ -157,7 +157,8 @@ struct heapload_load {
  *   file with length 0), or a read came back short: the file shrank
  *   during the load.
  * * %ENOMEM - the buffer is larger than the module's max_alloc_mb limit or
- *   than the memory available, or the allocator ran out during the load
+ *   than the memory available (less what allocations and loads in progress
+ *   have reserved), or the allocator ran out during the load
  *   (for the restricted heap: its pool reached restricted_pool_mb or has
  *   no contiguous run for the next chunk); never triggers the OOM killer.
  * * %EINTR - a fatal signal arrived during the load.

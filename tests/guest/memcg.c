@@ -19,6 +19,7 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
+#include "hl_inspect.h"
 #include "hl_test.h"
 
 #define CG_ROOT		"/sys/fs/cgroup"
@@ -165,37 +166,6 @@ static int load_over_limit(void)
 }
 
 /* Sum of rbytes= over the devices of io.stat; 0 or the errno. */
-#define INSPECT		"/sys/kernel/debug/heapload/inspect"
-
-/* Bytes of the buffer @dfd in sg_table entries of exactly @len bytes. */
-static int bytes_in_chunks_of(int dfd, uint64_t len, uint64_t *bytes)
-{
-	char num[16], line[128];
-	unsigned long long phys, n;
-	FILE *f;
-	int ifd;
-
-	ifd = open(INSPECT, O_RDWR | O_CLOEXEC);
-	if (ifd < 0)
-		return errno;
-	snprintf(num, sizeof(num), "%d", dfd);
-	if (write(ifd, num, strlen(num)) != (ssize_t)strlen(num)) {
-		close(ifd);
-		return EIO;
-	}
-	f = fdopen(ifd, "r");
-	if (!f) {
-		close(ifd);
-		return ENOMEM;
-	}
-	*bytes = 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "chunk: %llx %llu", &phys, &n) == 2 && n == len)
-			*bytes += n;
-	fclose(f);
-	return 0;
-}
-
 /*
  * Order-4 pages may reclaim, as with upstream's MID_ORDER_GFP: in a
  * cgroup filled to its memory.max with its own page cache, an allocation
@@ -208,12 +178,14 @@ static int mid_order_reclaims(void)
 	const uint64_t len = 8 * HL_MIB;
 	uint64_t mid = 16 * (uint64_t)sysconf(_SC_PAGESIZE), cur, got = 0;
 	static char block[1 << 20];
+	struct hl_inspect in;
 	char path[512];
-	int fd, dfd = -1, e;
+	int fd, dfd = -1, e, r;
+	unsigned int i;
 	ssize_t n;
 
-	if (access(INSPECT, W_OK))
-		return ktap_skip("no %s (a test build of heapload)", INSPECT);
+	if (access(HL_INSPECT, W_OK))
+		return ktap_skip("no %s (a test build of heapload)", HL_INSPECT);
 	hl_data_path(path, sizeof(path), "256m");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -234,10 +206,14 @@ static int mid_order_reclaims(void)
 	if (e)
 		return ktap_fail("8 MiB in a full cgroup of %llu MiB: %s",
 				 CG_MAX_MB, hl_errname(e));
-	e = bytes_in_chunks_of(dfd, mid, &got);
+	r = hl_inspect(dfd, &in);
 	close(dfd);
-	if (e)
-		return ktap_fail("%s: %s", INSPECT, hl_errname(e));
+	if (r)
+		return r;
+	for (i = 0; i < in.n; i++)
+		if (in.chunk[i].len == mid)
+			got += mid;
+	hl_inspect_free(&in);
 	ktap_print_msg("%" PRIu64 " KiB of 8 MiB in %" PRIu64 " KiB pages",
 		       got >> 10, mid >> 10);
 	if (got < len / 2)

@@ -34,10 +34,10 @@
 #include <linux/magic.h>
 
 #include "hl_test.h"
+#include "hl_inspect.h"
 #include "hl_kill.h"
 #include "hl_knobs.h"
 
-#define HL_INSPECT		HL_DEBUG_DIR "/inspect"
 #define POOL_DIR		HL_STATS_DIR "/restricted"
 
 #define D			HEAPLOAD_LOAD_DIRECT
@@ -69,8 +69,6 @@
 #define FRAG_MAX_LIVE		128
 /* Check the chunks of every this many successful allocations. */
 #define FRAG_INSPECT_EVERY	16
-/* The inspect text of one buffer is never longer. */
-#define INSPECT_MAX		(1 << 20)
 
 typedef unsigned long long ull;
 
@@ -79,65 +77,7 @@ typedef unsigned long long ull;
 static int loader_fd = -1;
 static int heap_fd = -1;
 
-/* ---- CRC-32 (zlib's crc32()) and a seeded pseudo-random stream ---- */
-
-#define CRC32_POLY	0xedb88320u
-
-static uint32_t crc32_table[256];
-
-static void crc32_init(void)
-{
-	uint32_t c, n, k;
-
-	for (n = 0; n < 256; n++) {
-		for (c = n, k = 0; k < 8; k++)
-			c = c & 1 ? CRC32_POLY ^ (c >> 1) : c >> 1;
-		crc32_table[n] = c;
-	}
-}
-
-/* zlib's crc32(@crc, @p, @len): continue @crc (0 to start) over @p. */
-static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t len)
-{
-	crc = ~crc;
-	while (len--)
-		crc = crc32_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-/* @a times @b modulo the CRC polynomial, bit-reflected as the CRC is. */
-static uint32_t crc32_mulmod(uint32_t a, uint32_t b)
-{
-	uint32_t m = 1u << 31, p = 0;
-
-	for (;;) {
-		if (a & m) {
-			p ^= b;
-			if (!(a & (m - 1)))
-				break;
-		}
-		m >>= 1;
-		b = b & 1 ? (b >> 1) ^ CRC32_POLY : b >> 1;
-	}
-	return p;
-}
-
-/*
- * The CRC-32 of what @crc covers followed by @n zero bytes, without
- * reading them: each zero byte multiplies the register by x^8.
- */
-static uint32_t crc32_zeros(uint32_t crc, uint64_t n)
-{
-	uint32_t p = 1u << 31;		/* x^0 */
-	uint32_t sq = 1u << 23;		/* x^8, then x^16, x^32, ... */
-
-	for (; n; n >>= 1) {
-		if (n & 1)
-			p = crc32_mulmod(sq, p);
-		sq = crc32_mulmod(sq, sq);
-	}
-	return ~crc32_mulmod(p, ~crc);
-}
+/* ---- a seeded pseudo-random stream ---- */
 
 /* splitmix64: the same stream from the same seed, on every machine. */
 static uint64_t rnd_next(uint64_t *state)
@@ -260,7 +200,7 @@ static int write_random(int fd, uint64_t seed, uint64_t len, uint32_t *crc)
 	for (pos = 0; pos < len && !e; pos += n) {
 		n = len - pos < HL_MIB ? len - pos : HL_MIB;
 		fill_random(&seed, buf, n);
-		*crc = crc32_update(*crc, buf, n);
+		*crc = hl_crc32_update(*crc, buf, n);
 		e = write_all(fd, buf, n);
 	}
 	free(buf);
@@ -541,217 +481,17 @@ static int expect_sync_eperm(int dfd, uint64_t flags, const char *what)
 	return KTAP_PASS;
 }
 
-/* ---- debugfs inspect ---- */
-
-struct chunk {
-	uint64_t phys;
-	uint64_t len;
-	int buf;		/* whose chunk, when several buffers are checked */
-};
-
-struct inspect {
-	char heap[HEAPLOAD_HEAP_NAME_MAX];
-	uint64_t size;
-	int restricted;
-	int vmap;
-	uint32_t crc;
-	unsigned int chunks;	/* what the "chunks:" line says */
-	unsigned int n;		/* "chunk:" lines, in @chunk */
-	struct chunk *chunk;
-};
-
-static void inspect_free(struct inspect *in)
-{
-	free(in->chunk);
-	in->chunk = NULL;
-	in->n = 0;
-}
-
-/* Write the number of @dfd to the open inspect file @ifd: 0 or the errno. */
-static int inspect_select(int ifd, int dfd)
-{
-	char num[16];
-	ssize_t n;
-
-	snprintf(num, sizeof(num), "%d", dfd);
-	n = write(ifd, num, strlen(num));
-	if (n < 0)
-		return errno;
-	return (size_t)n == strlen(num) ? 0 : EIO;
-}
-
-/* All of @ifd from offset 0, NUL-terminated, into a malloc'ed *@text. */
-static int inspect_text(int ifd, char **text)
-{
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap), *more;
-	ssize_t n;
-
-	for (;;) {
-		if (!buf)
-			return ktap_fail("out of memory for %s", HL_INSPECT);
-		n = pread(ifd, buf + len, cap - 1 - len, len);
-		if (n < 0) {
-			free(buf);
-			return ktap_fail("reading %s: %s", HL_INSPECT,
-					 strerror(errno));
-		}
-		if (!n)
-			break;
-		len += n;
-		if (len + 1 < cap)
-			continue;
-		if (cap >= INSPECT_MAX) {
-			free(buf);
-			return ktap_fail("%s longer than %d bytes", HL_INSPECT,
-					 INSPECT_MAX);
-		}
-		cap *= 2;
-		more = realloc(buf, cap);
-		if (!more)
-			free(buf);
-		buf = more;
-	}
-	buf[len] = '\0';
-	*text = buf;
-	return KTAP_PASS;
-}
-
-static bool is_lower_hex(const char *s, size_t len)
-{
-	size_t i;
-
-	if (strlen(s) != len)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static int add_chunk(struct inspect *in, uint64_t phys, uint64_t len,
-		     unsigned int *cap)
-{
-	struct chunk *more;
-
-	if (in->n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		more = realloc(in->chunk, *cap * sizeof(*more));
-		if (!more)
-			return ktap_fail("out of memory for %u chunks", *cap);
-		in->chunk = more;
-	}
-	in->chunk[in->n].phys = phys;
-	in->chunk[in->n].len = len;
-	in->chunk[in->n].buf = 0;
-	in->n++;
-	return KTAP_PASS;
-}
-
-enum {
-	SEEN_HEAP = 1 << 0,
-	SEEN_SIZE = 1 << 1,
-	SEEN_RESTRICTED = 1 << 2,
-	SEEN_VMAP = 1 << 3,
-	SEEN_CRC = 1 << 4,
-	SEEN_CHUNKS = 1 << 5,
-	SEEN_ALL = (1 << 6) - 1,
-};
-
-/* Parse the inspect text; lines with other keys are left for later versions. */
-static int inspect_parse(char *text, struct inspect *in)
-{
-	unsigned int seen = 0, cap = 0;
-	char *line, *save = NULL, hex[16], extra;
-	uint64_t phys, len;
-	int r;
-
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "heap: ", 6)) {
-			if (sscanf(line, "heap: %63s", in->heap) != 1)
-				goto bad;
-			seen |= SEEN_HEAP;
-		} else if (!strncmp(line, "size: ", 6)) {
-			if (sscanf(line, "size: %" SCNu64 " %c", &in->size,
-				   &extra) != 1)
-				goto bad;
-			seen |= SEEN_SIZE;
-		} else if (!strncmp(line, "restricted: ", 12)) {
-			if (sscanf(line, "restricted: %d %c", &in->restricted,
-				   &extra) != 1)
-				goto bad;
-			seen |= SEEN_RESTRICTED;
-		} else if (!strncmp(line, "vmap: ", 6)) {
-			if (sscanf(line, "vmap: %d %c", &in->vmap, &extra) != 1)
-				goto bad;
-			seen |= SEEN_VMAP;
-		} else if (!strncmp(line, "crc32: ", 7)) {
-			if (sscanf(line, "crc32: %15s", hex) != 1 ||
-			    !is_lower_hex(hex, 8))
-				goto bad;
-			in->crc = (uint32_t)strtoul(hex, NULL, 16);
-			seen |= SEEN_CRC;
-		} else if (!strncmp(line, "chunks: ", 8)) {
-			if (sscanf(line, "chunks: %u %c", &in->chunks,
-				   &extra) != 1)
-				goto bad;
-			seen |= SEEN_CHUNKS;
-		} else if (!strncmp(line, "chunk: ", 7)) {
-			if (sscanf(line, "chunk: 0x%" SCNx64 " %" SCNu64 " %c",
-				   &phys, &len, &extra) != 2)
-				goto bad;
-			r = add_chunk(in, phys, len, &cap);
-			if (r)
-				return r;
-		}
-	}
-	if (seen != SEEN_ALL)
-		return ktap_fail("%s lacks a line of: heap, size, restricted, vmap, crc32, chunks (have 0x%x of 0x%x)",
-				 HL_INSPECT, seen, SEEN_ALL);
-	if (in->n != in->chunks)
-		return ktap_fail("%s says chunks: %u, but lists %u", HL_INSPECT,
-				 in->chunks, in->n);
-	return KTAP_PASS;
-bad:
-	return ktap_fail("%s: unreadable line \"%s\"", HL_INSPECT, line);
-}
-
-/* Everything the inspect file says about @dfd, into *@in (free it). */
-static int inspect(int dfd, struct inspect *in)
-{
-	char *text = NULL;
-	int ifd, e, r;
-
-	memset(in, 0, sizeof(*in));
-	ifd = open(HL_INSPECT, O_RDWR | O_CLOEXEC);
-	if (ifd < 0)
-		return ktap_fail("open %s: %s (the test builds of heapload have it)",
-				 HL_INSPECT, strerror(errno));
-	e = inspect_select(ifd, dfd);
-	if (e) {
-		close(ifd);
-		return ktap_fail("writing fd %d to %s: %s", dfd, HL_INSPECT,
-				 hl_errname(e));
-	}
-	r = inspect_text(ifd, &text);
-	close(ifd);
-	if (r)
-		return r;
-	r = inspect_parse(text, in);
-	free(text);
-	return r;
-}
+/* ---- chunks of restricted buffers ---- */
 
 static int cmp_phys(const void *a, const void *b)
 {
-	const struct chunk *x = a, *y = b;
+	const struct hl_chunk *x = a, *y = b;
 
 	return x->phys < y->phys ? -1 : x->phys > y->phys;
 }
 
 /* No two of the @n chunks share a byte; @c is reordered. */
-static int check_disjoint(struct chunk *c, unsigned int n)
+static int check_disjoint(struct hl_chunk *c, unsigned int n)
 {
 	unsigned int i;
 
@@ -775,7 +515,7 @@ static int check_disjoint(struct chunk *c, unsigned int n)
  * pages, adding up to @size, disjoint, and all but the last at least
  * min_chunk_bytes. Reorders in->chunk.
  */
-static int check_chunks(struct inspect *in, uint64_t size)
+static int check_chunks(struct hl_inspect *in, uint64_t size)
 {
 	uint64_t sum = 0;
 	unsigned int i;
@@ -783,7 +523,7 @@ static int check_chunks(struct inspect *in, uint64_t size)
 	if (!in->n)
 		return ktap_fail("a %" PRIu64 "-byte buffer with no chunks", size);
 	for (i = 0; i < in->n; i++) {
-		const struct chunk *c = &in->chunk[i];
+		const struct hl_chunk *c = &in->chunk[i];
 
 		if (c->phys % HL_PAGE)
 			return ktap_fail("chunk %u at 0x%llx is not page aligned",
@@ -821,9 +561,9 @@ static bool vmap_refused(int vmap)
  * *@in keeps what was read; the caller frees it.
  */
 static int check_restricted(int dfd, uint64_t size, uint32_t crc,
-			    struct inspect *in)
+			    struct hl_inspect *in)
 {
-	int r = inspect(dfd, in);
+	int r = hl_inspect(dfd, in);
 
 	if (r)
 		return r;
@@ -848,10 +588,10 @@ static int check_restricted(int dfd, uint64_t size, uint32_t crc,
 /* check_restricted() of a buffer that must still read zero. */
 static int check_zeroed(int dfd, uint64_t size)
 {
-	struct inspect in;
-	int r = check_restricted(dfd, size, crc32_zeros(0, size), &in);
+	struct hl_inspect in;
+	int r = check_restricted(dfd, size, hl_crc32_zeros(0, size), &in);
 
-	inspect_free(&in);
+	hl_inspect_free(&in);
 	return r;
 }
 
@@ -862,12 +602,12 @@ static int check_zeroed(int dfd, uint64_t size)
 static int check_loaded(const struct heapload_load *l,
 			const struct file_data *f, unsigned int *nchunks)
 {
-	struct inspect in;
+	struct hl_inspect in;
 	int r = check_restricted(l->dmabuf_fd, l->buf_size,
-				 crc32_zeros(f->crc, l->buf_size - f->size), &in);
+				 hl_crc32_zeros(f->crc, l->buf_size - f->size), &in);
 
 	*nchunks = in.n;
-	inspect_free(&in);
+	hl_inspect_free(&in);
 	return r;
 }
 
@@ -940,7 +680,7 @@ static int t_inspect_bad_fds(const void *arg)
 		close(ifd);
 		return ktap_fail("open /dev/null: %s", strerror(errno));
 	}
-	e = inspect_select(ifd, nfd);
+	e = hl_inspect_select(ifd, nfd);
 	close(nfd);
 	if (e != EINVAL) {
 		close(ifd);
@@ -948,7 +688,7 @@ static int t_inspect_bad_fds(const void *arg)
 				 hl_errname(e));
 	}
 	/* Closed now, and nothing opened since: a bad fd. */
-	e = inspect_select(ifd, nfd);
+	e = hl_inspect_select(ifd, nfd);
 	close(ifd);
 	if (e != EBADF)
 		return ktap_fail("closed fd %d: %s, expected EBADF", nfd,
@@ -967,7 +707,7 @@ static int t_inspect_system(const void *arg)
 	uint64_t state = 0x5157ULL, sum = 0;
 	unsigned char *p = MAP_FAILED;
 	int dfd = -1, r;
-	struct inspect in = { .chunk = NULL };
+	struct hl_inspect in = { .chunk = NULL };
 	uint32_t crc = 0;
 	unsigned int i;
 
@@ -984,8 +724,8 @@ static int t_inspect_system(const void *arg)
 	hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 	fill_random(&state, p, len);
 	hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-	crc = crc32_update(0, p, len);
-	r = inspect(dfd, &in);
+	crc = hl_crc32_update(0, p, len);
+	r = hl_inspect(dfd, &in);
 	if (r)
 		goto out;
 	if (strcmp(in.heap, HL_HEAP_NAME))
@@ -1010,7 +750,7 @@ static int t_inspect_system(const void *arg)
 	else
 		r = check_disjoint(in.chunk, in.n);
 out:
-	inspect_free(&in);
+	hl_inspect_free(&in);
 	if (p != MAP_FAILED)
 		munmap(p, len);
 	close(dfd);
@@ -1032,14 +772,14 @@ struct held {
 static int check_held(const struct held *h, unsigned int n,
 		      unsigned int *nchunks)
 {
-	struct inspect in = { .chunk = NULL };
-	struct chunk *all = NULL, *more;
+	struct hl_inspect in = { .chunk = NULL };
+	struct hl_chunk *all = NULL, *more;
 	unsigned int nall = 0, i, j;
 	int r = KTAP_PASS;
 
 	for (i = 0; !r && i < n; i++) {
 		r = check_restricted(h[i].fd, h[i].len,
-				     crc32_zeros(0, h[i].len), &in);
+				     hl_crc32_zeros(0, h[i].len), &in);
 		more = r ? NULL : realloc(all, (nall + in.n) * sizeof(*all));
 		if (!r && !more)
 			r = ktap_fail("out of memory for the chunk list");
@@ -1051,7 +791,7 @@ static int check_held(const struct held *h, unsigned int n,
 			all = more;
 			nall += in.n;
 		}
-		inspect_free(&in);
+		hl_inspect_free(&in);
 	}
 	if (!r)
 		r = check_disjoint(all, nall);
@@ -1077,7 +817,7 @@ static const struct alloc_case alloc_cases[] = {
 static int t_alloc_case(const void *arg)
 {
 	const struct alloc_case *c = arg;
-	struct inspect in = { .chunk = NULL };
+	struct hl_inspect in = { .chunk = NULL };
 	struct pool p0, p;
 	int dfd, r;
 	off_t end;
@@ -1096,12 +836,12 @@ static int t_alloc_case(const void *arg)
 	if (!r)
 		r = pool_holds(&p0, c->len, &p);
 	if (!r)
-		r = check_restricted(dfd, c->len, crc32_zeros(0, c->len), &in);
+		r = check_restricted(dfd, c->len, hl_crc32_zeros(0, c->len), &in);
 	if (!r)
 		ktap_print_msg("%" PRIu64 " bytes: %u chunk(s), claimed_bytes %" PRIu64
 			       ", largest_free_bytes %" PRIu64, c->len, in.n,
 			       p.claimed, p.largest);
-	inspect_free(&in);
+	hl_inspect_free(&in);
 	close(dfd);
 	if (r)
 		return r;
@@ -1203,27 +943,27 @@ static int t_sync(const void *arg)
 /* vmap refused for a restricted buffer, 0 for a system one: it can tell. */
 static int t_vmap(const void *arg)
 {
-	struct inspect in = { .chunk = NULL };
+	struct hl_inspect in = { .chunk = NULL };
 	int dfd, r = ralloc_or_fail(HL_MIB, &dfd);
 
 	(void)arg;
 	if (r)
 		return r;
-	r = check_restricted(dfd, HL_MIB, crc32_zeros(0, HL_MIB), &in);
+	r = check_restricted(dfd, HL_MIB, hl_crc32_zeros(0, HL_MIB), &in);
 	if (!r)
 		ktap_print_msg("restricted buffer: vmap: %d", in.vmap);
-	inspect_free(&in);
+	hl_inspect_free(&in);
 	close(dfd);
 	if (r)
 		return r;
 	r = sys_alloc_1m(&dfd);
 	if (r)
 		return r;
-	r = inspect(dfd, &in);
+	r = hl_inspect(dfd, &in);
 	if (!r && (in.vmap != 0 || in.restricted != 0))
 		r = ktap_fail("a %s buffer: vmap: %d restricted: %d, expected 0 and 0",
 			      HL_HEAP_NAME, in.vmap, in.restricted);
-	inspect_free(&in);
+	hl_inspect_free(&in);
 	close(dfd);
 	return r;
 }
@@ -1371,7 +1111,8 @@ static int t_load(const void *arg)
 }
 
 /* Do any chunks of @a and @b overlap in physical memory? */
-static bool chunks_overlap(const struct inspect *a, const struct inspect *b)
+static bool chunks_overlap(const struct hl_inspect *a,
+			   const struct hl_inspect *b)
 {
 	unsigned int i, j;
 
@@ -1391,7 +1132,7 @@ static bool chunks_overlap(const struct inspect *a, const struct inspect *b)
  */
 static int t_freed_scrubbed(const void *arg)
 {
-	struct inspect loaded = {0}, again = {0};
+	struct hl_inspect loaded = {0}, again = {0};
 	int fd, hold = -1, dfd = -1, e, r;
 	const struct file_data *f;
 	struct heapload_load l;
@@ -1410,7 +1151,7 @@ static int t_freed_scrubbed(const void *arg)
 	}
 	close(fd);
 	if (!r)
-		r = inspect(l.dmabuf_fd, &loaded);
+		r = hl_inspect(l.dmabuf_fd, &loaded);
 	if (!r) {
 		close(l.dmabuf_fd);
 		l.dmabuf_fd = -1;
@@ -1419,11 +1160,11 @@ static int t_freed_scrubbed(const void *arg)
 	if (!r)
 		r = check_zeroed(dfd, l.buf_size);
 	if (!r)
-		r = inspect(dfd, &again);
+		r = hl_inspect(dfd, &again);
 	if (!r && !chunks_overlap(&loaded, &again))
 		r = ktap_fail("the new buffer reused none of the freed buffer's memory: scrubbing unchecked");
-	inspect_free(&loaded);
-	inspect_free(&again);
+	hl_inspect_free(&loaded);
+	hl_inspect_free(&again);
 	if (l.dmabuf_fd >= 0)
 		close(l.dmabuf_fd);
 	if (dfd >= 0)
@@ -1496,7 +1237,7 @@ static int load_without_dio(int fd, const char *what, uint64_t len,
 	static const uint32_t flags[] = { 0, D };
 	struct heapload_load l;
 	bool dio = can_direct_io(fd);
-	struct inspect in;
+	struct hl_inspect in;
 	unsigned int i;
 	int e, r;
 
@@ -1515,7 +1256,7 @@ static int load_without_dio(int fd, const char *what, uint64_t len,
 					 dio ? " or a load" : "");
 		}
 		r = check_restricted(l.dmabuf_fd, len, crc, &in);
-		inspect_free(&in);
+		hl_inspect_free(&in);
 		close(l.dmabuf_fd);
 		if (r)
 			return r;
@@ -2052,7 +1793,6 @@ int main(void)
 	uint64_t t0 = hl_now_ms();
 	size_t i;
 
-	crc32_init();
 	ktap_print_header();
 	ktap_set_plan(1 + ARRAY_LEN(first_tests) + ARRAY_LEN(alloc_cases) +
 		      ARRAY_LEN(extra_tests) + ARRAY_LEN(final_tests));

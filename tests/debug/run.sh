@@ -15,7 +15,8 @@
 # First the harness's self-test: a boot in which heapload (test build)
 # commits three planted bugs, an out-of-bounds read, a lock-order
 # inversion and a leak; each report must be found on the console. Then
-# the suite.
+# the suite, and a boot with every DMA mapping bounced (swiotlb=force)
+# for the importer test.
 #
 # Pass means: every test passes, and the console shows no report of a
 # checker (tests/debug/reports.sh: KASAN, KFENCE, UBSAN, lockdep,
@@ -114,30 +115,43 @@ for bug in "oob|BUG: KASAN: slab-out-of-bounds|planted_oob" \
 	fi
 done
 
-out=$WORK/guest.out
-console=$REPO/.cache/qemu/logs/$KVER-check.console.log
-rm -f "$console"
-run_rig --mode check --timeout "$TIMEOUT" --append "$APPEND" | tee "$out"
-rig_status=${PIPESTATUS[0]}
+# suite_boot NAME ARGS...: one boot of the rig in check mode; its counts,
+# plus one result for a console without checker reports (NAME_console_clean
+# for the extra boots).
+skipped=0
+suite_boot() {
+	local name=$1 out=$WORK/$1.out summary rig_status clean=console_clean
+	shift
+	[ "$name" = suite ] || clean=${name}_console_clean
+	console=$REPO/.cache/qemu/logs/$KVER-check.console.log
+	rm -f "$console"
+	run_rig --mode check "$@" | tee "$out"
+	rig_status=${PIPESTATUS[0]}
 
-# The rig's summary, plus one result: a console without checker reports.
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
-[ -n "$summary" ] || summary="0 passed, 1 failed, 0 skipped"
-set -- $(echo "$summary" | tr -dc '0-9 ')
-passed=$((passed + $1)) failed=$((failed + $2)) skipped=$3
-if [ "$rig_status" -ne 0 ] && [ "$2" -eq 0 ]; then
-	echo "not ok - the rig exited with $rig_status but reported no failure"
-	failed=$((failed + 1))
-fi
-if [ -f "$console" ] && ! reports_in "$console" >"$WORK/reports"; then
-	echo "ok - console_clean"
-	passed=$((passed + 1))
-else
-	[ -f "$console" ] || echo "# no console log $console"
-	sed 's/^/# /' "$WORK/reports" 2>/dev/null | head -n 60
-	echo "not ok - console_clean"
-	failed=$((failed + 1))
-fi
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1)
+	[ -n "$summary" ] || summary="0 passed, 1 failed, 0 skipped"
+	set -- $(echo "$summary" | tr -dc '0-9 ')
+	passed=$((passed + $1)) failed=$((failed + $2)) skipped=$((skipped + $3))
+	if [ "$rig_status" -ne 0 ] && [ "$2" -eq 0 ]; then
+		echo "not ok - the rig exited with $rig_status but reported no failure"
+		failed=$((failed + 1))
+	fi
+	if [ -f "$console" ] && ! reports_in "$console" >"$WORK/reports"; then
+		echo "ok - $clean"
+		passed=$((passed + 1))
+	else
+		[ -f "$console" ] || echo "# no console log $console"
+		sed 's/^/# /' "$WORK/reports" 2>/dev/null | head -n 60
+		echo "not ok - $clean"
+		failed=$((failed + 1))
+	fi
+}
+
+suite_boot suite --timeout "$TIMEOUT" --append "$APPEND"
+# Every DMA mapping bounced, DMA-API debugging watching: an importer that
+# writes (tests/guest/importer.c).
+suite_boot swiotlb --timeout 900 \
+	--append "$APPEND swiotlb=force hlrig.tests=importer"
 log "total $(( $(date +%s) - T0 ))s (kernel ${T_KERNEL}s)"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -11,8 +11,9 @@
 # the module (tests/matrix/build.sh: DKMS-style build with WERROR=y, in the
 # suite's debootstrap tree with the kernel's compiler, plus sparse), then
 # tests/qemu/run.sh --mode check with that module (and cma=512M on kernels
-# built with CONFIG_CMA).  The preparation of all suites runs first, in
-# parallel; the boots one after the other.  The guest test programs and
+# built with CONFIG_CMA), then the extra boots described below (swiotlb,
+# initfault), each a row of its own.  The preparation of all suites runs
+# first, in parallel; the boots one after the other.  The guest test programs and
 # the heapload command are built from copies under .cache/matrix, so the
 # working tree gets no build products.
 #
@@ -107,11 +108,11 @@ done
 T_PREP=$(since "$T0")
 
 # ---------------------------------------------------------------- boots --
+# One row per boot: the suite's full suite, then its extra boots.
+ROWS=()
 declare -A R_KVER R_PATH R_PASS R_FAIL R_SKIP R_TIME R_NOTE
 total_pass=0 total_fail=0 total_skip=0
 
-# The heap registration the module logged ("heapload: heap NAME: ...
-# (HOW)"), from the guest's results or console log.
 registration() {
 	local line
 	line=$(cat "$@" 2>/dev/null | tr -d '\r' |
@@ -128,68 +129,99 @@ registration() {
 	fi
 }
 
-for s in "${RUN_SUITES[@]}"; do
-	kver=$(cat "$LOGDIR/$s.kver" 2>/dev/null || echo "$s")
-	R_KVER[$s]=$kver R_PATH[$s]=- R_PASS[$s]=0 R_FAIL[$s]=0 R_SKIP[$s]=0 R_TIME[$s]=-
-	if [ ! -f "$LOGDIR/$s.ko" ]; then
-		R_FAIL[$s]=1
-		R_NOTE[$s]="$(cat "$LOGDIR/$s.err" 2>/dev/null || echo prepare) failed: ${LOGDIR#"$REPO"/}/$s.prepare.log"
-		total_fail=$((total_fail + 1))
-		continue
-	fi
-	ko=$(cat "$LOGDIR/$s.ko")
+# boot ROW KVER KO ARGS...: one boot of the rig in check mode, its counts
+# into row ROW. Logs: .cache/matrix/out/KVER/ROW-suffixed copies.
+boot() {
+	local row=$1 kver=$2 ko=$3 out tag summary p f k rc=0 t err
+	shift 3
 	out=$(dirname "$ko")
-	append=()
-	if grep -qx 'CONFIG_CMA=y' "$KCACHE/$kver/boot/config-$kver" 2>/dev/null; then
-		append=(--append "cma=512M")
-	fi
-	mlog "$s: booting $kver ${append[*]}"
+	tag=${row#"$kver"}
+	tag=${tag# }
+	tag=${tag:+-${tag//[^a-z0-9]/_}}
+	ROWS+=("$row")
+	R_KVER[$row]=$row R_PATH[$row]=- R_TIME[$row]=-
+	mlog "$row: booting $*"
 	t=$(date +%s)
-	rm -f "$out/check.log" "$out/console.log" "$out/results.log"
+	rm -f "$out/check$tag.log" "$out/console$tag.log" "$out/results$tag.log"
 	touch "$out/.boot-start"
-	rc=0
 	HL_CACHE=$KCACHE/$kver HL_MODULE=$ko HL_GUEST_DIR=$GUEST_OUT HL_TOOL=$TOOL \
-		"$RIG" --kver "$kver" --mode check "${append[@]}" \
-		>"$out/check.log" 2>&1 || rc=$?
-	R_TIME[$s]=$(since "$t")
-	# The rig keeps its logs per kernel and mode; keep a copy with the module.
+		"$RIG" --kver "$kver" --mode check "$@" \
+		>"$out/check$tag.log" 2>&1 || rc=$?
+	R_TIME[$row]=$(since "$t")
 	rigcache=$(cd "$(dirname "$RIG")/../.." && pwd)/.cache/qemu/logs
 	for f in console results; do
-		# Only this run's: a rig that stopped early leaves older logs.
 		if [ "$rigcache/$kver-check.$f.log" -nt "$out/.boot-start" ]; then
-			cp "$rigcache/$kver-check.$f.log" "$out/$f.log"
+			cp "$rigcache/$kver-check.$f.log" "$out/$f$tag.log"
 		fi
 	done
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out/check.log" | tail -n1 || true)
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out/check$tag.log" | tail -n1 || true)
 	if [ -n "$summary" ]; then
 		read -r p _ f _ k _ <<<"$summary"
 	else
 		p=0 f=1 k=0
 	fi
 	[ "$rc" = 0 ] || [ "$f" -gt 0 ] || f=1	# the rig failed without a count
-	R_PASS[$s]=$p R_FAIL[$s]=$f R_SKIP[$s]=$k
-	R_PATH[$s]=$(registration "$out/results.log" "$out/console.log")
+	R_PASS[$row]=$p R_FAIL[$row]=$f R_SKIP[$row]=$k
+	R_PATH[$row]=$(registration "$out/results$tag.log" "$out/console$tag.log")
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + k))
 	if [ "$f" -gt 0 ]; then
-		R_NOTE[$s]="failed: $( { grep -E '^[a-z_]+: not ok ' "$out/check.log" || true; } |
+		R_NOTE[$row]="failed: $( { grep -E '^[a-z_]+: not ok ' "$out/check$tag.log" || true; } |
 			sed 's/^\([a-z_]*\): not ok [0-9]* \(- \)\{0,1\}/\1:/' | tr '\n' ' ')"
 		if [ "$rc" != 0 ]; then
-			err=$(grep -E '^run: (error|guest timed out)' "$out/check.log" | tail -n1 || true)
-			R_NOTE[$s]+="(rig exit $rc${err:+: $err}; ${out#"$REPO"/}/check.log)"
+			err=$(grep -E '^run: (error|guest timed out)' "$out/check$tag.log" | tail -n1 || true)
+			R_NOTE[$row]+="(rig exit $rc${err:+: $err}; ${out#"$REPO"/}/check$tag.log)"
 		fi
 	fi
-	mlog "$s: $summary (${R_TIME[$s]}s)"
+	mlog "$row: $summary (${R_TIME[$row]}s)"
+}
+
+# Per suite: the whole guest suite, then boots for what needs a kernel
+# command line or a module parameter of its own:
+#  - swiotlb: every DMA mapping bounced (swiotlb=force), for the test of an
+#    importer that writes (tests/guest/importer.c); on CMA kernels with
+#    8 GiB and a 4.1 GiB CMA area, also the restricted buffer larger than
+#    4 GiB (tests/guest/restricted_large.c; nokaslr: with the kernel
+#    placed above 4 GiB the CMA area may not fit below it);
+#  - initfault (framework path only, where the module cannot be removed
+#    to retry): the restricted heap fails to be added at module init
+#    (tests/guest/registration.c; on other kernels that test removes and
+#    re-inserts the module itself).
+for s in "${RUN_SUITES[@]}"; do
+	kver=$(cat "$LOGDIR/$s.kver" 2>/dev/null || echo "$s")
+	if [ ! -f "$LOGDIR/$s.ko" ]; then
+		ROWS+=("$kver")
+		R_KVER[$kver]=$kver R_PATH[$kver]=- R_PASS[$kver]=0 R_FAIL[$kver]=1 R_SKIP[$kver]=0 R_TIME[$kver]=-
+		R_NOTE[$kver]="$(cat "$LOGDIR/$s.err" 2>/dev/null || echo prepare) failed: ${LOGDIR#"$REPO"/}/$s.prepare.log"
+		total_fail=$((total_fail + 1))
+		continue
+	fi
+	ko=$(cat "$LOGDIR/$s.ko")
+	cma_arg=
+	grep -qx 'CONFIG_CMA=y' "$KCACHE/$kver/boot/config-$kver" 2>/dev/null &&
+		cma_arg=cma=512M
+	if [ -n "$cma_arg" ]; then
+		boot "$kver" "$kver" "$ko" --append "cma=512M"
+		boot "$kver swiotlb" "$kver" "$ko" --mem 8G \
+			--append "cma=4200M nokaslr swiotlb=force hlrig.tests=importer,restricted_large"
+	else
+		boot "$kver" "$kver" "$ko"
+		boot "$kver swiotlb" "$kver" "$ko" \
+			--append "swiotlb=force hlrig.tests=importer,restricted_large"
+	fi
+	if [[ "${R_PATH[$kver]}" == *dma_heap_add* ]]; then
+		boot "$kver initfault" "$kver" "$ko" \
+			--append "$cma_arg hlrig.fault_heap_add=heapload,restricted hlrig.tests=registration"
+	fi
 done
 
-# -------------------------------------------------------------- summary --
 echo
-printf '%-24s %-34s %7s %7s %7s %6s\n' kernel registration passed failed skipped boot_s
-for s in "${RUN_SUITES[@]}"; do
-	printf '%-24s %-34s %7s %7s %7s %6s\n' "${R_KVER[$s]}" "${R_PATH[$s]}" \
-		"${R_PASS[$s]}" "${R_FAIL[$s]}" "${R_SKIP[$s]}" "${R_TIME[$s]}"
+printf '%-34s %-34s %7s %7s %7s %6s\n' boot registration passed failed skipped boot_s
+for r in "${ROWS[@]}"; do
+	printf '%-34s %-34s %7s %7s %7s %6s\n' "${R_KVER[$r]}" "${R_PATH[$r]}" \
+		"${R_PASS[$r]}" "${R_FAIL[$r]}" "${R_SKIP[$r]}" "${R_TIME[$r]}"
 done
-for s in "${RUN_SUITES[@]}"; do
-	[ -z "${R_NOTE[$s]:-}" ] || echo "# ${R_KVER[$s]}: ${R_NOTE[$s]}"
+for r in "${ROWS[@]}"; do
+	[ -z "${R_NOTE[$r]:-}" ] || echo "# ${R_KVER[$r]}: ${R_NOTE[$r]}"
 done
 echo "# preparation ${T_PREP}s, total $(since "$T0")s"
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"

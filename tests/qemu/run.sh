@@ -52,10 +52,11 @@ TOKEN=HEAPLOAD-RIG-DONE
 
 # Distro modules the guest needs; their dependencies are added from
 # modules.dep.  crc32c_generic is only a soft dependency of ext4.
-GUEST_MODULES=(virtio_pci virtio_blk crc32c_generic crc16 mbcache jbd2 ext4 vgem)
+GUEST_MODULES=(virtio_pci virtio_blk crc32c_generic crc16 mbcache jbd2 ext4 vgem fuse)
 # Modules that newer kernels no longer have: crc32c_generic is gone since
-# v6.14 (crc32c became a library, lib/crc, that ext4 uses directly).
-OPTIONAL_GUEST_MODULES=(crc32c_generic)
+# v6.14 (crc32c became a library, lib/crc, that ext4 uses directly); fuse
+# (tests/guest/creds.c) is skipped where the kernel has no FUSE at all.
+OPTIONAL_GUEST_MODULES=(crc32c_generic fuse)
 
 # Random test files on the data disk: name and size in bytes.
 DATA_FILES=(

@@ -902,7 +902,11 @@ out:
 	return r;
 }
 
-/* Answers every fanotify permission event of @fan with FAN_DENY. */
+/*
+ * Answers every fanotify permission event of @fan with FAN_DENY. @events
+ * counts the denials and is raised before the answer is written: the
+ * answer wakes the denied reader, which may look at @events at once.
+ */
 struct denier {
 	int fan;
 	volatile int stop;
@@ -929,8 +933,10 @@ static void *denier_main(void *arg)
 				continue;
 			resp.fd = m->fd;
 			resp.response = FAN_DENY;
-			if (write(d->fan, &resp, sizeof(resp)) == sizeof(resp))
-				d->events++;
+			__atomic_add_fetch(&d->events, 1, __ATOMIC_SEQ_CST);
+			if (write(d->fan, &resp, sizeof(resp)) != sizeof(resp))
+				__atomic_sub_fetch(&d->events, 1,
+						   __ATOMIC_SEQ_CST);
 			close(m->fd);
 		}
 	}
@@ -996,7 +1002,7 @@ static int t_fanotify_denied(const void *arg)
 		r = ktap_fail("read(2) of %s was not denied: %s", path,
 			      got >= 0 ? "it read" : strerror(errno));
 	} else {
-		int before = d.events;
+		int before = __atomic_load_n(&d.events, __ATOMIC_SEQ_CST);
 
 		hl_load_init(&l, fd, fc->flags, 0, 0);
 		e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
@@ -1005,7 +1011,7 @@ static int t_fanotify_denied(const void *arg)
 		if (e != EPERM)
 			r = ktap_fail("load of %s under a denying listener: %s, "
 				      "expected EPERM", path, hl_errname(e));
-		else if (d.events == before)
+		else if (__atomic_load_n(&d.events, __ATOMIC_SEQ_CST) == before)
 			r = ktap_fail("EPERM, but the listener denied nothing");
 	}
 	d.stop = 1;

@@ -551,6 +551,7 @@ static int m_load(struct run *r, bool direct)
 	fd = open_file(r, direct);
 	if (fd < 0)
 		return fd;
+	res->size = sizeof(*res);
 	run_start(r);
 	ret = heapload_load_file(b->devfd, fd, b->a->heap, b->a->offset, b->a->length,
 				 direct ? HEAPLOAD_LOAD_DIRECT : HEAPLOAD_LOAD_BUFFERED,

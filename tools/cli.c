@@ -107,7 +107,7 @@ const char *hl_cmd_name(enum hl_cmd cmd)
 static int parse_size_opt(struct parser *p, const char *name, const char *val,
 			  uint64_t *out)
 {
-	int ret = heapload_parse_size(val, out);
+	int ret = hl_parse_size(val, out);
 
 	if (ret == -ERANGE)
 		return fail(p, "--%s: '%s' is too large", name, val);
@@ -123,7 +123,7 @@ static int parse_runs(struct parser *p, const char *val)
 	size_t len = strlen(val);
 
 	if (!len || strspn(val, "0123456789") != len ||
-	    heapload_parse_size(val, &runs) || runs < 1 || runs > HL_MAX_RUNS)
+	    hl_parse_size(val, &runs) || runs < 1 || runs > HL_MAX_RUNS)
 		return fail(p, "--runs: '%s' is not a number from 1 to %d",
 			    val, HL_MAX_RUNS);
 	p->args->runs = (unsigned int)runs;
@@ -511,4 +511,62 @@ int hl_format_progress(char *buf, size_t size, uint64_t done, uint64_t total,
 		return (int)o;
 	o += (size_t)n;
 	return o >= size ? (int)(size - 1) : (int)o;
+}
+
+static int suffix_shift(char c)
+{
+	switch (c) {
+	case '\0':
+		return 0;
+	case 'K': case 'k':
+		return 10;
+	case 'M': case 'm':
+		return 20;
+	case 'G': case 'g':
+		return 30;
+	default:
+		return -1;
+	}
+}
+
+int hl_parse_size(const char *str, uint64_t *out)
+{
+	uint64_t val = 0;
+	const char *p;
+	int shift;
+
+	if (!str || !out || *str < '0' || *str > '9')
+		return -EINVAL;
+	for (p = str; *p >= '0' && *p <= '9'; p++) {
+		unsigned int digit = (unsigned int)(*p - '0');
+
+		if (val > (UINT64_MAX - digit) / 10)
+			return -ERANGE;
+		val = val * 10 + digit;
+	}
+	shift = suffix_shift(*p);
+	if (shift < 0 || (*p && p[1]))
+		return -EINVAL;
+	if (shift && val > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = val << shift;
+	return 0;
+}
+
+int hl_format_hex(const unsigned char *in, size_t len, char *out,
+			size_t out_size)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	if (!out || (!in && len))
+		return -EINVAL;
+	if (len > (SIZE_MAX - 1) / 2 || out_size < 2 * len + 1)
+		return -ENOSPC;
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+	return 0;
 }

@@ -231,4 +231,28 @@ unsigned int hl_batch_mb_for(uint64_t bytes);
 int hl_format_progress(char *buf, size_t size, uint64_t done, uint64_t total,
 		       double secs, unsigned int width);
 
+/**
+ * hl_parse_size() - parse a byte count with an optional suffix
+ * @str:	decimal digits, optionally followed by one of K, M, G (or k,
+ *		m, g) meaning KiB, MiB, GiB. No sign, spaces or other text.
+ * @out:	receives the value in bytes; untouched on failure.
+ *
+ * Return: 0, -EINVAL if @str or @out is NULL or @str is malformed,
+ * -ERANGE if the value does not fit in 64 bits.
+ */
+int hl_parse_size(const char *str, uint64_t *out);
+
+/**
+ * hl_format_hex() - lower-case hex of a byte string
+ * @in:		the bytes; may be NULL if @len is 0.
+ * @len:	number of bytes.
+ * @out:	receives 2 * @len hex digits and a NUL.
+ * @out_size:	size of @out in bytes; at least 2 * @len + 1.
+ *
+ * Return: 0, -EINVAL if @out is NULL or @in is NULL with @len > 0,
+ * -ENOSPC if @out_size is too small (then @out is untouched).
+ */
+int hl_format_hex(const unsigned char *in, size_t len, char *out,
+			size_t out_size);
+
 #endif /* HEAPLOAD_CLI_H */

@@ -24,6 +24,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "libheapload.h"
+#include "util.h"
 
 #ifndef HEAPLOAD_VERSION
 #define HEAPLOAD_VERSION "unknown"
@@ -333,13 +334,13 @@ static void print_load(const struct hl_args *a, const struct heapload_result *re
 
 static int print_sha256(const struct hl_args *a, const struct heapload_result *res)
 {
-	unsigned char digest[HEAPLOAD_SHA256_LEN];
-	char hex[2 * HEAPLOAD_SHA256_LEN + 1];
+	unsigned char digest[HL_SHA256_LEN];
+	char hex[2 * HL_SHA256_LEN + 1];
 	int ret;
 
-	ret = heapload_dmabuf_sha256(res->dmabuf_fd, res->loaded, digest);
+	ret = hl_dmabuf_sha256(res->dmabuf_fd, res->loaded, digest);
 	if (!ret)
-		ret = heapload_format_hex(digest, sizeof(digest), hex, sizeof(hex));
+		ret = hl_format_hex(digest, sizeof(digest), hex, sizeof(hex));
 	if (ret) {
 		print_err(hl_cmd_name(a->cmd), "sha256", -ret);
 		return -1;
@@ -501,7 +502,7 @@ out_close:
  */
 static int cmd_load(const struct hl_args *a)
 {
-	struct heapload_result res;
+	struct heapload_result res = HEAPLOAD_RESULT_INIT;
 	uint64_t ns;
 	int ret = 0;
 
@@ -662,7 +663,7 @@ static void print_heaps(void)
 	free(list);
 }
 
-static void print_installed(const struct heapload_module_info *mi)
+static void print_installed(const struct hl_module_info *mi)
 {
 	if (!mi->installed_path[0]) {
 		printf("installed: none\n");
@@ -678,18 +679,18 @@ static void print_installed(const struct heapload_module_info *mi)
 
 static int cmd_info(void)
 {
-	struct heapload_module_info mi;
+	struct hl_module_info mi;
 	bool loaded;
 	int ret;
 
-	ret = heapload_module_info(&mi);
+	ret = hl_module_info(&mi);
 	if (ret) {
 		print_err("info", "libkmod", -ret);
 		return EXIT_FAILURE;
 	}
-	loaded = mi.state != HEAPLOAD_MODULE_NOT_LOADED;
+	loaded = mi.state != HL_MODULE_NOT_LOADED;
 
-	printf("module: %s\n", heapload_module_state_str(mi.state));
+	printf("module: %s\n", hl_module_state_str(mi.state));
 	if (loaded) {
 		printf("version: %s\n", mi.version[0] ? mi.version : "unknown");
 		if (mi.refcount >= 0)
@@ -705,7 +706,7 @@ static int cmd_info(void)
 		print_restricted();
 	}
 	print_heaps();
-	return mi.state == HEAPLOAD_MODULE_LIVE || mi.state == HEAPLOAD_MODULE_BUILTIN ?
+	return mi.state == HL_MODULE_LIVE || mi.state == HL_MODULE_BUILTIN ?
 	       EXIT_SUCCESS : EXIT_FAILURE;
 }
 

@@ -3,19 +3,24 @@
  * libheapload: a small C library over the heapload UAPI.
  *
  * Wraps the /dev/heapload load ioctl, the upstream dma-heap allocation
- * ioctl, CPU access to the resulting dma-bufs, and module information
- * (through libkmod and sysfs).
+ * ioctl and CPU access to the resulting dma-bufs. It needs nothing but
+ * the C library.
  *
  * Every function that can fail returns 0 (or a new fd) on success and a
  * negative errno value on failure; none of them relies on errno being
  * preserved, and none prints anything.
  *
- * Link with -lheapload plus `pkg-config --libs libkmod libcrypto`.
+ * Build with `pkg-config --cflags --libs libheapload`: the shared library
+ * libheapload.so.0 (LGPL-2.1-or-later). The header is C99, C11 and C++.
+ *
+ * ABI rules: functions are only added, never changed; a public struct
+ * that may grow starts with a size field the caller sets to sizeof, and
+ * grows only at its end (the library fills only the bytes the caller's
+ * size covers).
  */
 #ifndef LIBHEAPLOAD_H
 #define LIBHEAPLOAD_H
 
-#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,11 +51,13 @@ extern "C" {
 #define HEAPLOAD_SYSFS_PARAMS		"/sys/module/heapload/parameters"
 /** HEAPLOAD_SYSFS_STATS - the misc device's sysfs directory with the stats */
 #define HEAPLOAD_SYSFS_STATS		"/sys/class/misc/heapload"
-/** HEAPLOAD_SHA256_LEN - bytes of a SHA-256 digest */
-#define HEAPLOAD_SHA256_LEN		32
 
 /**
  * struct heapload_result - outcome of heapload_load_file()
+ * @size:	set by the caller to sizeof(struct heapload_result), for
+ *		instance with %HEAPLOAD_RESULT_INIT; the library fills only
+ *		the fields this size covers and never changes @size. A later
+ *		library may add fields at the end.
  * @dmabuf_fd:	the new dma-buf fd (O_RDWR | O_CLOEXEC); the caller closes it.
  * @loaded:	bytes read from the file.
  * @buf_size:	size of the dma-buf in bytes: @loaded rounded up to the page
@@ -64,10 +71,12 @@ extern "C" {
  * @batches:	gather batches the buffer was read in.
  * @max_inflight: most batches that were allocated but not yet read at once.
  *
- * The statistics are those of the version 1 struct heapload_load.
+ * 56 bytes, no implicit padding. The statistics are those of the version 1
+ * struct heapload_load.
  */
 struct heapload_result {
-	int dmabuf_fd;
+	uint32_t size;
+	int32_t dmabuf_fd;
 	uint64_t loaded;
 	uint64_t buf_size;
 	uint64_t alloc_ns;
@@ -77,44 +86,11 @@ struct heapload_result {
 	uint32_t max_inflight;
 };
 
-/**
- * enum heapload_module_state - state of the kernel module
- * @HEAPLOAD_MODULE_NOT_LOADED:	not in the kernel.
- * @HEAPLOAD_MODULE_BUILTIN:	built into the kernel.
- * @HEAPLOAD_MODULE_LIVE:	loaded and initialised.
- * @HEAPLOAD_MODULE_COMING:	being loaded (init still running).
- * @HEAPLOAD_MODULE_GOING:	being unloaded.
- */
-enum heapload_module_state {
-	HEAPLOAD_MODULE_NOT_LOADED = 0,
-	HEAPLOAD_MODULE_BUILTIN,
-	HEAPLOAD_MODULE_LIVE,
-	HEAPLOAD_MODULE_COMING,
-	HEAPLOAD_MODULE_GOING,
-};
+/** HEAPLOAD_RESULT_SIZE_VER0 - size of the first struct heapload_result */
+#define HEAPLOAD_RESULT_SIZE_VER0	56
 
-/**
- * struct heapload_module_info - what heapload_module_info() reports
- * @state:		an enum heapload_module_state.
- * @refcount:		users of the loaded module, or -1 when not loaded or
- *			not known.
- * @version:		version of the loaded module (sysfs), or "" if not
- *			loaded or the module declares none.
- * @srcversion:		source checksum of the loaded module, or "".
- * @installed_version:	version of the module file depmod knows for the
- *			running kernel (libkmod modinfo), or "" if none.
- * @installed_srcversion: source checksum of that file, or "".
- * @installed_path:	path of that file, or "" if none is installed.
- */
-struct heapload_module_info {
-	int state;
-	int refcount;
-	char version[64];
-	char srcversion[64];
-	char installed_version[64];
-	char installed_srcversion[64];
-	char installed_path[PATH_MAX];
-};
+/** HEAPLOAD_RESULT_INIT - initialiser of a struct heapload_result */
+#define HEAPLOAD_RESULT_INIT	{ sizeof(struct heapload_result), -1, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
  * heapload_open() - open the loader device
@@ -159,15 +135,17 @@ int heapload_load(int devfd, struct heapload_load *req);
  *		another thread to show progress: read it with
  *		heapload_progress_get(). It must stay valid, and 8-byte
  *		aligned, until this call returns. Set to 0 here first.
- * @res:	receives the dma-buf fd, sizes and statistics; untouched on
+ * @res:	receives the dma-buf fd, sizes and statistics; the caller
+ *		sets @res->size first (%HEAPLOAD_RESULT_INIT). Untouched on
  *		failure.
  *
  * The dma-buf is created with O_RDWR | O_CLOEXEC. With a module that
  * knows no progress word (heapload 0.1 refuses it with -E2BIG) the load
  * is retried without one, so @progress then stays 0.
  *
- * Return: 0, -EINVAL if @res is NULL, @heap is empty or @progress is not
- * 8-byte aligned, -ENAMETOOLONG if @heap does not fit in
+ * Return: 0, -EINVAL if @res is NULL, @res->size is smaller than
+ * %HEAPLOAD_RESULT_SIZE_VER0, @heap is empty or @progress is not 8-byte
+ * aligned, -ENAMETOOLONG if @heap does not fit in
  * %HEAPLOAD_HEAP_NAME_MAX bytes with its NUL, or any error of
  * heapload_load().
  */
@@ -244,84 +222,6 @@ int heapload_dmabuf_map(int dmabuf_fd, uint64_t len, int prot, void **addr);
  * Return: 0, or -EINVAL if @addr/@len do not describe a mapping.
  */
 int heapload_dmabuf_unmap(void *addr, uint64_t len);
-
-/**
- * heapload_sha256() - SHA-256 of a memory range (OpenSSL EVP)
- * @data:	the bytes; may be NULL if @len is 0.
- * @len:	number of bytes.
- * @out:	receives the %HEAPLOAD_SHA256_LEN byte digest.
- *
- * Return: 0, -EINVAL if @out is NULL or @data is NULL with @len > 0,
- * -ENOMEM if no digest context could be allocated, -EIO if libcrypto
- * reports any other failure.
- */
-int heapload_sha256(const void *data, size_t len, unsigned char out[32]);
-
-/**
- * heapload_dmabuf_sha256() - SHA-256 of the start of a dma-buf
- * @dmabuf_fd:	the dma-buf, open for reading.
- * @len:	bytes to hash from offset 0, at most the dma-buf size; usually
- *		the @loaded of a load.
- * @out:	receives the %HEAPLOAD_SHA256_LEN byte digest.
- *
- * Maps the buffer read-only and hashes it between DMA_BUF_SYNC_START and
- * DMA_BUF_SYNC_END (both with DMA_BUF_SYNC_READ).
- *
- * Return: 0, or any error of heapload_dmabuf_map(),
- * heapload_dmabuf_sync() or heapload_sha256(). If @out is NULL, -EINVAL.
- */
-int heapload_dmabuf_sha256(int dmabuf_fd, uint64_t len, unsigned char out[32]);
-
-/**
- * heapload_module_info() - state, version and users of the module
- * @out:	receives the information; fully initialised on success.
- *
- * Asks libkmod for the init state and reference count of the module
- * %HEAPLOAD_MODULE_NAME and for the version of the module file installed
- * for the running kernel; reads the loaded module's version and
- * srcversion from %HEAPLOAD_SYSFS_MODULE. A module that is not loaded is
- * not an error: @out->state is then %HEAPLOAD_MODULE_NOT_LOADED. Missing
- * optional facts (no version declared, no module file installed) are left
- * empty.
- *
- * Return: 0, -EINVAL if @out is NULL, -ENOMEM if libkmod could not create
- * its context or module object, or another negative errno from libkmod
- * when the state cannot be read (-EIO, -EACCES, ...).
- */
-int heapload_module_info(struct heapload_module_info *out);
-
-/**
- * heapload_module_state_str() - name of a module state
- * @state:	an enum heapload_module_state.
- *
- * Return: "not loaded", "builtin", "live", "coming", "going", or
- * "unknown" for other values. Never NULL.
- */
-const char *heapload_module_state_str(int state);
-
-/**
- * heapload_parse_size() - parse a byte count with an optional suffix
- * @str:	decimal digits, optionally followed by one of K, M, G (or k,
- *		m, g) meaning KiB, MiB, GiB. No sign, spaces or other text.
- * @out:	receives the value in bytes; untouched on failure.
- *
- * Return: 0, -EINVAL if @str or @out is NULL or @str is malformed,
- * -ERANGE if the value does not fit in 64 bits.
- */
-int heapload_parse_size(const char *str, uint64_t *out);
-
-/**
- * heapload_format_hex() - lower-case hex of a byte string
- * @in:		the bytes; may be NULL if @len is 0.
- * @len:	number of bytes.
- * @out:	receives 2 * @len hex digits and a NUL.
- * @out_size:	size of @out in bytes; at least 2 * @len + 1.
- *
- * Return: 0, -EINVAL if @out is NULL or @in is NULL with @len > 0,
- * -ENOSPC if @out_size is too small (then @out is untouched).
- */
-int heapload_format_hex(const unsigned char *in, size_t len, char *out,
-			size_t out_size);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "libheapload.h"
+#include "util.h"
 
 static bool check(bool cond, const char *what)
 {
@@ -24,12 +25,12 @@ static bool check(bool cond, const char *what)
 
 #define CHECK(cond) ok &= check((cond), #cond)
 
-/* ---- heapload_parse_size ---- */
+/* ---- hl_parse_size ---- */
 
 static int size_of(const char *s, uint64_t *v)
 {
 	*v = 0xdeadbeef;
-	return heapload_parse_size(s, v);
+	return hl_parse_size(s, v);
 }
 
 static bool parse_size_plain_decimal(void)
@@ -77,8 +78,8 @@ static bool parse_size_rejects_malformed(void)
 			ok = false;
 		}
 	}
-	CHECK(heapload_parse_size(NULL, &v) == -EINVAL);
-	CHECK(heapload_parse_size("1", NULL) == -EINVAL);
+	CHECK(hl_parse_size(NULL, &v) == -EINVAL);
+	CHECK(hl_parse_size("1", NULL) == -EINVAL);
 	return ok;
 }
 
@@ -96,7 +97,7 @@ static bool parse_size_rejects_overflow(void)
 	return ok;
 }
 
-/* ---- heapload_format_hex and heapload_sha256 ---- */
+/* ---- hl_format_hex and hl_sha256 ---- */
 
 static bool format_hex_lowercase_pairs(void)
 {
@@ -104,9 +105,9 @@ static bool format_hex_lowercase_pairs(void)
 	bool ok = true;
 	char out[13];
 
-	CHECK(heapload_format_hex(in, sizeof(in), out, sizeof(out)) == 0);
+	CHECK(hl_format_hex(in, sizeof(in), out, sizeof(out)) == 0);
 	CHECK(!strcmp(out, "00017f80abff"));
-	CHECK(heapload_format_hex(NULL, 0, out, 1) == 0 && out[0] == '\0');
+	CHECK(hl_format_hex(NULL, 0, out, 1) == 0 && out[0] == '\0');
 	return ok;
 }
 
@@ -116,26 +117,26 @@ static bool format_hex_rejects_short_buffer(void)
 	bool ok = true;
 	char out[5] = "xxxx";
 
-	CHECK(heapload_format_hex(in, sizeof(in), out, 4) == -ENOSPC);
+	CHECK(hl_format_hex(in, sizeof(in), out, 4) == -ENOSPC);
 	CHECK(!strcmp(out, "xxxx"));
-	CHECK(heapload_format_hex(in, sizeof(in), NULL, 5) == -EINVAL);
-	CHECK(heapload_format_hex(NULL, 1, out, 5) == -EINVAL);
+	CHECK(hl_format_hex(in, sizeof(in), NULL, 5) == -EINVAL);
+	CHECK(hl_format_hex(NULL, 1, out, 5) == -EINVAL);
 	return ok;
 }
 
 static bool sha256_matches_fips_vectors(void)
 {
-	unsigned char d[HEAPLOAD_SHA256_LEN];
-	char hex[2 * HEAPLOAD_SHA256_LEN + 1];
+	unsigned char d[HL_SHA256_LEN];
+	char hex[2 * HL_SHA256_LEN + 1];
 	bool ok = true;
 
-	CHECK(heapload_sha256("abc", 3, d) == 0);
-	heapload_format_hex(d, sizeof(d), hex, sizeof(hex));
+	CHECK(hl_sha256("abc", 3, d) == 0);
+	hl_format_hex(d, sizeof(d), hex, sizeof(hex));
 	CHECK(!strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
-	CHECK(heapload_sha256(NULL, 0, d) == 0);
-	heapload_format_hex(d, sizeof(d), hex, sizeof(hex));
+	CHECK(hl_sha256(NULL, 0, d) == 0);
+	hl_format_hex(d, sizeof(d), hex, sizeof(hex));
 	CHECK(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
-	CHECK(heapload_sha256(NULL, 1, d) == -EINVAL);
+	CHECK(hl_sha256(NULL, 1, d) == -EINVAL);
 	return ok;
 }
 

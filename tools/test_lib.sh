@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# ABI checks of libheapload, run by `make check` in tools/ (and so at
+# package build time): the header is C99, C11 and C++ with -pedantic; the
+# shared library has its SONAME and exports exactly the functions the
+# header declares; a loader built from an installed copy with pkg-config
+# alone needs nothing but libheapload and libc; the size rule of
+# struct heapload_result holds. Prints KTAP and a closing line.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+n=0 failed=0 skipped=0
+result() {	# ok|fail|skip NAME [REASON]
+	n=$((n + 1))
+	case $1 in
+	ok)	echo "ok $n $2" ;;
+	skip)	skipped=$((skipped + 1)); echo "ok $n $2 # SKIP $3" ;;
+	*)	failed=$((failed + 1)); echo "not ok $n $2" ;;
+	esac
+}
+diag() { sed 's/^/# /' "$@"; }
+
+CC=${CC:-cc}
+CXX=${CXX:-c++}
+tmp=test_lib.tmp
+rm -rf "$tmp"
+mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+soname=$(sed -n 's/^SONAME[[:space:]]*:= *//p' Makefile | sed "s/\$(SOVERSION)/$(sed -n 's/^SOVERSION[[:space:]]*:= *//p' Makefile)/")
+
+echo "TAP version 13"
+echo "1..8"
+
+# --- the header in every language mode a loader may use
+printf '#include <libheapload.h>\nint main(void) { return heapload_open() < 0; }\n' >"$tmp/h.c"
+cp "$tmp/h.c" "$tmp/h.cc"
+for std in c99 c11; do
+	if $CC -std=$std -pedantic -Wall -Wextra -Werror -I. -I../include/uapi \
+	       -c -o "$tmp/h.o" "$tmp/h.c" 2>"$tmp/log"; then
+		result ok "header_compiles_${std}_pedantic"
+	else
+		diag "$tmp/log"; result fail "header_compiles_${std}_pedantic"
+	fi
+done
+if ! command -v "$CXX" >/dev/null; then
+	result skip header_compiles_cxx_pedantic "no C++ compiler ($CXX)"
+elif $CXX -std=c++11 -pedantic -Wall -Wextra -Werror -I. -I../include/uapi \
+	  -c -o "$tmp/h.o" "$tmp/h.cc" 2>"$tmp/log"; then
+	result ok header_compiles_cxx_pedantic
+else
+	diag "$tmp/log"; result fail header_compiles_cxx_pedantic
+fi
+
+# --- the shared object
+so=$(ls libheapload.so.*.*.* 2>/dev/null | head -n 1)
+got=$(readelf -d "$so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+if [ -n "$so" ] && [ -n "$soname" ] && [ "$got" = "$soname" ]; then
+	result ok "soname_is_$soname"
+else
+	echo "# SONAME of '${so:-no libheapload.so.*}' is '$got', want '$soname'"
+	result fail "soname_is_${soname:-unknown}"
+fi
+
+# Exported functions: exactly those declared in the header (static
+# inline ones excepted), and, when the Debian symbols file is there,
+# exactly those it lists.
+sed -n 's/^\(int\|const char \*\|void\) *\**\(heapload_[a-z0-9_]*\)(.*/\2/p' libheapload.h |
+	sort >"$tmp/declared"
+nm -D --defined-only "$so" 2>/dev/null | awk '$2 == "T" { print $3 }' | sort >"$tmp/exported"
+if [ -s "$tmp/declared" ] && cmp -s "$tmp/declared" "$tmp/exported"; then
+	result ok exports_are_the_declared_functions
+else
+	diff "$tmp/declared" "$tmp/exported" | diag
+	result fail exports_are_the_declared_functions
+fi
+symbols=../debian/libheapload0.symbols
+if [ ! -f "$symbols" ]; then
+	result skip symbols_file_lists_the_exports "no $symbols (not a source tree with debian/)"
+else
+	sed -n 's/^ \([a-z0-9_]*\)@.*/\1/p' "$symbols" | sort >"$tmp/listed"
+	if cmp -s "$tmp/listed" "$tmp/exported"; then
+		result ok symbols_file_lists_the_exports
+	else
+		diff "$tmp/listed" "$tmp/exported" | diag
+		result fail symbols_file_lists_the_exports
+	fi
+fi
+
+# --- a loader built the way a user builds one, from an installed copy
+prefix=$PWD/$tmp/usr
+if ! command -v pkg-config >/dev/null; then
+	result skip loader_links_with_pkg_config_alone "pkg-config is not installed"
+elif ! make -s install-lib install-dev PREFIX="$prefix" >"$tmp/log" 2>&1; then
+	diag "$tmp/log"; result fail loader_links_with_pkg_config_alone
+else
+	cat >"$tmp/loader.c" <<'C'
+#include <stdio.h>
+#include <libheapload.h>
+
+int main(int argc, char **argv)
+{
+	struct heapload_result res = HEAPLOAD_RESULT_INIT;
+	int dev = heapload_open();
+
+	if (argc > 1 && dev >= 0)
+		return heapload_load_file(dev, 0, NULL, 0, 0, 0, NULL, &res);
+	printf("%d\n", dev);
+	return 0;
+}
+C
+	export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+	if $CC -std=c99 -pedantic -Wall -Werror -o "$tmp/loader" "$tmp/loader.c" \
+	       $(pkg-config --cflags --libs libheapload) 2>"$tmp/log" &&
+	   LD_LIBRARY_PATH=$prefix/lib "$tmp/loader" >/dev/null 2>>"$tmp/log"; then
+		readelf -d "$tmp/loader" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' >"$tmp/needed"
+		diag "$tmp/needed"
+		if grep -qvE "^(${soname//./\\.}|libc\.so\.[0-9]+)$" "$tmp/needed"; then
+			echo "# the loader needs more than $soname and libc"
+			result fail loader_links_with_pkg_config_alone
+		else
+			result ok loader_links_with_pkg_config_alone
+		fi
+	else
+		diag "$tmp/log"; result fail loader_links_with_pkg_config_alone
+	fi
+fi
+
+# --- struct heapload_result: the size rule, without a device
+cat >"$tmp/size.c" <<'C'
+#include <errno.h>
+#include <stdio.h>
+#include <libheapload.h>
+
+int main(void)
+{
+	struct heapload_result res = HEAPLOAD_RESULT_INIT;
+	int bad, good;
+
+	res.size = HEAPLOAD_RESULT_SIZE_VER0 - 1;
+	bad = heapload_load_file(-1, 0, NULL, 0, 0, 0, NULL, &res);
+	res.size = sizeof(res);
+	good = heapload_load_file(-1, 0, NULL, 0, 0, 0, NULL, &res);
+	printf("short size: %d, full size on a bad fd: %d\n", bad, good);
+	return !(bad == -EINVAL && good == -EBADF &&
+		 sizeof(res) == HEAPLOAD_RESULT_SIZE_VER0);
+}
+C
+if $CC -I. -I../include/uapi -o "$tmp/size" "$tmp/size.c" libheapload.a 2>"$tmp/log" &&
+   "$tmp/size" >"$tmp/log" 2>&1; then
+	diag "$tmp/log"; result ok result_size_field_checked
+else
+	diag "$tmp/log"; result fail result_size_field_checked
+fi
+
+echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -6,8 +6,8 @@
 # packages and the kernel under test come from tests/qemu/setup.sh.)
 set -euo pipefail
 
-pkgs=(gcc make pkg-config libkmod-dev libssl-dev dkms kmod sparse
-      debhelper dh-dkms dpkg-dev fakeroot)
+pkgs=(gcc g++ make pkg-config libkmod-dev libssl-dev dkms kmod sparse
+      debhelper dh-dkms dpkg-dev fakeroot lintian groff-base man-db)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the Debian packages from a clean copy of the committed tree and
-# check what they contain. Prints KTAP and a closing line.
+# Build the Debian packages from a clean copy of the committed tree, check
+# what each one holds, that the unit tests ran at build time (and not with
+# DEB_BUILD_OPTIONS=nocheck), and that lintian --pedantic reports no error
+# or warning tag but bogus-mail-host (the project has no public address
+# yet). Prints KTAP and a closing line; lists every package's files and
+# lintian's whole output as diagnostics.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,46 +14,114 @@ ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 . "$(dirname "$0")/ktap.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
 
-
-# contains DEB PATH: the package holds PATH
-contains() {
-	dpkg-deb -c "$1" | awk '{print $NF}' | grep -qx "./${2#/}"
+# holds DEB PATH...: the package holds every PATH (globs allowed)
+holds() {
+	local deb=$1 path
+	shift
+	[ -f "$deb" ] || { echo "# no package $(basename "$deb")"; return 1; }
+	dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/list"
+	for path; do
+		# shellcheck disable=SC2053
+		if ! while read -r f; do [[ $f == $path ]] && exit 0; done <"$work/list"; then
+			echo "# $(basename "$deb") has no $path"
+			return 1
+		fi
+	done
 }
 
-ktap_start 3
-if ! command -v dpkg-buildpackage >/dev/null || ! dpkg -s dh-dkms >/dev/null 2>&1; then
-	for t in debian_packages_build dkms_package_holds_source tools_package_holds_command; do
-		ktap_result skip "$t" "dpkg-dev and dh-dkms are not installed"
+# check NAME COMMAND...: one result from a command's status
+check() {
+	local name=$1
+	shift
+	if "$@"; then ktap_result ok "$name"; else ktap_result fail "$name"; fi
+}
+
+tests=(debian_packages_build unit_tests_ran_at_build dkms_package_holds_source_and_docs
+       library_package_holds_soname dev_package_holds_header_pc_and_link
+       tools_package_holds_command_and_manual lintian_pedantic_clean
+       nocheck_skips_the_unit_tests)
+ktap_start ${#tests[@]}
+if ! command -v dpkg-buildpackage >/dev/null || ! dpkg -s dh-dkms >/dev/null 2>&1 ||
+   ! command -v lintian >/dev/null; then
+	for t in "${tests[@]}"; do
+		ktap_result skip "$t" "dpkg-dev, dh-dkms and lintian are not all installed"
 	done
+	ktap_finish
+	exit
+fi
+
+mkdir -p "$work/src"
+if [ -d "$top/.git" ]; then
+	git -C "$top" archive HEAD | tar -x -C "$work/src"
 else
-	mkdir -p "$work/src"
-	if [ -d "$top/.git" ]; then
-		git -C "$top" archive HEAD | tar -x -C "$work/src"
-	else
-		cp -r "$top"/. "$work/src"
-	fi
-	if (cd "$work/src" && dpkg-buildpackage -us -uc -b) > "$work/log" 2>&1; then
-		ktap_result ok debian_packages_build
-	else
-		tail -n 30 "$work/log" | sed 's/^/# /'
-		ktap_result fail debian_packages_build
-	fi
-	dkms_deb=$work/heapload-dkms_${ver}_all.deb
-	tools_deb=$(ls "$work"/heapload-tools_"$ver"_*.deb 2>/dev/null | head -n 1)
-	if [ -f "$dkms_deb" ] &&
-	   contains "$dkms_deb" "/usr/src/heapload-$ver/dkms.conf" &&
-	   contains "$dkms_deb" "/usr/src/heapload-$ver/module/Kbuild" &&
-	   contains "$dkms_deb" "/usr/src/heapload-$ver/include/uapi/linux/heapload.h" &&
-	   ! dpkg-deb -c "$dkms_deb" | grep -q 'generated\.h\|\.ko$'; then
-		ktap_result ok dkms_package_holds_source
-	else
-		ktap_result fail dkms_package_holds_source
-	fi
-	if [ -n "$tools_deb" ] && contains "$tools_deb" /usr/bin/heapload; then
-		ktap_result ok tools_package_holds_command
-	else
-		ktap_result fail tools_package_holds_command
-	fi
+	cp -r "$top"/. "$work/src"
+fi
+cp -r "$work/src" "$work/src-nocheck"
+if (cd "$work/src" && dpkg-buildpackage -us -uc -b) >"$work/log" 2>&1; then
+	ktap_result ok debian_packages_build
+else
+	tail -n 30 "$work/log" | sed 's/^/# /'
+	ktap_result fail debian_packages_build
+fi
+# Both test programs print their closing line during the build.
+check unit_tests_ran_at_build \
+	test "$(grep -cE '^[0-9]+ passed, 0 failed' "$work/log")" -ge 2
+
+for deb in "$work"/*.deb; do
+	[ -f "$deb" ] || continue
+	echo "# $(basename "$deb"):"
+	dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print "#   " $6}'
+done
+
+dkms_deb=$work/heapload-dkms_${ver}_all.deb
+check dkms_package_holds_source_and_docs holds "$dkms_deb" \
+	"/usr/src/heapload-$ver/dkms.conf" "/usr/src/heapload-$ver/module/Kbuild" \
+	"/usr/src/heapload-$ver/include/uapi/linux/heapload.h" \
+	/usr/share/doc/heapload-dkms/README.md* \
+	"/usr/share/doc/heapload-dkms/ABI/testing/sysfs-*" \
+	/usr/share/doc/heapload-dkms/examples/60-heapload.rules \
+	/usr/share/doc/heapload-dkms/examples/heapload.conf \
+	/usr/share/man/man4/heapload.4.gz
+if dpkg-deb -c "$dkms_deb" 2>/dev/null | grep -q 'generated\.h\|\.ko$\|\.o$'; then
+	echo "# heapload-dkms holds build products"
+fi
+
+lib_deb=$(ls "$work"/libheapload0_"$ver"_*.deb 2>/dev/null | head -n 1)
+check library_package_holds_soname holds "${lib_deb:-$work/libheapload0.deb}" \
+	"/usr/lib/$multiarch/libheapload.so.0" "/usr/lib/$multiarch/libheapload.so.0.*"
+
+dev_deb=$(ls "$work"/libheapload-dev_"$ver"_*.deb 2>/dev/null | head -n 1)
+check dev_package_holds_header_pc_and_link holds "${dev_deb:-$work/libheapload-dev.deb}" \
+	/usr/include/heapload/libheapload.h /usr/include/heapload/linux/heapload.h \
+	"/usr/lib/$multiarch/libheapload.so" "/usr/lib/$multiarch/pkgconfig/libheapload.pc" \
+	/usr/share/man/man3/libheapload.3.gz
+
+tools_deb=$(ls "$work"/heapload-tools_"$ver"_*.deb 2>/dev/null | head -n 1)
+check tools_package_holds_command_and_manual holds "${tools_deb:-$work/heapload-tools.deb}" \
+	/usr/bin/heapload /usr/share/man/man1/heapload.1.gz
+
+# lintian on the binary packages and the source (a native package: the
+# .dsc is made from the clean copy).
+(cd "$work/src-nocheck" && dpkg-source -b . >/dev/null 2>&1) || true
+lintian --pedantic --display-info "$work"/*.changes "$work"/*.dsc >"$work/lintian" 2>&1
+sed 's/^/# lintian: /' "$work/lintian"
+if grep -E '^[EW]: ' "$work/lintian" | grep -qv ' bogus-mail-host'; then
+	ktap_result fail lintian_pedantic_clean
+elif ! ls "$work"/*.changes >/dev/null 2>&1; then
+	echo "# nothing to check: no .changes"
+	ktap_result fail lintian_pedantic_clean
+else
+	ktap_result ok lintian_pedantic_clean
+fi
+
+if (cd "$work/src-nocheck" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b) \
+	>"$work/log-nocheck" 2>&1; then
+	check nocheck_skips_the_unit_tests \
+		test "$(grep -cE '^[0-9]+ passed, ' "$work/log-nocheck")" -eq 0
+else
+	tail -n 30 "$work/log-nocheck" | sed 's/^/# /'
+	ktap_result fail nocheck_skips_the_unit_tests
 fi
 ktap_finish

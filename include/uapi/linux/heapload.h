@@ -6,10 +6,11 @@
  * speak the upstream dma-heap UAPI (<linux/dma-heap.h>) under
  * /dev/dma_heap/<name>; this header only adds the loader.
  *
- * The load ioctl follows the design discussed on dri-devel for
- * DMA_HEAP_IOCTL_ALLOC_AND_READ (2024, "dma-buf: heaps: Support reading
- * a file into a dmabuf"), with the fd installed only once the buffer is
- * complete, as the reviewers of that series asked.
+ * The load ioctl follows the design proposed on dri-devel in July 2024 as
+ * the DMA_HEAP_ALLOC_AND_READ_FILE heap flag ("dma-buf: heaps: Introduce
+ * DMA_HEAP_ALLOC_AND_READ_FILE heap flag"), with the fd installed only
+ * once the buffer is complete: its review pointed out that an fd can be
+ * reached by other threads as soon as it is installed.
  */
 #ifndef _UAPI_LINUX_HEAPLOAD_H
 #define _UAPI_LINUX_HEAPLOAD_H
@@ -42,7 +43,8 @@
  *		of the file's direct-I/O alignment: the dio_offset_align that
  *		statx() reports for it with STATX_DIOALIGN, or, where its file
  *		system reports none, the logical block size of its device
- *		(512 on most disks, 4096 on 4Kn disks).
+ *		(512 on most disks, 4096 on 4Kn disks), or the page size
+ *		where it has no block device.
  * @length:	in: bytes to load; 0 means from @offset to the end of the
  *		file. @offset + @length must not pass the end of the file.
  * @heap:	in: NUL-terminated heap name, as under /dev/dma_heap, e.g.
@@ -54,9 +56,11 @@
  *		the page size. Bytes from @loaded to @buf_size are zero.
  * @reserved:	must be zero.
  * @progress_addr: in (version 1): user address of a naturally aligned
- *		__u64 that the kernel sets to the number of bytes read so far,
- *		at least once per completed gather batch, so another thread
- *		can show progress; 0 for none. Must be 8-byte aligned.
+ *		__u64 that the kernel sets to the number of bytes read so far
+ *		(from the caller's thread: each time it starts allocating a
+ *		batch, and while it waits for reads after each completed
+ *		batch and at least every 100 ms), so another thread can show
+ *		progress; 0 for none. Must be 8-byte aligned.
  * @alloc_ns:	out (version 1): nanoseconds the caller's thread spent
  *		allocating pages.
  * @io_ns:	out (version 1): nanoseconds from the first read submitted to
@@ -124,8 +128,8 @@ struct heapload_load {
  * back, so no thread can see a partly filled (or not yet zeroed) buffer.
  * A fatal signal stops the load: reads in flight are waited for, then
  * everything is freed. The file position of the file is neither used nor
- * changed (pread semantics). The idea follows the DMA_HEAP_IOCTL_ALLOC_AND_READ
- * proposal on dri-devel (2024) and its gathered direct I/O variant.
+ * changed (pread semantics). The idea follows the DMA_HEAP_ALLOC_AND_READ_FILE
+ * heap flag proposed on dri-devel (2024) and its asynchronous gathered reads.
  *
  * Into the restricted heap ("heapload,restricted") a load always uses direct
  * I/O, so no copy of the data stays in the page cache: the buffer is filled
@@ -152,7 +156,8 @@ struct heapload_load {
  * * %ENODEV - no heap of that name.
  * * %EBADF - file_fd is not an open fd, or not open for reading.
  * * %EISDIR - file_fd is a directory.
- * * %EOVERFLOW - offset + length overflows.
+ * * %EOVERFLOW - offset + length overflows, or passes the largest file
+ *   offset (2^63 - 1).
  * * %ENODATA - the range is empty (empty file, or offset at the end of the
  *   file with length 0), or a read came back short: the file shrank
  *   during the load.
@@ -160,7 +165,9 @@ struct heapload_load {
  *   than the memory available (less what allocations and loads in progress
  *   have reserved), or the allocator ran out during the load
  *   (for the restricted heap: its pool reached restricted_pool_mb or has
- *   no contiguous run for the next chunk); never triggers the OOM killer.
+ *   no contiguous run for the next chunk), or the caller's memory cgroup
+ *   reached its memory.max (heapload,system with mem_accounting); never
+ *   triggers the OOM killer.
  * * %EINTR - a fatal signal arrived during the load.
  * * %EMFILE - no free fd for the dma-buf.
  * * %EIO, or any other error of the file's read_iter - a read failed.

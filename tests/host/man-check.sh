@@ -55,7 +55,7 @@ plain() {
 # The tags of the .TP items of stdin (the line after each .TP), as words.
 tp_tags() {
 	awk 'tag { print; tag = 0 } /^\.TP/ { tag = 1 }' | plain |
-		sed -e 's/^\.[A-Z]* *//' -e 's/"[^"]*"//g' | tr -s ' ,' '\n\n' |
+		sed -e 's/^\.[A-Z]* *//' -e 's/"[^"]*"//g' | tr -s ' ,' '[\n*]' |
 		sed '/^$/d'
 }
 
@@ -257,7 +257,7 @@ check_cli_options() {
 # lower case, Y/1/on/yes and N/0/off/no folded.
 norm_default() {
 	sed -e 's/`//g' -e 's/[.;(].*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' |
-		tr 'A-Z' 'a-z' | sed -E -e 's/^(y|yes|1|on|true)$/on/' -e 's/^(n|no|0|off|false)$/off/'
+		tr '[:upper:]' '[:lower:]' | sed -E -e 's/^(y|yes|1|on|true)$/on/' -e 's/^(n|no|0|off|false)$/off/'
 }
 
 readme_defaults() {
@@ -311,15 +311,15 @@ render() {	# PAGE
 		return 0
 	fi
 	# -t: pages may hold tables; every warning is a failure.
-	out=$(groff -t -man -ww -z "$1" 2>&1) || { echo "$out" | diag; return 1; }
+	out=$(groff -t -man -ww -z "$1" 2>&1) || { echo "$out" | head -n 20 | diag; return 1; }
 	if [ -n "$out" ]; then
-		echo "$out" | diag
+		echo "$out" | head -n 20 | diag
 		return 1
 	fi
 	if command -v man >/dev/null; then
 		out=$(MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -E UTF-8 -l "$1" 2>&1 >/dev/null)
 		if [ -n "$out" ]; then
-			echo "$out" | diag
+			echo "$out" | head -n 20 | diag
 			return 1
 		fi
 	fi

@@ -50,6 +50,10 @@ echo "# host: static checks against $kver"
 tests/host/static-checks.sh "$kver" 2>&1 | tee "$log" || true
 tally static "$log"
 
+echo "# host: man pages against their sources"
+tests/host/man-check.sh 2>&1 | tee "$log" || true
+tally man "$log"
+
 echo "# host: one version everywhere"
 tests/host/version-check.sh module/heapload.ko 2>&1 | tee "$log" || true
 tally version "$log"

@@ -38,7 +38,6 @@ int heapload_load(int devfd, struct heapload_load *req)
 {
 	if (!req)
 		return -EINVAL;
-	req->size = sizeof(*req);
 	if (ioctl(devfd, HEAPLOAD_IOC_LOAD, req) < 0)
 		return -errno;
 	return 0;
@@ -67,6 +66,7 @@ int heapload_load_file(int devfd, int file_fd, const char *heap,
 		return -ENAMETOOLONG;
 
 	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
 	req.flags = flags;
 	req.file_fd = file_fd;
 	req.fd_flags = O_RDWR | O_CLOEXEC;
@@ -162,7 +162,7 @@ int heapload_dmabuf_map(int dmabuf_fd, uint64_t len, int prot, void **addr)
 HEAPLOAD_EXPORT
 int heapload_dmabuf_unmap(void *addr, uint64_t len)
 {
-	if (len > SIZE_MAX)
+	if (!len || len > SIZE_MAX)
 		return -EINVAL;
 	return munmap(addr, (size_t)len) < 0 ? -errno : 0;
 }

@@ -107,15 +107,19 @@ int heapload_open(void);
 /**
  * heapload_load() - issue %HEAPLOAD_IOC_LOAD
  * @devfd:	fd returned by heapload_open().
- * @req:	the request; every field but @size is the caller's. @size is
- *		set here to sizeof(struct heapload_load). On success the
- *		kernel fills @dmabuf_fd, @loaded and @buf_size.
+ * @req:	the request, every field the caller's: @size is the size of
+ *		struct heapload_load in the <linux/heapload.h> the caller was
+ *		built with (sizeof(*req)); it is passed on untouched, so a
+ *		program built against an older header keeps working with a
+ *		newer library. On success the kernel fills @dmabuf_fd,
+ *		@loaded, @buf_size and the statistics its @size covers.
  *
  * Return: 0, or the negative errno documented for %HEAPLOAD_IOC_LOAD in
  * <linux/heapload.h> (-EFAULT, -EINVAL, -E2BIG, -ENODEV, -EBADF, -EISDIR,
  * -EOVERFLOW, -ENODATA, -ENOMEM, -EINTR, -EMFILE, -EIO or another read
- * error); also -EINVAL if @req is NULL, -EBADF if @devfd is not an open
- * fd, and -ENOTTY if @devfd is not the heapload device.
+ * error, -EPERM or -EACCES when a security module or a fanotify listener
+ * denies the read); also -EINVAL if @req is NULL, -EBADF if @devfd is not
+ * an open fd, and -ENOTTY if @devfd is not the heapload device.
  */
 int heapload_load(int devfd, struct heapload_load *req);
 
@@ -125,8 +129,9 @@ int heapload_load(int devfd, struct heapload_load *req);
  * @file_fd:	readable regular file.
  * @heap:	heap name as under %HEAPLOAD_HEAP_DIR, e.g.
  *		%HEAPLOAD_DEFAULT_HEAP; NULL means that default.
- * @offset:	file offset in bytes where loading starts (a multiple of
- *		4096 with direct I/O).
+ * @offset:	file offset in bytes where loading starts; with direct I/O
+ *		a multiple of the file's direct-I/O alignment (statx(2)
+ *		STATX_DIOALIGN, usually 512; see heapload(4)).
  * @length:	bytes to load; 0 means up to the end of the file.
  * @flags:	%HEAPLOAD_LOAD_DIRECT, %HEAPLOAD_LOAD_BUFFERED, or 0 to follow
  *		the O_DIRECT flag of @file_fd.
@@ -209,8 +214,9 @@ int heapload_dmabuf_sync(int dmabuf_fd, uint64_t flags);
  *
  * Return: 0, -EINVAL if @addr is NULL, @len is 0 or larger than the
  * buffer, -EOVERFLOW if @len does not fit in size_t, -EACCES if the fd's
- * access mode does not allow @prot, -ENODEV if the exporter cannot mmap,
- * -ENOMEM, or another mmap(2) error.
+ * access mode does not allow @prot, -EPERM for a buffer no CPU may access
+ * (heapload,restricted), -ENOMEM, or another error of mmap(2) or of the
+ * exporter's mmap (-EINVAL from most).
  */
 int heapload_dmabuf_map(int dmabuf_fd, uint64_t len, int prot, void **addr);
 
@@ -219,7 +225,9 @@ int heapload_dmabuf_map(int dmabuf_fd, uint64_t len, int prot, void **addr);
  * @addr:	the address it returned.
  * @len:	the length given to it.
  *
- * Return: 0, or -EINVAL if @addr/@len do not describe a mapping.
+ * Return: 0, or -EINVAL if @addr is not page aligned, @len is 0 or
+ * does not fit in size_t (munmap(2); a range that is not mapped is no
+ * error).
  */
 int heapload_dmabuf_unmap(void *addr, uint64_t len);
 

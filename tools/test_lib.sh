@@ -126,7 +126,8 @@ C
 	fi
 fi
 
-# --- struct heapload_result: the size rule, without a device
+# --- the size rules of struct heapload_result and struct heapload_load,
+# without a device
 cat >"$tmp/size.c" <<'C'
 #include <errno.h>
 #include <stdio.h>
@@ -135,22 +136,27 @@ cat >"$tmp/size.c" <<'C'
 int main(void)
 {
 	struct heapload_result res = HEAPLOAD_RESULT_INIT;
-	int bad, good;
+	struct heapload_load req = { .size = 144 };
+	int bad, good, raw;
 
 	res.size = HEAPLOAD_RESULT_SIZE_VER0 - 1;
 	bad = heapload_load_file(-1, 0, NULL, 0, 0, 0, NULL, &res);
 	res.size = sizeof(res);
 	good = heapload_load_file(-1, 0, NULL, 0, 0, 0, NULL, &res);
-	printf("short size: %d, full size on a bad fd: %d\n", bad, good);
-	return !(bad == -EINVAL && good == -EBADF &&
-		 sizeof(res) == HEAPLOAD_RESULT_SIZE_VER0);
+	/* heapload_load() passes the caller's struct size on untouched. */
+	raw = heapload_load(-1, &req);
+	printf("short size: %d, full size on a bad fd: %d, "
+	       "heapload_load: %d, its size after: %u\n",
+	       bad, good, raw, (unsigned)req.size);
+	return !(bad == -EINVAL && good == -EBADF && raw == -EBADF &&
+		 req.size == 144 && sizeof(res) == HEAPLOAD_RESULT_SIZE_VER0);
 }
 C
 if $CC -I. -I../include/uapi -o "$tmp/size" "$tmp/size.c" libheapload.a 2>"$tmp/log" &&
    "$tmp/size" >"$tmp/log" 2>&1; then
-	diag "$tmp/log"; result ok result_size_field_checked
+	diag "$tmp/log"; result ok size_fields_honoured
 else
-	diag "$tmp/log"; result fail result_size_field_checked
+	diag "$tmp/log"; result fail size_fields_honoured
 fi
 
 echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"

@@ -6,6 +6,7 @@
 #   make check       build and run every test (host unit tests + QEMU guest suite)
 #   make check-matrix  the guest suite on Debian 12, 13 and sid kernels, one table
 #   make check-debug the guest suite on a KASAN/lockdep/kmemleak debug kernel
+#   make check-install install the Debian packages into a Debian 12 system, boot it
 #   make bench       benchmark heapload against the other ways, in QEMU (CSV + PNG)
 #   make module      build module/heapload.ko for KERNELRELEASE (default: running kernel)
 #   make tools       build the heapload command and library
@@ -22,7 +23,7 @@ DEBUG ?= n
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 PREFIX ?= /usr
 
-.PHONY: all module sparse bench check-matrix check-debug clean-module tools guest-tests check demo install dkms-install clean
+.PHONY: all module sparse bench check-matrix check-debug check-install clean-module tools guest-tests check demo install dkms-install clean
 
 all: module tools
 
@@ -53,6 +54,9 @@ check-matrix:
 
 check-debug:
 	tests/debug/run.sh
+
+check-install:
+	tests/install/run.sh
 
 demo:
 	tests/demo.sh

@@ -164,6 +164,17 @@ in_tree() {
 	tail -n 25 "$log" | sed 's/^/# /'
 	return 1
 }
+# apt-get install in the tree, from the cached lists and packages; once
+# more with fresh lists if the archive has moved on since (a dependency
+# of ours that the base system lacks may then be gone from it).
+apt_in_tree() {
+	local log=$1
+	shift
+	in_root "$ROOT" -- sh -c "cd /tmp && apt-get -q install -y $*" >"$WORK/$log" 2>&1 &&
+		return 0
+	echo "# apt-get install failed, again with fresh lists"
+	in_tree "$log" sh -c "apt-get -q update && cd /tmp && apt-get -q install -y $*"
+}
 # The module DKMS installed for kernel $1, and dkms status saying so.
 dkms_installed_for() {
 	local status ko
@@ -177,8 +188,7 @@ dkms_installed_for() {
 t=$(date +%s)
 mkdir -p "$ROOT/tmp/heapload-debs"
 cp "$WORK"/debs/*.deb "$ROOT/tmp/heapload-debs/"
-check packages_install_in_image \
-	in_tree install.log sh -c 'cd /tmp/heapload-debs && apt-get -q install -y ./*.deb'
+check packages_install_in_image apt_in_tree install.log './heapload-debs/*.deb'
 rm -rf "$ROOT/tmp/heapload-debs"
 check dkms_built_for_image_kernel dkms_installed_for "$STD_KVER"
 echo "# package installation with the DKMS build: $(since "$t")s"
@@ -222,7 +232,7 @@ install -D -m 0644 "$(latin_model)" "$ROOT/srv/Latin.traineddata" ||
 t=$(date +%s)
 before=$(compgen -G "$ROOT/boot/vmlinuz-*" | sort)
 RT_KVER=
-if in_tree rt.log apt-get -q install -y linux-image-rt-amd64 linux-headers-rt-amd64; then
+if apt_in_tree rt.log linux-image-rt-amd64 linux-headers-rt-amd64; then
 	RT_KVER=$(comm -13 <(echo "$before") <(compgen -G "$ROOT/boot/vmlinuz-*" | sort) | head -n 1)
 	RT_KVER=${RT_KVER##*/vmlinuz-}
 fi
@@ -288,6 +298,9 @@ boot() {
 		esac
 	done
 }
+# One guest at a time, and the logs are per name.
+exec {lockfd}>"$INSTALL_CACHE/logs/.boot.lock"
+flock "$lockfd"
 boot std "$STD_KVER"
 # The same disk again, as a reboot into the other kernel.
 if [ -n "$RT_KVER" ]; then boot rt "$RT_KVER"; fi

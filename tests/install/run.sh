@@ -28,7 +28,7 @@
 #
 # Environment:
 #   HL_INSTALL_CACHE         base system cache (/var/cache/heapload-rig/install)
-#   HL_INSTALL_BOOT_TIMEOUT  seconds per boot (900)
+#   HL_INSTALL_BOOT_TIMEOUT  seconds per boot (600; a boot takes about 45)
 #   HL_INSTALL_KEEP=1        keep the run's tree, disk and logs
 #   HL_INSTALL_DEV_FALLBACK=1  development only: when heapload-dkms ships
 #                            no example udev rule or modules-load.d file,
@@ -43,7 +43,7 @@ TOP=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/host/ktap.sh
 . "$TOP/tests/host/ktap.sh"
 
-BOOT_TIMEOUT=${HL_INSTALL_BOOT_TIMEOUT:-900}
+BOOT_TIMEOUT=${HL_INSTALL_BOOT_TIMEOUT:-600}
 TOKEN=HEAPLOAD-INSTALL-DONE
 EXAMPLES=/usr/share/doc/heapload-dkms/examples
 HOST_PKGS=(debootstrap qemu-system-x86 e2fsprogs tesseract-ocr-script-latn)
@@ -99,6 +99,8 @@ host_install "${HOST_PKGS[@]}" ||
 	finish skip "cannot install ${HOST_PKGS[*]} on the host"
 
 mkdir -p "$INSTALL_CACHE/logs"
+# What a killed run left behind (a tree and a disk: gigabytes).
+find "$INSTALL_CACHE" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} +
 WORK=$(mktemp -d "$INSTALL_CACHE/run.XXXXXX")
 ROOT=$WORK/root
 cleanup() {
@@ -311,6 +313,7 @@ t=$(date +%s)
 purged() {
 	local left
 	in_tree purge.log apt-get -q purge -y "${PKG_NAMES[@]}" || return 1
+	# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 	left=$(in_root "$ROOT" -- dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' \
 		"${PKG_NAMES[@]}" 2>/dev/null | grep -Ev '^(un|pn) ')
 	[ -z "$left" ] || { echo "# still known to dpkg: $left"; return 1; }

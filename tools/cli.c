@@ -112,7 +112,7 @@ static int parse_size_opt(struct parser *p, const char *name, const char *val,
 	if (ret == -ERANGE)
 		return fail(p, "--%s: '%s' is too large", name, val);
 	if (ret)
-		return fail(p, "--%s: '%s' is not a size (digits, optional K, M or G)",
+		return fail(p, "--%s: '%s' is not a size (digits, optional K, M, G, T, KiB..TiB or KB..TB)",
 			    name, val);
 	return 0;
 }
@@ -513,27 +513,51 @@ int hl_format_progress(char *buf, size_t size, uint64_t done, uint64_t total,
 	return o >= size ? (int)(size - 1) : (int)o;
 }
 
-static int suffix_shift(char c)
+/* Power of 1024 (binary) of a size prefix letter, either case; -1 if none. */
+static int prefix_power(char c)
 {
 	switch (c) {
-	case '\0':
-		return 0;
 	case 'K': case 'k':
-		return 10;
+		return 1;
 	case 'M': case 'm':
-		return 20;
+		return 2;
 	case 'G': case 'g':
-		return 30;
+		return 3;
+	case 'T': case 't':
+		return 4;
 	default:
 		return -1;
 	}
 }
 
+/*
+ * The multiplier of a size suffix: "" or "B" is 1; K, M, G, T alone or
+ * followed by "iB" are powers of 1024, followed by "B" powers of 1000.
+ * Returns 0 for anything else.
+ */
+static uint64_t suffix_multiplier(const char *s)
+{
+	uint64_t base = 1024, mult = 1;
+	int power, i;
+
+	if (!strcmp(s, "") || !strcmp(s, "B"))
+		return 1;
+	power = prefix_power(s[0]);
+	if (power < 0)
+		return 0;
+	if (!strcmp(s + 1, "B"))
+		base = 1000;
+	else if (strcmp(s + 1, "") && strcmp(s + 1, "iB"))
+		return 0;
+	for (i = 0; i < power; i++)
+		mult *= base;
+	return mult;
+}
+
 int hl_parse_size(const char *str, uint64_t *out)
 {
-	uint64_t val = 0;
+	uint64_t val = 0, mult;
 	const char *p;
-	int shift;
 
 	if (!str || !out || *str < '0' || *str > '9')
 		return -EINVAL;
@@ -544,12 +568,12 @@ int hl_parse_size(const char *str, uint64_t *out)
 			return -ERANGE;
 		val = val * 10 + digit;
 	}
-	shift = suffix_shift(*p);
-	if (shift < 0 || (*p && p[1]))
+	mult = suffix_multiplier(p);
+	if (!mult)
 		return -EINVAL;
-	if (shift && val > (UINT64_MAX >> shift))
+	if (val > UINT64_MAX / mult)
 		return -ERANGE;
-	*out = val << shift;
+	*out = val * mult;
 	return 0;
 }
 

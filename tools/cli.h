@@ -233,8 +233,11 @@ int hl_format_progress(char *buf, size_t size, uint64_t done, uint64_t total,
 
 /**
  * hl_parse_size() - parse a byte count with an optional suffix
- * @str:	decimal digits, optionally followed by one of K, M, G (or k,
- *		m, g) meaning KiB, MiB, GiB. No sign, spaces or other text.
+ * @str:	decimal digits, optionally followed by a suffix: B (bytes);
+ *		K, M, G, T alone or with "iB" (KiB = 1024, MiB, GiB, TiB);
+ *		KB, MB, GB, TB (1000-based). The letter may be lower case
+ *		("4k" is 4096, "1kB" is 1000); "B" and "iB" may not. No
+ *		sign, spaces or other text.
  * @out:	receives the value in bytes; untouched on failure.
  *
  * Return: 0, -EINVAL if @str or @out is NULL or @str is malformed,

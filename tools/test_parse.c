@@ -57,13 +57,36 @@ static bool parse_size_binary_suffixes(void)
 	CHECK(size_of("5G", &v) == 0 && v == 5ULL << 30);
 	CHECK(size_of("1g", &v) == 0 && v == 1ULL << 30);
 	CHECK(size_of("0K", &v) == 0 && v == 0);
+	CHECK(size_of("1T", &v) == 0 && v == 1ULL << 40);
+	CHECK(size_of("2t", &v) == 0 && v == 2ULL << 40);
+	CHECK(size_of("4KiB", &v) == 0 && v == 4096);
+	CHECK(size_of("4kiB", &v) == 0 && v == 4096);
+	CHECK(size_of("3MiB", &v) == 0 && v == 3ULL << 20);
+	CHECK(size_of("5GiB", &v) == 0 && v == 5ULL << 30);
+	CHECK(size_of("1TiB", &v) == 0 && v == 1ULL << 40);
+	return ok;
+}
+
+static bool parse_size_decimal_suffixes(void)
+{
+	bool ok = true;
+	uint64_t v;
+
+	CHECK(size_of("4096B", &v) == 0 && v == 4096);
+	CHECK(size_of("1KB", &v) == 0 && v == 1000);
+	CHECK(size_of("1kB", &v) == 0 && v == 1000);
+	CHECK(size_of("3MB", &v) == 0 && v == 3000000);
+	CHECK(size_of("2GB", &v) == 0 && v == 2000000000ULL);
+	CHECK(size_of("7TB", &v) == 0 && v == 7000000000000ULL);
+	CHECK(size_of("0TB", &v) == 0 && v == 0);
 	return ok;
 }
 
 static bool parse_size_rejects_malformed(void)
 {
 	static const char *const bad[] = {
-		"", "K", "-1", "+1", " 1", "1 ", "1x", "1KB", "1KiB", "1T",
+		"", "K", "-1", "+1", " 1", "1 ", "1x", "1P", "1Kib", "1Kb",
+		"1KIB", "1iB", "1i", "1KiBB", "1BK", "B", "KiB",
 		"0x10", "1.5M", "1,000", "12K3",
 	};
 	bool ok = true;
@@ -94,6 +117,12 @@ static bool parse_size_rejects_overflow(void)
 	CHECK(size_of("17179869183G", &v) == 0 && v == 17179869183ULL << 30);
 	CHECK(size_of("18014398509481984K", &v) == -ERANGE);
 	CHECK(size_of("18014398509481983K", &v) == 0 && v == 18014398509481983ULL << 10);
+	CHECK(size_of("16777216T", &v) == -ERANGE && v == 0xdeadbeef);
+	CHECK(size_of("16777215TiB", &v) == 0 && v == 16777215ULL << 40);
+	CHECK(size_of("18446744073709552KB", &v) == -ERANGE);
+	CHECK(size_of("18446744073709551KB", &v) == 0 && v == 18446744073709551000ULL);
+	CHECK(size_of("18446745TB", &v) == -ERANGE);
+	CHECK(size_of("18446744TB", &v) == 0 && v == 18446744000000000000ULL);
 	return ok;
 }
 
@@ -510,6 +539,7 @@ static const struct {
 } tests[] = {
 	TEST(parse_size_plain_decimal),
 	TEST(parse_size_binary_suffixes),
+	TEST(parse_size_decimal_suffixes),
 	TEST(parse_size_rejects_malformed),
 	TEST(parse_size_rejects_overflow),
 	TEST(format_hex_lowercase_pairs),

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@
 #define OPT_PROGRESS	(1U << 5)
 #define OPT_CSV		(1U << 6)
 #define OPT_METHODS	(1U << 7)
+#define OPT_JSON	(1U << 8)
+#define OPT_DROP	(1U << 9)
 
 struct cmd_desc {
 	const char *name;
@@ -32,12 +35,12 @@ struct cmd_desc {
 
 static const struct cmd_desc cmds[] = {
 	{ "load", HL_CMD_LOAD, 1,
-	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS },
+	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS | OPT_JSON },
 	{ "verify", HL_CMD_VERIFY, 1,
-	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS },
-	{ "info", HL_CMD_INFO, 0, 0 },
+	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS | OPT_JSON },
+	{ "info", HL_CMD_INFO, 0, OPT_JSON },
 	{ "bench", HL_CMD_BENCH, HL_MAX_FILES,
-	  OPT_HEAP | OPT_RANGE | OPT_RUNS | OPT_CSV | OPT_METHODS },
+	  OPT_HEAP | OPT_RANGE | OPT_RUNS | OPT_CSV | OPT_METHODS | OPT_DROP },
 };
 
 static const char *const bench_methods[HL_BM_COUNT] = {
@@ -68,6 +71,8 @@ static const struct opt_desc opts[] = {
 	{ "no-progress", OPT_PROGRESS, false },
 	{ "csv", OPT_CSV, true },
 	{ "methods", OPT_METHODS, true },
+	{ "json", OPT_JSON, false },
+	{ "drop-caches", OPT_DROP, false },
 };
 
 struct parser {
@@ -162,6 +167,14 @@ static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val
 	}
 	if (!strcmp(o->name, "no-progress")) {
 		a->no_progress = true;
+		return 0;
+	}
+	if (!strcmp(o->name, "json")) {
+		a->json = true;
+		return 0;
+	}
+	if (!strcmp(o->name, "drop-caches")) {
+		a->drop_caches = true;
 		return 0;
 	}
 	if (!strcmp(o->name, "csv")) {
@@ -281,7 +294,7 @@ int hl_parse_args(int argc, char *const argv[], struct hl_args *args,
 
 	memset(args, 0, sizeof(*args));
 	args->heap = HEAPLOAD_DEFAULT_HEAP;
-	args->mode = HL_MODE_BUFFERED;
+	args->mode = HL_MODE_AUTO;
 	args->runs = HL_DEFAULT_RUNS;
 	args->methods = HL_BM_ALL;
 	if (err_size)
@@ -593,4 +606,355 @@ int hl_format_hex(const unsigned char *in, size_t len, char *out,
 	}
 	out[2 * len] = '\0';
 	return 0;
+}
+
+int hl_exit_code(int result)
+{
+	if (result < 0)
+		return HL_EXIT_TROUBLE;
+	return result ? HL_EXIT_MISMATCH : HL_EXIT_OK;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+enum hl_fallback hl_direct_check(uint64_t offset, uint64_t length,
+				 uint64_t dio_align, uint64_t page_size)
+{
+	if (!dio_align)
+		return HL_FB_NO_O_DIRECT;
+	if (offset % dio_align)
+		return HL_FB_UNALIGNED_OFFSET;
+	if (page_size && dio_align > page_size && length &&
+	    length <= UINT64_MAX - dio_align &&
+	    round_up(length, dio_align) > round_up(length, page_size))
+		return HL_FB_UNALIGNED_LENGTH;
+	return HL_FB_NONE;
+}
+
+int hl_fallback_decide(enum hl_mode requested, enum hl_fallback why,
+		       enum hl_mode *use)
+{
+	switch (requested) {
+	case HL_MODE_BUFFERED:
+		*use = HL_MODE_BUFFERED;
+		return 0;
+	case HL_MODE_DIRECT:
+		if (why != HL_FB_NONE)
+			return -EINVAL;
+		*use = HL_MODE_DIRECT;
+		return 0;
+	default:
+		*use = why == HL_FB_NONE ? HL_MODE_DIRECT : HL_MODE_BUFFERED;
+		return 0;
+	}
+}
+
+const char *hl_fallback_name(enum hl_fallback why)
+{
+	switch (why) {
+	case HL_FB_NONE:
+		return "none";
+	case HL_FB_UNALIGNED_OFFSET:
+		return "unaligned_offset";
+	case HL_FB_UNALIGNED_LENGTH:
+		return "unaligned_length";
+	case HL_FB_NO_O_DIRECT:
+		return "no_o_direct";
+	case HL_FB_KERNEL_EINVAL:
+		return "kernel_refused_direct";
+	}
+	return "unknown";
+}
+
+const char *hl_fallback_text(enum hl_fallback why, uint64_t offset,
+			     uint64_t dio_align, char *buf, size_t size)
+{
+	switch (why) {
+	case HL_FB_UNALIGNED_OFFSET:
+		snprintf(buf, size, "offset %" PRIu64 " is not a multiple of the direct-I/O alignment (%" PRIu64 " bytes)",
+			 offset, dio_align);
+		break;
+	case HL_FB_UNALIGNED_LENGTH:
+		snprintf(buf, size, "the direct-I/O alignment (%" PRIu64 " bytes) is larger than a page and the length rounded up to it does not fit the buffer",
+			 dio_align);
+		break;
+	case HL_FB_NO_O_DIRECT:
+		snprintf(buf, size, "the file system does not support direct I/O (O_DIRECT)");
+		break;
+	case HL_FB_KERNEL_EINVAL:
+		snprintf(buf, size, "the kernel refused the direct load (EINVAL)");
+		break;
+	default:
+		snprintf(buf, size, "none");
+		break;
+	}
+	return buf;
+}
+
+const char *hl_check_range(bool is_dir, bool is_reg, uint64_t size,
+			   uint64_t offset, uint64_t length, uint64_t *len)
+{
+	if (is_dir)
+		return "is a directory";
+	if (!is_reg)
+		return "not a regular file";
+	if (length && (length > UINT64_MAX - offset ||
+		       offset + length > (uint64_t)INT64_MAX))
+		return "offset + length overflows";
+	if (offset > size)
+		return "offset past end of file";
+	if (offset + length > size)
+		return "range past end of file";
+	if (!size)
+		return "empty file, nothing to load";
+	if (!length && offset == size)
+		return "offset at end of file, nothing to load";
+	*len = length ? length : size - offset;
+	return NULL;
+}
+
+const char *hl_load_strerror(int err, const struct hl_load_ctx *ctx,
+			     char *buf, size_t size)
+{
+	const char *heap = ctx && ctx->heap ? ctx->heap : HEAPLOAD_DEFAULT_HEAP;
+	const char *msg = NULL;
+
+	switch (err) {
+	case EINVAL:
+		if (ctx && ctx->fallback != HL_FB_NONE)
+			msg = "the heap refused a buffered load (the restricted heap takes only direct I/O), and direct I/O was not possible";
+		else if (ctx && ctx->direct)
+			msg = "direct I/O refused: the file system does not support it or the offset is not a multiple of its alignment (try --buffered)";
+		else
+			msg = "invalid request: not a regular file, range outside the file, or a mode the heap refuses";
+		break;
+	case EPERM:
+	case EACCES:
+		msg = "reading the file was denied (security module or fanotify listener)";
+		break;
+	case E2BIG:
+		msg = "the module does not know this request (module older than this tool?)";
+		break;
+	case ENODEV:
+		snprintf(buf, size, "no heap named '%s' (see 'heapload info')", heap);
+		return buf;
+	case EBADF:
+		msg = "the file is not open for reading";
+		break;
+	case EISDIR:
+		msg = "is a directory";
+		break;
+	case EOVERFLOW:
+		msg = "offset + length overflows the largest file offset";
+		break;
+	case ENODATA:
+		msg = "nothing to load: the range is empty, or the file shrank during the load";
+		break;
+	case ENOMEM:
+		msg = "out of memory: the buffer exceeds the module's max_alloc_mb, the free memory or the memory cgroup's limit";
+		break;
+	case EINTR:
+		msg = "interrupted by a fatal signal";
+		break;
+	case EMFILE:
+		msg = "no free file descriptor for the dma-buf";
+		break;
+	case ENOTTY:
+		msg = HEAPLOAD_DEV_PATH " does not know this load ioctl (module too old?)";
+		break;
+	case EFAULT:
+		msg = "bad address passed to the kernel";
+		break;
+	case EIO:
+		msg = "read error (I/O error)";
+		break;
+	}
+	if (msg)
+		snprintf(buf, size, "%s", msg);
+	else
+		snprintf(buf, size, "%s", strerror(err));
+	return buf;
+}
+
+/* Length of the valid UTF-8 sequence at @s, or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+int hl_json_escape(const char *in, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	char esc[8];
+	size_t o = 0, n, k;
+
+	if (!size)
+		return -ENOSPC;
+	if (!in) {
+		if (size < 5)
+			goto nospc;
+		memcpy(out, "null", 5);
+		return 4;
+	}
+	if (o + 1 >= size)
+		goto nospc;
+	out[o++] = '"';
+	while (*s) {
+		const char *piece = esc;
+
+		n = 1;
+		switch (*s) {
+		case '"': piece = "\\\""; break;
+		case '\\': piece = "\\\\"; break;
+		case '\b': piece = "\\b"; break;
+		case '\f': piece = "\\f"; break;
+		case '\n': piece = "\\n"; break;
+		case '\r': piece = "\\r"; break;
+		case '\t': piece = "\\t"; break;
+		default:
+			if (*s < 0x20 || *s == 0x7f) {
+				snprintf(esc, sizeof(esc), "\\u%04x", *s);
+			} else if (*s < 0x80) {
+				esc[0] = (char)*s;
+				esc[1] = '\0';
+			} else {
+				n = utf8_len(s);
+				if (!n) {
+					n = 1;
+					piece = "\\ufffd";
+				} else {
+					memcpy(esc, s, n);
+					esc[n] = '\0';
+				}
+			}
+		}
+		k = strlen(piece);
+		if (o + k + 2 > size)	/* the piece, the closing quote, NUL */
+			goto nospc;
+		memcpy(out + o, piece, k);
+		o += k;
+		s += n;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return (int)o;
+nospc:
+	out[0] = '\0';
+	return -ENOSPC;
+}
+
+static void json_put_str(FILE *f, const char *s)
+{
+	size_t need = s ? strlen(s) * 6 + 3 : 5;
+	char small[256], *buf = need <= sizeof(small) ? small : malloc(need);
+
+	if (buf && hl_json_escape(s, buf, need) >= 0)
+		fputs(buf, f);
+	else
+		fputs("null", f);
+	if (buf != small)
+		free(buf);
+}
+
+/* The separator and "KEY": of the next value. */
+static void json_key(struct hl_json *j, const char *key)
+{
+	if (!j->first[j->depth])
+		fputs(", ", j->f);
+	j->first[j->depth] = false;
+	if (key) {
+		json_put_str(j->f, key);
+		fputs(": ", j->f);
+	}
+}
+
+void hl_json_begin(struct hl_json *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	j->first[0] = true;
+	fputc('{', f);
+}
+
+void hl_json_end(struct hl_json *j)
+{
+	while (j->depth)
+		hl_json_close(j, '}');
+	fputs("}\n", j->f);
+	fflush(j->f);
+}
+
+void hl_json_open(struct hl_json *j, const char *key, char bracket)
+{
+	json_key(j, key);
+	fputc(bracket, j->f);
+	if (j->depth + 1 < HL_JSON_DEPTH)
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
+void hl_json_close(struct hl_json *j, char bracket)
+{
+	fputc(bracket, j->f);
+	if (j->depth)
+		j->depth--;
+}
+
+void hl_json_str(struct hl_json *j, const char *key, const char *val)
+{
+	json_key(j, key);
+	json_put_str(j->f, val);
+}
+
+void hl_json_u64(struct hl_json *j, const char *key, uint64_t val)
+{
+	json_key(j, key);
+	fprintf(j->f, "%" PRIu64, val);
+}
+
+void hl_json_bool(struct hl_json *j, const char *key, bool val)
+{
+	json_key(j, key);
+	fputs(val ? "true" : "false", j->f);
+}
+
+void hl_json_null(struct hl_json *j, const char *key)
+{
+	json_key(j, key);
+	fputs("null", j->f);
+}
+
+void hl_json_num(struct hl_json *j, const char *key, double val, int decimals)
+{
+	char text[64];
+
+	json_key(j, key);
+	if (hl_csv_num(val, decimals, text, sizeof(text)) || !text[0])
+		fputs("null", j->f);
+	else
+		fputs(text, j->f);
 }

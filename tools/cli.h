@@ -25,10 +25,192 @@ enum hl_cmd {
 	HL_CMD_BENCH,
 };
 
+/**
+ * enum hl_mode - how load and verify read the file
+ * @HL_MODE_AUTO:	the default: direct I/O, buffered where it cannot be.
+ * @HL_MODE_DIRECT:	--direct: direct I/O or an error.
+ * @HL_MODE_BUFFERED:	--buffered: through the page cache.
+ */
 enum hl_mode {
-	HL_MODE_BUFFERED = 0,	/* the default */
+	HL_MODE_AUTO = 0,
 	HL_MODE_DIRECT,
+	HL_MODE_BUFFERED,
 };
+
+/*
+ * Exit status, as cmp(1): 0 success (verify: same bytes), 1 verify found
+ * different bytes, 2 trouble (any error, usage errors included).
+ */
+#define HL_EXIT_OK		0
+#define HL_EXIT_MISMATCH	1
+#define HL_EXIT_TROUBLE		2
+
+/**
+ * hl_exit_code() - exit status of a command's result
+ * @result:	0 success, > 0 a mismatch, < 0 an error.
+ *
+ * Return: %HL_EXIT_OK, %HL_EXIT_MISMATCH or %HL_EXIT_TROUBLE.
+ */
+int hl_exit_code(int result);
+
+/**
+ * enum hl_fallback - why a load in the default mode did not use direct I/O
+ * @HL_FB_NONE:		it did (or no fallback applies).
+ * @HL_FB_UNALIGNED_OFFSET: --offset is not a multiple of the file's
+ *			direct-I/O alignment.
+ * @HL_FB_UNALIGNED_LENGTH: the alignment is larger than a page and the
+ *			length rounded up to it would not fit the buffer.
+ * @HL_FB_NO_O_DIRECT:	the file system refuses O_DIRECT (open(2) failed
+ *			with EINVAL, or statx(2) reports no alignment).
+ * @HL_FB_KERNEL_EINVAL: the kernel refused the direct load with EINVAL.
+ */
+enum hl_fallback {
+	HL_FB_NONE = 0,
+	HL_FB_UNALIGNED_OFFSET,
+	HL_FB_UNALIGNED_LENGTH,
+	HL_FB_NO_O_DIRECT,
+	HL_FB_KERNEL_EINVAL,
+};
+
+/**
+ * hl_direct_check() - can a range be read with direct I/O?
+ * @offset:	first byte of the range.
+ * @length:	bytes of the range (resolved: not 0 for "to the end").
+ * @dio_align:	the file's direct-I/O offset alignment in bytes (statx(2)
+ *		STATX_DIOALIGN, or the caller's fallback); 0: no direct I/O.
+ * @page_size:	the page size in bytes.
+ *
+ * Applies the kernel's rules of %HEAPLOAD_IOC_LOAD: the offset must be a
+ * multiple of @dio_align, and with @dio_align larger than a page the
+ * length rounded up to it must not exceed the length rounded up to pages.
+ * A length that is not a multiple is fine: the kernel reads whole blocks
+ * and zeroes the buffer after the range.
+ *
+ * Return: %HL_FB_NONE, %HL_FB_NO_O_DIRECT, %HL_FB_UNALIGNED_OFFSET or
+ * %HL_FB_UNALIGNED_LENGTH.
+ */
+enum hl_fallback hl_direct_check(uint64_t offset, uint64_t length,
+				 uint64_t dio_align, uint64_t page_size);
+
+/**
+ * hl_fallback_decide() - the mode to load with, given a reason against
+ *			   direct I/O
+ * @requested:	the mode asked for (--direct, --buffered or neither).
+ * @why:	%HL_FB_NONE, or why direct I/O is not possible.
+ * @use:	receives %HL_MODE_DIRECT or %HL_MODE_BUFFERED.
+ *
+ * Return: 0, or -EINVAL if @requested is %HL_MODE_DIRECT and @why says it
+ * cannot be done (then @use is untouched): --direct never falls back.
+ */
+int hl_fallback_decide(enum hl_mode requested, enum hl_fallback why,
+		       enum hl_mode *use);
+
+/** hl_fallback_name() - key of a reason in JSON, e.g. "unaligned_offset" */
+const char *hl_fallback_name(enum hl_fallback why);
+
+/**
+ * hl_fallback_text() - a reason as a sentence fragment for people
+ * @why:	the reason.
+ * @offset:	the range's offset, for %HL_FB_UNALIGNED_OFFSET.
+ * @dio_align:	the alignment, for the unaligned reasons.
+ * @buf:	receives the text, e.g. "offset 100 is not a multiple of the
+ *		direct-I/O alignment (512 bytes)".
+ * @size:	size of @buf.
+ *
+ * Return: @buf.
+ */
+const char *hl_fallback_text(enum hl_fallback why, uint64_t offset,
+			     uint64_t dio_align, char *buf, size_t size);
+
+/**
+ * hl_check_range() - what the kernel would refuse, checked in user space
+ * @is_dir:	the file is a directory.
+ * @is_reg:	the file is a regular file.
+ * @size:	its size in bytes.
+ * @offset:	--offset.
+ * @length:	--length; 0 means to the end of the file.
+ * @len:	receives the resolved length on success.
+ *
+ * Return: NULL if the range can be loaded, else the problem ("is a
+ * directory", "not a regular file", "offset past end of file",
+ * "offset + length overflows", "range past end of file", "empty file,
+ * nothing to load", "offset at end of file, nothing to load").
+ */
+const char *hl_check_range(bool is_dir, bool is_reg, uint64_t size,
+			   uint64_t offset, uint64_t length, uint64_t *len);
+
+/**
+ * struct hl_load_ctx - what an error message of a load may mention
+ * @heap:	the heap name.
+ * @direct:	the failed load used direct I/O.
+ * @fallback:	%HL_FB_NONE, or why it used buffered I/O instead.
+ */
+struct hl_load_ctx {
+	const char *heap;
+	bool direct;
+	enum hl_fallback fallback;
+};
+
+/**
+ * hl_load_strerror() - message for an errno of %HEAPLOAD_IOC_LOAD
+ * @err:	the positive errno.
+ * @ctx:	the request.
+ * @buf:	receives the message (no file name, no newline), e.g. "no heap
+ *		named 'x' (see 'heapload info')".
+ * @size:	size of @buf.
+ *
+ * Follows the errnos documented in <linux/heapload.h>; others give
+ * strerror(@err).
+ *
+ * Return: @buf.
+ */
+const char *hl_load_strerror(int err, const struct hl_load_ctx *ctx,
+			     char *buf, size_t size);
+
+/**
+ * hl_json_escape() - a string as a JSON string literal, quotes included
+ * @in:		the bytes, NUL-terminated; NULL gives "null" (no quotes).
+ * @out:	receives the literal: '"' and '\' escaped, control
+ *		characters as \b \f \n \r \t or \u00XX, DEL as \u007f,
+ *		valid UTF-8 as is, each byte of invalid UTF-8 as \ufffd.
+ * @size:	size of @out.
+ *
+ * Return: length of the literal, or -ENOSPC if @out is too small (it then
+ * holds "").
+ */
+int hl_json_escape(const char *in, char *out, size_t size);
+
+/** HL_JSON_DEPTH - most nested objects and arrays struct hl_json writes */
+#define HL_JSON_DEPTH	8
+
+/**
+ * struct hl_json - writes one JSON object on one line
+ * @f:		where to.
+ * @depth:	objects and arrays open.
+ * @first:	per level: nothing written in it yet.
+ *
+ * hl_json_begin() opens the object, the hl_json_*() of a value write
+ * "KEY": VALUE (KEY NULL inside an array), hl_json_end() closes it with a
+ * newline. Strings go through hl_json_escape().
+ */
+struct hl_json {
+	FILE *f;
+	unsigned int depth;
+	bool first[HL_JSON_DEPTH];
+};
+
+void hl_json_begin(struct hl_json *j, FILE *f);
+void hl_json_end(struct hl_json *j);
+/** hl_json_open() - start a nested object ('{') or array ('[') */
+void hl_json_open(struct hl_json *j, const char *key, char bracket);
+/** hl_json_close() - end it ('}' or ']') */
+void hl_json_close(struct hl_json *j, char bracket);
+void hl_json_str(struct hl_json *j, const char *key, const char *val);
+void hl_json_u64(struct hl_json *j, const char *key, uint64_t val);
+void hl_json_bool(struct hl_json *j, const char *key, bool val);
+void hl_json_null(struct hl_json *j, const char *key);
+/** hl_json_num() - a number with @decimals digits; NaN or infinity: null */
+void hl_json_num(struct hl_json *j, const char *key, double val, int decimals);
 
 /**
  * enum hl_bench_method - what heapload bench compares, in table order
@@ -68,7 +250,7 @@ enum hl_bench_method {
  * @nfiles:	number of @files.
  * @heap:	--heap, default HEAPLOAD_DEFAULT_HEAP (points into argv or
  *		is a string literal).
- * @mode:	--direct or --buffered (default).
+ * @mode:	--direct, --buffered, or %HL_MODE_AUTO (default).
  * @offset:	--offset in bytes, default 0.
  * @length:	--length in bytes, default 0 (to the end of the file).
  * @sha256:	--sha256 was given.
@@ -77,6 +259,9 @@ enum hl_bench_method {
  * @csv:	--csv FILE of bench ("-" is stdout), or NULL.
  * @methods:	--methods of bench as a mask of 1 << enum hl_bench_method;
  *		default HL_BM_ALL.
+ * @json:	--json of load, verify and info.
+ * @drop_caches: --drop-caches of bench: drop the whole page cache before
+ *		each run instead of evicting only the measured file.
  */
 struct hl_args {
 	enum hl_cmd cmd;
@@ -92,6 +277,8 @@ struct hl_args {
 	bool no_progress;
 	const char *csv;
 	unsigned int methods;
+	bool json;
+	bool drop_caches;
 };
 
 /**

@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,6 @@
 #define HEAPLOAD_VERSION "unknown"
 #endif
 
-#define EXIT_USAGE	2
 #define CHUNK_SIZE	(1U << 20)
 /* The progress bar appears after this long and is redrawn this often. */
 #define PROGRESS_DELAY_NS	1000000000ULL
@@ -51,15 +52,19 @@ static void usage(FILE *f)
 	      "\n"
 	      "Options of load, verify and bench:\n"
 	      "  --heap NAME   heap under " HEAPLOAD_HEAP_DIR " (default: " HEAPLOAD_DEFAULT_HEAP ")\n"
-	      "  --offset N    start at byte N of FILE (default: 0; with direct I/O a\n"
-	      "                multiple of the file's direct-I/O block, often 512)\n"
+	      "  --offset N    start at byte N of FILE (default: 0)\n"
 	      "  --length N    load N bytes (default: 0, up to the end of FILE)\n"
 	      "Options of load and verify:\n"
-	      "  --direct      read with direct I/O (FILE opened with O_DIRECT)\n"
-	      "  --buffered    read through the page cache (the default)\n"
+	      "  --direct      direct I/O only: an error where it is not possible\n"
+	      "  --buffered    read through the page cache\n"
+	      "                (default: direct I/O, buffered where the file system\n"
+	      "                refuses O_DIRECT or --offset is not a multiple of the\n"
+	      "                file's direct-I/O alignment; the output says which)\n"
 	      "  --sha256      print the SHA-256 of the loaded bytes, read back via mmap\n"
 	      "  --no-progress never draw the progress bar (drawn on stderr when it is a\n"
 	      "                terminal and the load takes more than a second)\n"
+	      "Options of load, verify and info:\n"
+	      "  --json        print one JSON object on stdout (errors still on stderr)\n"
 	      "Options of bench:\n"
 	      "  --runs N      runs per method and file (default: 5, at most 1000)\n"
 	      "  --csv OUT     also write one CSV row per file and method to OUT ('-':\n"
@@ -68,22 +73,34 @@ static void usage(FILE *f)
 	      "                udmabuf-prestart, heapload-sync, heapload-gather-direct,\n"
 	      "                heapload-gather-buffered, alloc-only, odirect-floor\n"
 	      "                (default: all)\n"
+	      "  --drop-caches before each run drop the whole page cache (root) instead\n"
+	      "                of evicting only the measured file\n"
 	      "\n"
-	      "N is a byte count with an optional binary suffix K, M or G.\n"
+	      "N is a byte count with an optional suffix: K, M, G, T or KiB, MiB, GiB,\n"
+	      "TiB (powers of 1024; k, m, g, t too), KB, MB, GB, TB (powers of 1000).\n"
 	      "\n"
 	      "  -h, --help     show this help\n"
 	      "  -V, --version  show the version of this tool\n"
 	      "\n"
-	      "Exit status: 0 on success, 1 on failure (verify: on a mismatch;\n"
-	      "info: module not loaded; bench: a method failed), 2 on a usage error.\n", f);
+	      "Exit status: 0 success, 1 verify found different bytes, 2 trouble (any\n"
+	      "error, a usage error, info: module not loaded, bench: a method failed).\n", f);
 }
 
-static void print_err(const char *verb, const char *what, int err)
+__attribute__((format(printf, 3, 4)))
+static void fail(const struct hl_args *a, const char *step, const char *fmt, ...)
 {
-	if (what)
-		fprintf(stderr, "heapload: %s: %s: %s\n", verb, what, strerror(err));
-	else
-		fprintf(stderr, "heapload: %s: %s\n", verb, strerror(err));
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "heapload: %s: ", hl_cmd_name(a->cmd));
+	if (a->file)
+		fprintf(stderr, "%s: ", a->file);
+	if (step)
+		fprintf(stderr, "%s: ", step);
+	fprintf(stderr, "%s\n", msg);
 }
 
 static uint64_t now_ns(void)
@@ -93,6 +110,13 @@ static uint64_t now_ns(void)
 	/* CLOCK_MONOTONIC cannot fail with a valid clock id and pointer. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t page_size(void)
+{
+	long n = sysconf(_SC_PAGESIZE);
+
+	return n > 0 ? (uint64_t)n : 4096;
 }
 
 static const char *mode_name(enum hl_mode mode)
@@ -105,53 +129,31 @@ static int open_device(const char *verb)
 	int fd = heapload_open();
 
 	if (fd < 0) {
-		print_err(verb, HEAPLOAD_DEV_PATH, -fd);
+		fprintf(stderr, "heapload: %s: %s: %s\n", verb, HEAPLOAD_DEV_PATH,
+			strerror(-fd));
 		if (fd == -ENOENT)
 			fprintf(stderr, "heapload: is the heapload module loaded? (modprobe heapload)\n");
 	}
 	return fd;
 }
 
-static int open_file(const char *verb, const char *path, enum hl_mode mode)
+/*
+ * The file's direct-I/O offset alignment: statx(2) STATX_DIOALIGN (0 if
+ * the file system reports that it has no direct I/O), else the page size,
+ * which the kernel's own fallback (the device's logical block size, or the
+ * page size) never exceeds on block devices with blocks up to a page.
+ */
+static uint64_t dio_alignment(const char *path)
 {
-	int flags = O_RDONLY | O_CLOEXEC | (mode == HL_MODE_DIRECT ? O_DIRECT : 0);
-	int fd = open(path, flags);
+#ifdef STATX_DIOALIGN
+	struct statx stx;
 
-	if (fd < 0) {
-		print_err(verb, path, errno);
-		if (errno == EINVAL && mode == HL_MODE_DIRECT)
-			fprintf(stderr, "heapload: the file system of %s does not support O_DIRECT; try --buffered\n",
-				path);
-		return -1;
-	}
-	return fd;
-}
-
-static void load_hint(const struct hl_args *a, int err)
-{
-	const char *hint = NULL;
-
-	switch (err) {
-	case ENODEV:
-		fprintf(stderr, "heapload: no heap named '%s' (see 'heapload info')\n",
-			a->heap);
-		return;
-	case ENOMEM:
-		hint = "the buffer exceeds the module's max_alloc_mb or the free memory";
-		break;
-	case ENODATA:
-		hint = "nothing to load: the file or the range is empty";
-		break;
-	case ENOTTY:
-		hint = HEAPLOAD_DEV_PATH " does not know this load ioctl (module too old?)";
-		break;
-	case EINVAL:
-		if (a->mode == HL_MODE_DIRECT)
-			hint = "direct I/O needs file system support and an --offset multiple of the file's direct-I/O block";
-		break;
-	}
-	if (hint)
-		fprintf(stderr, "heapload: %s\n", hint);
+	if (!statx(AT_FDCWD, path, 0, STATX_DIOALIGN, &stx) &&
+	    (stx.stx_mask & STATX_DIOALIGN))
+		return stx.stx_dio_offset_align;
+#endif
+	(void)path;
+	return page_size();
 }
 
 /* ---- progress bar ---- */
@@ -264,43 +266,137 @@ static void progress_stop(struct progress *p)
 	p->running = false;
 }
 
-static int expected_length(const struct hl_args *a, uint64_t size, uint64_t *len);
+/*
+ * What load and verify found, printed at the end as text or JSON.
+ * @mode:	the mode used, HL_MODE_DIRECT or HL_MODE_BUFFERED.
+ * @fallback:	why the default mode did not use direct I/O, or HL_FB_NONE.
+ * @dio_align:	the alignment the decision used (0 if not looked up).
+ * @expect:	bytes of the range.
+ * @ns:		time of the load as this process saw it.
+ * @sha256:	hex digest with --sha256, else "".
+ * @verify:	verify: 0 same, 1 a mismatch described by @mismatch.
+ */
+struct report {
+	enum hl_mode mode;
+	enum hl_fallback fallback;
+	uint64_t dio_align;
+	uint64_t expect;
+	struct heapload_result res;
+	uint64_t ns;
+	char sha256[2 * HL_SHA256_LEN + 1];
+	int verify;
+	char mismatch[256];
+};
+
+static const char *fallback_text(const struct hl_args *a, const struct report *r,
+				 char *buf, size_t size)
+{
+	return hl_fallback_text(r->fallback, a->offset, r->dio_align, buf, size);
+}
+
+/* The mode to open and load with; prints an error for --direct. */
+static int choose_mode(const struct hl_args *a, struct report *r,
+		       enum hl_fallback why)
+{
+	char text[256];
+
+	if (hl_fallback_decide(a->mode, why, &r->mode)) {
+		fail(a, "--direct", "%s",
+		     hl_fallback_text(why, a->offset, r->dio_align, text, sizeof(text)));
+		return -1;
+	}
+	r->fallback = r->mode == HL_MODE_BUFFERED && a->mode == HL_MODE_AUTO ?
+		      why : HL_FB_NONE;
+	return 0;
+}
+
+/* Open FILE in the chosen mode; falls back if O_DIRECT is refused. */
+static int open_file(const struct hl_args *a, struct report *r)
+{
+	int fd;
+
+	for (;;) {
+		fd = open(a->file, O_RDONLY | O_CLOEXEC |
+			  (r->mode == HL_MODE_DIRECT ? O_DIRECT : 0));
+		if (fd >= 0)
+			return fd;
+		if (errno != EINVAL || r->mode != HL_MODE_DIRECT) {
+			fail(a, "open", "%s", strerror(errno));
+			return -1;
+		}
+		if (choose_mode(a, r, HL_FB_NO_O_DIRECT))
+			return -1;
+	}
+}
+
+static int load_with(const struct hl_args *a, struct report *r, int devfd,
+		     int file_fd, struct progress *prog)
+{
+	uint32_t flags = r->mode == HL_MODE_DIRECT ? HEAPLOAD_LOAD_DIRECT :
+						     HEAPLOAD_LOAD_BUFFERED;
+
+	return heapload_load_file(devfd, file_fd, a->heap, a->offset, a->length,
+				  flags, &prog->word, &r->res);
+}
 
 /*
- * Open FILE and the device, and load. Prints its own errors. On success
- * *res holds the dma-buf and *ns the time the ioctl took.
+ * Check FILE and the range, choose the mode, open FILE and the device,
+ * and load. Prints its own errors. On success r->res holds the dma-buf.
  */
-static int do_load(const struct hl_args *a, struct heapload_result *res,
-		   uint64_t *ns)
+static int do_load(const struct hl_args *a, struct report *r)
 {
-	const char *verb = hl_cmd_name(a->cmd);
-	uint32_t flags = a->mode == HL_MODE_DIRECT ? HEAPLOAD_LOAD_DIRECT :
-						     HEAPLOAD_LOAD_BUFFERED;
+	enum hl_fallback why = HL_FB_NONE;
+	struct hl_load_ctx ctx = { .heap = a->heap };
 	struct progress prog;
-	uint64_t total = 0;
+	char msg[512], text[256];
+	const char *problem;
 	int file_fd, devfd, ret;
 	struct stat st;
 
-	file_fd = open_file(verb, a->file, a->mode);
+	if (stat(a->file, &st) < 0) {
+		fail(a, NULL, "%s", strerror(errno));
+		return -1;
+	}
+	problem = hl_check_range(S_ISDIR(st.st_mode), S_ISREG(st.st_mode),
+				 (uint64_t)st.st_size, a->offset, a->length,
+				 &r->expect);
+	if (problem) {
+		fail(a, NULL, "%s", problem);
+		return -1;
+	}
+	if (a->mode != HL_MODE_BUFFERED) {
+		r->dio_align = dio_alignment(a->file);
+		why = hl_direct_check(a->offset, r->expect, r->dio_align, page_size());
+	}
+	if (choose_mode(a, r, why))
+		return -1;
+	file_fd = open_file(a, r);
 	if (file_fd < 0)
 		return -1;
-	devfd = open_device(verb);
+	devfd = open_device(hl_cmd_name(a->cmd));
 	if (devfd < 0) {
 		ret = -1;
 		goto out_close_file;
 	}
-	if (fstat(file_fd, &st) < 0 ||
-	    expected_length(a, (uint64_t)st.st_size, &total))
-		total = 0;	/* the kernel will say what is wrong */
 
-	progress_start(&prog, a, total);
-	ret = heapload_load_file(devfd, file_fd, a->heap, a->offset, a->length,
-				 flags, &prog.word, res);
-	*ns = now_ns() - prog.t0;
+	progress_start(&prog, a, r->expect);
+	ret = load_with(a, r, devfd, file_fd, &prog);
+	if (ret == -EINVAL && r->mode == HL_MODE_DIRECT && a->mode == HL_MODE_AUTO) {
+		/* The kernel knows better (an alignment statx did not tell). */
+		r->mode = HL_MODE_BUFFERED;
+		r->fallback = HL_FB_KERNEL_EINVAL;
+		ret = load_with(a, r, devfd, file_fd, &prog);
+	}
+	r->ns = now_ns() - prog.t0;
 	progress_stop(&prog);
 	if (ret) {
-		print_err(verb, NULL, -ret);
-		load_hint(a, -ret);
+		ctx.direct = r->mode == HL_MODE_DIRECT;
+		ctx.fallback = r->fallback;
+		hl_load_strerror(-ret, &ctx, msg, sizeof(msg));
+		if (ret == -EINVAL && r->fallback != HL_FB_NONE)
+			fail(a, NULL, "%s: %s", msg, fallback_text(a, r, text, sizeof(text)));
+		else
+			fail(a, NULL, "%s", msg);
 		ret = -1;
 	}
 
@@ -310,53 +406,96 @@ out_close_file:
 	return ret;
 }
 
-static void print_load(const struct hl_args *a, const struct heapload_result *res,
-		       uint64_t ns)
+static double mib_per_s(uint64_t bytes, uint64_t ns)
 {
+	return (double)bytes / 1048576.0 / ((double)(ns ? ns : 1) / 1e9);
+}
+
+static void print_load_text(const struct hl_args *a, const struct report *r)
+{
+	const struct heapload_result *res = &r->res;
+	char text[256];
+
 	printf("file: %s\n", a->file);
 	printf("heap: %s\n", a->heap);
-	printf("mode: %s\n", mode_name(a->mode));
+	printf("mode: %s\n", mode_name(r->mode));
+	if (r->fallback != HL_FB_NONE)
+		printf("fallback: %s\n", fallback_text(a, r, text, sizeof(text)));
 	printf("loaded: %" PRIu64 "\n", res->loaded);
 	printf("buffer: %" PRIu64 "\n", res->buf_size);
-	printf("time: %.3f\n", (double)ns / 1e9);
-	printf("rate: %.1f\n", hl_rate_mbs(res->loaded, ns));
+	printf("time: %.3f\n", (double)r->ns / 1e9);
+	printf("rate: %.1f\n", hl_rate_mbs(res->loaded, r->ns));
 	if (!res->total_ns) {
 		/* A module without statistics (heapload 0.1). */
 		printf("alloc: n/a\nio: n/a\ntotal: n/a\nbatches: n/a\nmax_inflight: n/a\n");
-		return;
+	} else {
+		printf("alloc: %.3f\n", (double)res->alloc_ns / 1e9);
+		printf("io: %.3f\n", (double)res->io_ns / 1e9);
+		printf("total: %.3f\n", (double)res->total_ns / 1e9);
+		printf("batches: %" PRIu32 "\n", res->batches);
+		printf("max_inflight: %" PRIu32 "\n", res->max_inflight);
 	}
-	printf("alloc: %.3f\n", (double)res->alloc_ns / 1e9);
-	printf("io: %.3f\n", (double)res->io_ns / 1e9);
-	printf("total: %.3f\n", (double)res->total_ns / 1e9);
-	printf("batches: %" PRIu32 "\n", res->batches);
-	printf("max_inflight: %" PRIu32 "\n", res->max_inflight);
+	if (r->sha256[0])
+		printf("sha256: %s\n", r->sha256);
+	if (a->cmd != HL_CMD_VERIFY)
+		return;
+	if (r->verify)
+		printf("verify: MISMATCH %s\n", r->mismatch);
+	else
+		printf("verify: OK\n");
 }
 
-static int print_sha256(const struct hl_args *a, const struct heapload_result *res)
+static void print_load_json(const struct hl_args *a, const struct report *r)
+{
+	const struct heapload_result *res = &r->res;
+	bool stats = res->total_ns != 0;
+	struct hl_json j;
+	char text[256];
+
+	hl_json_begin(&j, stdout);
+	hl_json_str(&j, "command", hl_cmd_name(a->cmd));
+	hl_json_str(&j, "file", a->file);
+	hl_json_str(&j, "heap", a->heap);
+	hl_json_str(&j, "mode", mode_name(r->mode));
+	if (r->fallback != HL_FB_NONE) {
+		hl_json_str(&j, "fallback_reason", hl_fallback_name(r->fallback));
+		hl_json_str(&j, "fallback_detail", fallback_text(a, r, text, sizeof(text)));
+	}
+	if (r->dio_align)
+		hl_json_u64(&j, "dio_align_bytes", r->dio_align);
+	hl_json_u64(&j, "offset_bytes", a->offset);
+	hl_json_u64(&j, "loaded_bytes", res->loaded);
+	hl_json_u64(&j, "buf_size_bytes", res->buf_size);
+	hl_json_u64(&j, "elapsed_ns", r->ns);
+	hl_json_num(&j, "throughput_mib_per_s", mib_per_s(res->loaded, r->ns), 1);
+	/* null: a module without statistics (heapload 0.1) */
+	hl_json_num(&j, "alloc_ns", stats ? (double)res->alloc_ns : NAN, 0);
+	hl_json_num(&j, "io_ns", stats ? (double)res->io_ns : NAN, 0);
+	hl_json_num(&j, "total_ns", stats ? (double)res->total_ns : NAN, 0);
+	hl_json_num(&j, "batches", stats ? res->batches : NAN, 0);
+	hl_json_num(&j, "max_inflight_batches", stats ? res->max_inflight : NAN, 0);
+	if (r->sha256[0])
+		hl_json_str(&j, "sha256", r->sha256);
+	if (a->cmd == HL_CMD_VERIFY) {
+		hl_json_str(&j, "verify", r->verify ? "mismatch" : "ok");
+		if (r->verify)
+			hl_json_str(&j, "mismatch", r->mismatch);
+	}
+	hl_json_end(&j);
+}
+
+static int get_sha256(const struct hl_args *a, struct report *r)
 {
 	unsigned char digest[HL_SHA256_LEN];
-	char hex[2 * HL_SHA256_LEN + 1];
 	int ret;
 
-	ret = hl_dmabuf_sha256(res->dmabuf_fd, res->loaded, digest);
+	ret = hl_dmabuf_sha256(r->res.dmabuf_fd, r->res.loaded, digest);
 	if (!ret)
-		ret = hl_format_hex(digest, sizeof(digest), hex, sizeof(hex));
+		ret = hl_format_hex(digest, sizeof(digest), r->sha256, sizeof(r->sha256));
 	if (ret) {
-		print_err(hl_cmd_name(a->cmd), "sha256", -ret);
+		fail(a, "sha256", "%s", strerror(-ret));
 		return -1;
 	}
-	printf("sha256: %s\n", hex);
-	return 0;
-}
-
-/* Bytes a load of @a should produce for a file of @size bytes. */
-static int expected_length(const struct hl_args *a, uint64_t size, uint64_t *len)
-{
-	if (a->offset > size)
-		return -EINVAL;
-	if (a->length && a->length > size - a->offset)
-		return -EINVAL;
-	*len = a->length ? a->length : size - a->offset;
 	return 0;
 }
 
@@ -369,11 +508,23 @@ static size_t first_diff(const unsigned char *x, const unsigned char *y, size_t 
 	return i;
 }
 
+__attribute__((format(printf, 2, 3)))
+static int mismatch(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->mismatch, sizeof(r->mismatch), fmt, ap);
+	va_end(ap);
+	r->verify = 1;
+	return 1;
+}
+
 /*
  * Compare buf[0, loaded) with the file from a->offset. Returns 0 if equal,
- * 1 on a mismatch (reported), -1 on an error (reported).
+ * 1 on a mismatch (in r), -1 on an error (reported).
  */
-static int compare_file(const struct hl_args *a, int fd,
+static int compare_file(const struct hl_args *a, struct report *r, int fd,
 			const unsigned char *buf, uint64_t loaded)
 {
 	unsigned char *chunk;
@@ -382,7 +533,7 @@ static int compare_file(const struct hl_args *a, int fd,
 
 	chunk = malloc(CHUNK_SIZE);
 	if (!chunk) {
-		print_err("verify", NULL, ENOMEM);
+		fail(a, "verify", "%s", strerror(ENOMEM));
 		return -1;
 	}
 	while (done < loaded) {
@@ -393,23 +544,21 @@ static int compare_file(const struct hl_args *a, int fd,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			print_err("verify", a->file, errno);
+			fail(a, "verify: read", "%s", strerror(errno));
 			ret = -1;
 			break;
 		}
 		if (n == 0) {
-			printf("verify: MISMATCH: file ends at offset %" PRIu64
-			       ", before the %" PRIu64 " loaded bytes\n",
-			       a->offset + done, loaded);
-			ret = 1;
+			ret = mismatch(r, "file ends at offset %" PRIu64 ", before the %"
+				       PRIu64 " loaded bytes", a->offset + done, loaded);
 			break;
 		}
 		i = first_diff(chunk, buf + done, (size_t)n);
 		if (i < (size_t)n) {
-			printf("verify: MISMATCH at file offset %" PRIu64
-			       " (buffer offset %" PRIu64 "): file 0x%02x, buffer 0x%02x\n",
-			       a->offset + done + i, done + i, chunk[i], buf[done + i]);
-			ret = 1;
+			ret = mismatch(r, "at file offset %" PRIu64 " (buffer offset %"
+				       PRIu64 "): file 0x%02x, buffer 0x%02x",
+				       a->offset + done + i, done + i, chunk[i],
+				       buf[done + i]);
 			break;
 		}
 		done += (uint64_t)n;
@@ -418,75 +567,61 @@ static int compare_file(const struct hl_args *a, int fd,
 	return ret;
 }
 
-/* The bytes after the loaded ones must be zero. Returns 0 or 1 (reported). */
-static int check_tail(const unsigned char *buf, uint64_t loaded, uint64_t size)
+/* The bytes after the loaded ones must be zero. Returns 0 or 1 (in r). */
+static int check_tail(struct report *r, const unsigned char *buf,
+		      uint64_t loaded, uint64_t size)
 {
 	uint64_t i;
 
-	for (i = loaded; i < size; i++) {
-		if (buf[i]) {
-			printf("verify: MISMATCH at buffer offset %" PRIu64
-			       ": 0x%02x in the zero padding after the loaded bytes\n",
-			       i, buf[i]);
-			return 1;
-		}
-	}
+	for (i = loaded; i < size; i++)
+		if (buf[i])
+			return mismatch(r, "at buffer offset %" PRIu64 ": 0x%02x in the zero padding after the loaded bytes",
+					i, buf[i]);
 	return 0;
 }
 
-static int verify_buffer(const struct hl_args *a, const struct heapload_result *res)
+static int verify_buffer(const struct hl_args *a, struct report *r)
 {
-	struct stat st;
-	uint64_t expect;
+	const struct heapload_result *res = &r->res;
 	void *map;
 	int fd, ret, err;
 
 	fd = open(a->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		print_err("verify", a->file, errno);
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
+		fail(a, "verify: open", "%s", strerror(errno));
 		return -1;
 	}
-	if (expected_length(a, (uint64_t)st.st_size, &expect)) {
-		printf("verify: MISMATCH: the range is no longer inside the %" PRIu64
-		       " byte file\n", (uint64_t)st.st_size);
-		ret = 1;
-		goto out_close;
-	}
-	if (expect != res->loaded) {
-		printf("verify: MISMATCH: loaded %" PRIu64 " bytes, the range holds %"
-		       PRIu64 "\n", res->loaded, expect);
-		ret = 1;
+	if (r->expect != res->loaded) {
+		ret = mismatch(r, "loaded %" PRIu64 " bytes, the range holds %" PRIu64,
+			       res->loaded, r->expect);
 		goto out_close;
 	}
 	if (res->buf_size < res->loaded) {
-		printf("verify: MISMATCH: buffer of %" PRIu64 " bytes holds %" PRIu64
-		       " loaded bytes\n", res->buf_size, res->loaded);
-		ret = 1;
+		ret = mismatch(r, "buffer of %" PRIu64 " bytes holds %" PRIu64 " loaded bytes",
+			       res->buf_size, res->loaded);
 		goto out_close;
 	}
 
 	ret = heapload_dmabuf_map(res->dmabuf_fd, res->buf_size, PROT_READ, &map);
 	if (ret) {
-		print_err("verify", "mmap", -ret);
+		fail(a, "verify: mmap", "%s", strerror(-ret));
 		ret = -1;
 		goto out_close;
 	}
 	ret = heapload_dmabuf_sync(res->dmabuf_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	if (ret) {
-		print_err("verify", "DMA_BUF_IOCTL_SYNC", -ret);
+		fail(a, "verify: DMA_BUF_IOCTL_SYNC", "%s", strerror(-ret));
 		ret = -1;
 		goto out_unmap;
 	}
 
-	ret = compare_file(a, fd, map, res->loaded);
+	ret = compare_file(a, r, fd, map, res->loaded);
 	if (!ret)
-		ret = check_tail(map, res->loaded, res->buf_size);
+		ret = check_tail(r, map, res->loaded, res->buf_size);
 
 	err = heapload_dmabuf_sync(res->dmabuf_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-	if (err && !ret) {
-		print_err("verify", "DMA_BUF_IOCTL_SYNC", -err);
+	if (err && ret >= 0) {
+		fail(a, "verify: DMA_BUF_IOCTL_SYNC", "%s", strerror(-err));
 		ret = -1;
 	}
 out_unmap:
@@ -497,29 +632,30 @@ out_close:
 }
 
 /*
- * load and verify: load FILE, print the result and, with --sha256, the
- * digest; verify then compares the buffer with FILE.
+ * load and verify: load FILE, with --sha256 hash the buffer, for verify
+ * compare it with FILE; then print it all. Returns 0, 1 (verify: a
+ * mismatch) or -1 (an error, reported).
  */
 static int cmd_load(const struct hl_args *a)
 {
-	struct heapload_result res = HEAPLOAD_RESULT_INIT;
-	uint64_t ns;
+	struct report r = { .res = HEAPLOAD_RESULT_INIT };
 	int ret = 0;
 
-	if (do_load(a, &res, &ns))
-		return EXIT_FAILURE;
-	print_load(a, &res, ns);
+	if (do_load(a, &r))
+		return -1;
 	if (a->sha256)
-		ret = print_sha256(a, &res);
-	if (!ret && a->cmd == HL_CMD_VERIFY) {
-		ret = verify_buffer(a, &res);
-		if (!ret)
-			printf("verify: OK\n");
-	}
-	close(res.dmabuf_fd);
-	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
+		ret = get_sha256(a, &r);
+	if (!ret && a->cmd == HL_CMD_VERIFY)
+		ret = verify_buffer(a, &r);
+	close(r.res.dmabuf_fd);
+	if (ret < 0)
+		return -1;
+	if (a->json)
+		print_load_json(a, &r);
+	else
+		print_load_text(a, &r);
+	return ret;
 }
-
 /* ---- info ---- */
 
 static int no_dots(const struct dirent *d)
@@ -551,7 +687,21 @@ static int read_text(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static void print_attr(const char *dir, const char *name)
+/* A sysfs value in JSON: a number if it is all digits, else a string. */
+static void json_value(struct hl_json *j, const char *key, const char *value)
+{
+	size_t len = strlen(value);
+	uint64_t v;
+
+	if (len && len < 20 && strspn(value, "0123456789") == len &&
+	    !hl_parse_size(value, &v))
+		hl_json_u64(j, key, v);
+	else
+		hl_json_str(j, key, value);
+}
+
+/* One attribute as "  name = value", or as a JSON member (null: unreadable). */
+static void print_attr(struct hl_json *j, const char *dir, const char *name)
 {
 	char path[PATH_MAX], value[4096];
 	int ret;
@@ -560,52 +710,78 @@ static void print_attr(const char *dir, const char *name)
 		ret = -ENAMETOOLONG;
 	else
 		ret = read_text(path, value, sizeof(value));
-	if (ret)
+	if (j && ret)
+		hl_json_null(j, name);
+	else if (j)
+		json_value(j, name, value);
+	else if (ret)
 		printf("  %s = <unavailable: %s>\n", name, strerror(-ret));
 	else
 		printf("  %s = %s\n", name, value);
 }
 
-static void print_params(void)
+/* Heading of a group of attributes: "title:" or a JSON object. */
+static void group_open(struct hl_json *j, const char *title, const char *key)
+{
+	if (j)
+		hl_json_open(j, key, '{');
+	else
+		printf("%s:\n", title);
+}
+
+static void group_close(struct hl_json *j)
+{
+	if (j)
+		hl_json_close(j, '}');
+}
+
+static void print_params(struct hl_json *j)
 {
 	struct dirent **list;
 	int i, n;
 
 	n = scandir(HEAPLOAD_SYSFS_PARAMS, &list, no_dots, alphasort);
 	if (n < 0) {
-		printf("parameters: none (%s)\n", strerror(errno));
+		if (j)
+			hl_json_null(j, "parameters");
+		else
+			printf("parameters: none (%s)\n", strerror(errno));
 		return;
 	}
-	printf(n ? "parameters:\n" : "parameters: none\n");
+	if (n || j)
+		group_open(j, "parameters", "parameters");
+	else
+		printf("parameters: none\n");
 	for (i = 0; i < n; i++) {
-		print_attr(HEAPLOAD_SYSFS_PARAMS, list[i]->d_name);
+		print_attr(j, HEAPLOAD_SYSFS_PARAMS, list[i]->d_name);
 		free(list[i]);
 	}
 	free(list);
+	group_close(j);
 }
 
-static void print_stats(void)
+static void print_stats(struct hl_json *j)
 {
 	static const char *const stats[] = {
 		"allocated_bytes", "buffers", "loads", "load_failures",
 		"loaded_bytes", "inflight_bytes",
 	};
+	char path[PATH_MAX];
 	size_t i;
 
-	char path[PATH_MAX];
-
-	printf("stats:\n");
+	group_open(j, "stats", "stats");
 	for (i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
 		/* Counters after the first two are new in 0.2: skip if absent. */
 		snprintf(path, sizeof(path), "%s/%s", HEAPLOAD_SYSFS_STATS, stats[i]);
 		if (i >= 2 && access(path, F_OK))
 			continue;
-		print_attr(HEAPLOAD_SYSFS_STATS, stats[i]);
+		print_attr(j, HEAPLOAD_SYSFS_STATS, stats[i]);
 	}
+	group_close(j);
 }
 
 /* The restricted heap's pool (absent before 0.3). */
-static void print_restricted(void)
+static void print_restricted(struct hl_json *j)
 {
 	static const char *const attrs[] = {
 		"backing", "protection", "size_bytes", "claimed_bytes",
@@ -617,17 +793,22 @@ static void print_restricted(void)
 
 	if (access(dir, F_OK))
 		return;
-	printf("restricted pool:\n");
+	group_open(j, "restricted pool", "restricted_pool");
 	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		print_attr(dir, attrs[i]);
+		print_attr(j, dir, attrs[i]);
+	group_close(j);
 }
 
 /* How the heaps got their /dev/dma_heap nodes (absent before 0.2). */
-static void print_registration(void)
+static void print_registration(struct hl_json *j)
 {
 	char value[256];
 
-	if (!read_text(HEAPLOAD_SYSFS_STATS "/registration", value, sizeof(value)))
+	if (read_text(HEAPLOAD_SYSFS_STATS "/registration", value, sizeof(value)))
+		return;
+	if (j)
+		hl_json_str(j, "registration", value);
+	else
 		printf("registration: %s\n", value);
 }
 
@@ -640,74 +821,128 @@ static bool own_class_heap(const char *name)
 	return !access(path, F_OK);
 }
 
-static void print_heaps(void)
+static void print_heaps(struct hl_json *j)
 {
 	size_t prefix_len = strlen(HEAPLOAD_HEAP_PREFIX);
 	struct dirent **list;
 	int i, n;
 
 	n = scandir(HEAPLOAD_HEAP_DIR, &list, no_dots, alphasort);
+	if (n < 0 && j) {
+		hl_json_open(j, "heaps", '[');
+		hl_json_close(j, ']');
+		return;
+	}
 	if (n < 0) {
 		printf("heaps: none (%s: %s)\n", HEAPLOAD_HEAP_DIR, strerror(errno));
 		return;
 	}
-	printf(n ? "heaps:\n" : "heaps: none\n");
+	if (j)
+		hl_json_open(j, "heaps", '[');
+	else
+		printf(n ? "heaps:\n" : "heaps: none\n");
 	for (i = 0; i < n; i++) {
 		const char *name = list[i]->d_name;
+		bool ours = !strncmp(name, HEAPLOAD_HEAP_PREFIX, prefix_len) ||
+			    own_class_heap(name);
 
-		printf("  %s%s\n", name,
-		       !strncmp(name, HEAPLOAD_HEAP_PREFIX, prefix_len) ||
-		       own_class_heap(name) ? " (heapload)" : "");
+		if (j) {
+			hl_json_open(j, NULL, '{');
+			hl_json_str(j, "name", name);
+			hl_json_bool(j, "heapload", ours);
+			hl_json_close(j, '}');
+		} else {
+			printf("  %s%s\n", name, ours ? " (heapload)" : "");
+		}
 		free(list[i]);
 	}
 	free(list);
+	if (j)
+		hl_json_close(j, ']');
 }
 
-static void print_installed(const struct hl_module_info *mi)
+static void print_installed(struct hl_json *j, const struct hl_module_info *mi)
 {
+	bool differs = mi->srcversion[0] && mi->installed_srcversion[0] &&
+		       strcmp(mi->srcversion, mi->installed_srcversion);
+
+	if (j) {
+		if (!mi->installed_path[0]) {
+			hl_json_null(j, "installed");
+			return;
+		}
+		hl_json_open(j, "installed", '{');
+		hl_json_str(j, "version", mi->installed_version[0] ?
+			    mi->installed_version : NULL);
+		hl_json_str(j, "path", mi->installed_path);
+		hl_json_bool(j, "differs_from_loaded", differs);
+		hl_json_close(j, '}');
+		return;
+	}
 	if (!mi->installed_path[0]) {
 		printf("installed: none\n");
 		return;
 	}
 	printf("installed: %s %s%s\n",
 	       mi->installed_version[0] ? mi->installed_version : "unknown",
-	       mi->installed_path,
-	       mi->srcversion[0] && mi->installed_srcversion[0] &&
-	       strcmp(mi->srcversion, mi->installed_srcversion) ?
-	       " (differs from the loaded module)" : "");
+	       mi->installed_path, differs ? " (differs from the loaded module)" : "");
 }
 
-static int cmd_info(void)
+static void print_module(struct hl_json *j, const struct hl_module_info *mi,
+			 bool loaded)
 {
+	if (j) {
+		hl_json_str(j, "module", hl_module_state_str(mi->state));
+		hl_json_str(j, "version", loaded && mi->version[0] ? mi->version : NULL);
+		if (loaded && mi->refcount >= 0)
+			hl_json_u64(j, "refcount", (uint64_t)mi->refcount);
+		else
+			hl_json_null(j, "refcount");
+		return;
+	}
+	printf("module: %s\n", hl_module_state_str(mi->state));
+	if (!loaded)
+		return;
+	printf("version: %s\n", mi->version[0] ? mi->version : "unknown");
+	if (mi->refcount >= 0)
+		printf("refcount: %d\n", mi->refcount);
+	else
+		printf("refcount: unknown\n");
+}
+
+/* Returns 0 if the module is live (or built in), else -1. */
+static int cmd_info(const struct hl_args *a)
+{
+	struct hl_json json, *j = a->json ? &json : NULL;
 	struct hl_module_info mi;
 	bool loaded;
 	int ret;
 
 	ret = hl_module_info(&mi);
 	if (ret) {
-		print_err("info", "libkmod", -ret);
-		return EXIT_FAILURE;
+		fail(a, "libkmod", "%s", strerror(-ret));
+		return -1;
 	}
 	loaded = mi.state != HL_MODULE_NOT_LOADED;
 
-	printf("module: %s\n", hl_module_state_str(mi.state));
+	if (j)
+		hl_json_begin(j, stdout);
+	print_module(j, &mi, loaded);
+	print_installed(j, &mi);
 	if (loaded) {
-		printf("version: %s\n", mi.version[0] ? mi.version : "unknown");
-		if (mi.refcount >= 0)
-			printf("refcount: %d\n", mi.refcount);
-		else
-			printf("refcount: unknown\n");
+		print_registration(j);
+		print_params(j);
+		print_stats(j);
+		print_restricted(j);
 	}
-	print_installed(&mi);
-	if (loaded) {
-		print_registration();
-		print_params();
-		print_stats();
-		print_restricted();
-	}
-	print_heaps();
-	return mi.state == HL_MODULE_LIVE || mi.state == HL_MODULE_BUILTIN ?
-	       EXIT_SUCCESS : EXIT_FAILURE;
+	print_heaps(j);
+	if (j)
+		hl_json_end(j);
+	fflush(stdout);
+	if (mi.state == HL_MODULE_LIVE || mi.state == HL_MODULE_BUILTIN)
+		return 0;
+	fail(a, NULL, "module %s", hl_module_state_str(mi.state));
+	return -1;
 }
 
 int main(int argc, char *argv[])
@@ -718,24 +953,24 @@ int main(int argc, char *argv[])
 	if (hl_parse_args(argc, argv, &a, err, sizeof(err))) {
 		fprintf(stderr, "heapload: %s\n", err);
 		fprintf(stderr, "Try 'heapload --help'.\n");
-		return EXIT_USAGE;
+		return HL_EXIT_TROUBLE;
 	}
 	switch (a.cmd) {
 	case HL_CMD_HELP:
 		usage(stdout);
-		return EXIT_SUCCESS;
+		return HL_EXIT_OK;
 	case HL_CMD_VERSION:
 		printf("heapload %s\n", HEAPLOAD_VERSION);
-		return EXIT_SUCCESS;
+		return HL_EXIT_OK;
 	case HL_CMD_LOAD:
 	case HL_CMD_VERIFY:
-		return cmd_load(&a);
+		return hl_exit_code(cmd_load(&a));
 	case HL_CMD_INFO:
-		return cmd_info();
+		return hl_exit_code(cmd_info(&a));
 	case HL_CMD_BENCH:
 		return hl_cmd_bench(&a);
 	default:
 		usage(stderr);
-		return EXIT_USAGE;
+		return HL_EXIT_TROUBLE;
 	}
 }

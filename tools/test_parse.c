@@ -2,14 +2,17 @@
 /*
  * Host unit tests of the pure parts of libheapload and the heapload
  * command: size parsing, hex formatting, SHA-256, argument parsing and
- * the statistics, CSV and progress-bar helpers of bench and load. Prints KTAP and ends with "N passed, N failed"; exits 1 if
- * any test failed.
+ * the statistics, CSV and progress-bar helpers of bench and load, JSON
+ * escaping and writing, the direct-I/O fallback, range checks, error
+ * messages and exit codes. Prints KTAP and ends with "N passed, N
+ * failed"; exits 1 if any test failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -186,8 +189,8 @@ static bool args_load_defaults(void)
 	CHECK(a.cmd == HL_CMD_LOAD);
 	CHECK(!strcmp(a.file, "f.bin"));
 	CHECK(!strcmp(a.heap, HEAPLOAD_DEFAULT_HEAP));
-	CHECK(a.mode == HL_MODE_BUFFERED);
-	CHECK(a.offset == 0 && a.length == 0 && !a.sha256);
+	CHECK(a.mode == HL_MODE_AUTO);
+	CHECK(a.offset == 0 && a.length == 0 && !a.sha256 && !a.json);
 	CHECK(a.runs == HL_DEFAULT_RUNS);
 	return ok;
 }
@@ -531,6 +534,228 @@ static bool progress_line_format(void)
 	return ok;
 }
 
+
+/* ---- new flags, exit codes, fallback, range checks, messages, JSON ---- */
+
+static bool args_json_and_drop_caches(void)
+{
+	struct hl_args a;
+	bool ok = true;
+
+	CHECK(PARSE(&a, "load", "f", "--json") == 0 && a.json);
+	CHECK(PARSE(&a, "verify", "--json", "f") == 0 && a.json);
+	CHECK(PARSE(&a, "info", "--json") == 0 && a.json && a.cmd == HL_CMD_INFO);
+	CHECK(PARSE(&a, "info", "--json=1") == -EINVAL);
+	CHECK(PARSE(&a, "bench", "f", "--json") == -EINVAL);
+	CHECK(PARSE(&a, "bench", "f") == 0 && !a.drop_caches);
+	CHECK(PARSE(&a, "bench", "f", "--drop-caches") == 0 && a.drop_caches);
+	CHECK(PARSE(&a, "load", "f", "--drop-caches") == -EINVAL);
+	CHECK(PARSE(&a, "load", "f", "--buffered") == 0 && a.mode == HL_MODE_BUFFERED);
+	CHECK(PARSE(&a, "load", "f", "--direct") == 0 && a.mode == HL_MODE_DIRECT);
+	CHECK(PARSE(&a, "load", "f", "--offset", "1GiB", "--length=2MB") == 0 &&
+	      a.offset == 1ULL << 30 && a.length == 2000000);
+	return ok;
+}
+
+static bool exit_codes_like_cmp(void)
+{
+	bool ok = true;
+
+	CHECK(hl_exit_code(0) == 0 && HL_EXIT_OK == 0);
+	CHECK(hl_exit_code(1) == 1 && HL_EXIT_MISMATCH == 1);
+	CHECK(hl_exit_code(-1) == 2 && hl_exit_code(-EIO) == 2 && HL_EXIT_TROUBLE == 2);
+	return ok;
+}
+
+static bool direct_check_follows_kernel_rules(void)
+{
+	bool ok = true;
+
+	CHECK(hl_direct_check(0, 4096, 512, 4096) == HL_FB_NONE);
+	CHECK(hl_direct_check(512, 1, 512, 4096) == HL_FB_NONE);
+	CHECK(hl_direct_check(1024, 12345, 512, 4096) == HL_FB_NONE);
+	CHECK(hl_direct_check(100, 4096, 512, 4096) == HL_FB_UNALIGNED_OFFSET);
+	CHECK(hl_direct_check(4096, 4096, 4096, 4096) == HL_FB_NONE);
+	CHECK(hl_direct_check(512, 4096, 4096, 4096) == HL_FB_UNALIGNED_OFFSET);
+	CHECK(hl_direct_check(0, 100, 0, 4096) == HL_FB_NO_O_DIRECT);
+	/* 16 KiB blocks, 4 KiB pages: the last block must fit the buffer. */
+	CHECK(hl_direct_check(0, 16384, 16384, 4096) == HL_FB_NONE);
+	CHECK(hl_direct_check(0, 4096, 16384, 4096) == HL_FB_UNALIGNED_LENGTH);
+	CHECK(hl_direct_check(0, 4096, 16384, 16384) == HL_FB_NONE);
+	CHECK(hl_direct_check(0, 4096, 4096, 65536) == HL_FB_NONE);
+	return ok;
+}
+
+static bool fallback_decision(void)
+{
+	enum hl_mode use = HL_MODE_AUTO;
+	bool ok = true;
+
+	CHECK(hl_fallback_decide(HL_MODE_AUTO, HL_FB_NONE, &use) == 0 &&
+	      use == HL_MODE_DIRECT);
+	CHECK(hl_fallback_decide(HL_MODE_AUTO, HL_FB_UNALIGNED_OFFSET, &use) == 0 &&
+	      use == HL_MODE_BUFFERED);
+	CHECK(hl_fallback_decide(HL_MODE_AUTO, HL_FB_NO_O_DIRECT, &use) == 0 &&
+	      use == HL_MODE_BUFFERED);
+	CHECK(hl_fallback_decide(HL_MODE_AUTO, HL_FB_KERNEL_EINVAL, &use) == 0 &&
+	      use == HL_MODE_BUFFERED);
+	use = HL_MODE_AUTO;
+	CHECK(hl_fallback_decide(HL_MODE_DIRECT, HL_FB_NO_O_DIRECT, &use) == -EINVAL &&
+	      use == HL_MODE_AUTO);
+	CHECK(hl_fallback_decide(HL_MODE_DIRECT, HL_FB_NONE, &use) == 0 &&
+	      use == HL_MODE_DIRECT);
+	CHECK(hl_fallback_decide(HL_MODE_BUFFERED, HL_FB_NONE, &use) == 0 &&
+	      use == HL_MODE_BUFFERED);
+	return ok;
+}
+
+static bool fallback_names_and_texts(void)
+{
+	char buf[256];
+	bool ok = true;
+
+	CHECK(!strcmp(hl_fallback_name(HL_FB_UNALIGNED_OFFSET), "unaligned_offset"));
+	CHECK(!strcmp(hl_fallback_name(HL_FB_UNALIGNED_LENGTH), "unaligned_length"));
+	CHECK(!strcmp(hl_fallback_name(HL_FB_NO_O_DIRECT), "no_o_direct"));
+	CHECK(!strcmp(hl_fallback_name(HL_FB_KERNEL_EINVAL), "kernel_refused_direct"));
+	CHECK(!strcmp(hl_fallback_text(HL_FB_UNALIGNED_OFFSET, 100, 512, buf, sizeof(buf)),
+		      "offset 100 is not a multiple of the direct-I/O alignment (512 bytes)"));
+	CHECK(strstr(hl_fallback_text(HL_FB_NO_O_DIRECT, 0, 0, buf, sizeof(buf)),
+		     "O_DIRECT") != NULL);
+	return ok;
+}
+
+static bool range_checked_in_user_space(void)
+{
+	uint64_t len = 7;
+	bool ok = true;
+
+	CHECK(hl_check_range(false, true, 100, 0, 0, &len) == NULL && len == 100);
+	CHECK(hl_check_range(false, true, 100, 10, 0, &len) == NULL && len == 90);
+	CHECK(hl_check_range(false, true, 100, 10, 90, &len) == NULL && len == 90);
+	len = 7;
+	CHECK(!strcmp(hl_check_range(true, false, 4096, 0, 0, &len), "is a directory"));
+	CHECK(!strcmp(hl_check_range(false, false, 0, 0, 0, &len), "not a regular file"));
+	CHECK(!strcmp(hl_check_range(false, true, 100, 101, 0, &len),
+		      "offset past end of file"));
+	CHECK(!strcmp(hl_check_range(false, true, 100, UINT64_MAX, 0, &len),
+		      "offset past end of file"));
+	CHECK(!strcmp(hl_check_range(false, true, 100, 10, 91, &len),
+		      "range past end of file"));
+	CHECK(!strcmp(hl_check_range(false, true, 100, 10, UINT64_MAX, &len),
+		      "offset + length overflows"));
+	CHECK(!strcmp(hl_check_range(false, true, 100, 1, INT64_MAX, &len),
+		      "offset + length overflows"));
+	CHECK(strstr(hl_check_range(false, true, 0, 0, 0, &len), "empty file") != NULL);
+	CHECK(strstr(hl_check_range(false, true, 100, 100, 0, &len), "nothing to load") != NULL);
+	CHECK(len == 7);
+	return ok;
+}
+
+static bool load_errnos_mapped(void)
+{
+	struct hl_load_ctx direct = { "heapload,cma", true, HL_FB_NONE };
+	struct hl_load_ctx buffered = { "x", false, HL_FB_NONE };
+	struct hl_load_ctx fell = { "heapload,restricted", false, HL_FB_UNALIGNED_OFFSET };
+	char buf[256];
+	bool ok = true;
+
+	CHECK(!strcmp(hl_load_strerror(ENODEV, &direct, buf, sizeof(buf)),
+		      "no heap named 'heapload,cma' (see 'heapload info')"));
+	CHECK(strstr(hl_load_strerror(EINVAL, &direct, buf, sizeof(buf)), "direct I/O") != NULL);
+	CHECK(strstr(hl_load_strerror(EINVAL, &buffered, buf, sizeof(buf)), "direct") == NULL);
+	CHECK(strstr(hl_load_strerror(EINVAL, &fell, buf, sizeof(buf)), "buffered") != NULL);
+	CHECK(strstr(hl_load_strerror(ENOMEM, &direct, buf, sizeof(buf)), "max_alloc_mb") != NULL);
+	CHECK(strstr(hl_load_strerror(ENODATA, &direct, buf, sizeof(buf)), "nothing to load") != NULL);
+	CHECK(strstr(hl_load_strerror(EOVERFLOW, &direct, buf, sizeof(buf)), "overflows") != NULL);
+	CHECK(strstr(hl_load_strerror(EACCES, &direct, buf, sizeof(buf)), "denied") != NULL);
+	CHECK(strstr(hl_load_strerror(EPERM, &direct, buf, sizeof(buf)), "denied") != NULL);
+	CHECK(strstr(hl_load_strerror(E2BIG, &direct, buf, sizeof(buf)), "module") != NULL);
+	CHECK(strstr(hl_load_strerror(ENOTTY, &direct, buf, sizeof(buf)), "/dev/heapload") != NULL);
+	CHECK(!strcmp(hl_load_strerror(EISDIR, &direct, buf, sizeof(buf)), "is a directory"));
+	CHECK(!strcmp(hl_load_strerror(ENOSPC, &direct, buf, sizeof(buf)), strerror(ENOSPC)));
+	CHECK(!strcmp(hl_load_strerror(ENODEV, NULL, buf, 12), "no heap nam"));
+	return ok;
+}
+
+static bool json_escape_strings(void)
+{
+	char out[64];
+	bool ok = true;
+
+	CHECK(hl_json_escape("plain", out, sizeof(out)) == 7 && !strcmp(out, "\"plain\""));
+	CHECK(hl_json_escape("", out, sizeof(out)) == 2 && !strcmp(out, "\"\""));
+	CHECK(hl_json_escape(NULL, out, sizeof(out)) == 4 && !strcmp(out, "null"));
+	CHECK(hl_json_escape("a\"b\\c", out, sizeof(out)) > 0 &&
+	      !strcmp(out, "\"a\\\"b\\\\c\""));
+	CHECK(hl_json_escape("\b\f\n\r\t", out, sizeof(out)) > 0 &&
+	      !strcmp(out, "\"\\b\\f\\n\\r\\t\""));
+	CHECK(hl_json_escape("\x01\x1f\x7f", out, sizeof(out)) > 0 &&
+	      !strcmp(out, "\"\\u0001\\u001f\\u007f\""));
+	CHECK(hl_json_escape("/x/y", out, sizeof(out)) > 0 && !strcmp(out, "\"/x/y\""));
+	/* valid UTF-8 as is, invalid bytes as U+FFFD */
+	CHECK(hl_json_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", out, sizeof(out)) > 0 &&
+	      !strcmp(out, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""));
+	CHECK(hl_json_escape("a\xff" "b", out, sizeof(out)) > 0 &&
+	      !strcmp(out, "\"a\\ufffdb\""));
+	CHECK(hl_json_escape("\xc3", out, sizeof(out)) > 0 && !strcmp(out, "\"\\ufffd\""));
+	CHECK(hl_json_escape("\xc0\xaf", out, sizeof(out)) > 0 &&	/* overlong */
+	      !strcmp(out, "\"\\ufffd\\ufffd\""));
+	CHECK(hl_json_escape("\xed\xa0\x80", out, sizeof(out)) > 0 &&	/* surrogate */
+	      !strcmp(out, "\"\\ufffd\\ufffd\\ufffd\""));
+	return ok;
+}
+
+static bool json_escape_short_buffer(void)
+{
+	char out[8];
+	bool ok = true;
+
+	CHECK(hl_json_escape("abcde", out, 8) == 7 && !strcmp(out, "\"abcde\""));
+	CHECK(hl_json_escape("abcdef", out, 8) == -ENOSPC && !strcmp(out, ""));
+	CHECK(hl_json_escape("\n\n\n", out, 8) == -ENOSPC && !strcmp(out, ""));
+	CHECK(hl_json_escape("x", out, 0) == -ENOSPC);
+	CHECK(hl_json_escape(NULL, out, 4) == -ENOSPC);
+	return ok;
+}
+
+static bool json_writer_object(void)
+{
+	struct hl_json j;
+	char *text = NULL;
+	size_t len = 0;
+	bool ok = true;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return false;
+	hl_json_begin(&j, f);
+	hl_json_str(&j, "file", "a \"b\".bin");
+	hl_json_u64(&j, "loaded_bytes", 18446744073709551615ULL);
+	hl_json_num(&j, "throughput_mib_per_s", 12.345, 1);
+	hl_json_num(&j, "alloc_ns", NAN, 0);
+	hl_json_bool(&j, "ok", true);
+	hl_json_null(&j, "sha256");
+	hl_json_open(&j, "heaps", '[');
+	hl_json_open(&j, NULL, '{');
+	hl_json_str(&j, "name", "heapload,system");
+	hl_json_close(&j, '}');
+	hl_json_str(&j, NULL, "x");
+	hl_json_close(&j, ']');
+	hl_json_open(&j, "parameters", '{');
+	hl_json_end(&j);
+	fclose(f);
+	CHECK(text && !strcmp(text,
+		"{\"file\": \"a \\\"b\\\".bin\", \"loaded_bytes\": 18446744073709551615, "
+		"\"throughput_mib_per_s\": 12.3, \"alloc_ns\": null, \"ok\": true, "
+		"\"sha256\": null, \"heaps\": [{\"name\": \"heapload,system\"}, \"x\"], "
+		"\"parameters\": {}}\n"));
+	if (!ok && text)
+		printf("# got: %s", text);
+	free(text);
+	return ok;
+}
+
 #define TEST(fn) { #fn, fn }
 
 static const struct {
@@ -567,6 +792,16 @@ static const struct {
 	TEST(meminfo_values),
 	TEST(batch_mb_covers_the_file),
 	TEST(progress_line_format),
+	TEST(args_json_and_drop_caches),
+	TEST(exit_codes_like_cmp),
+	TEST(direct_check_follows_kernel_rules),
+	TEST(fallback_decision),
+	TEST(fallback_names_and_texts),
+	TEST(range_checked_in_user_space),
+	TEST(load_errnos_mapped),
+	TEST(json_escape_strings),
+	TEST(json_escape_short_buffer),
+	TEST(json_writer_object),
 };
 
 int main(void)

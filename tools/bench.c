@@ -55,7 +55,6 @@
 #define SYSTEM_HEAP	"system"
 #define IO_CHUNK	(128U << 20)	/* bytes per read() / pread() call */
 #define CHECK_BYTES	4096U		/* compared at each end of a buffer */
-#define PAGE		4096ULL
 
 /* ---- module parameters, restored at exit and on signals ---- */
 
@@ -72,6 +71,7 @@ struct param {
 	const char *name;
 	const char *path;
 	char saved[32];		/* value found at start, with its newline */
+	size_t saved_len;	/* strlen(saved), for the signal handler */
 	bool present;
 	volatile sig_atomic_t changed;
 };
@@ -85,9 +85,8 @@ static struct param params[P_COUNT] = {
 };
 
 /* Async-signal-safe: open, write, close only. */
-static int write_sysfs(const char *path, const char *val)
+static int write_sysfs(const char *path, const char *val, size_t len)
 {
-	size_t len = strlen(val);
 	int fd, ret = 0;
 
 	fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -117,6 +116,7 @@ static void params_load(void)
 		if (n <= 0)
 			continue;
 		p->saved[n] = '\0';
+		p->saved_len = (size_t)n;
 		p->present = true;
 	}
 }
@@ -129,19 +129,20 @@ static uint64_t param_value(enum bench_param i)
 static int param_set(enum bench_param i, uint64_t val)
 {
 	char buf[32];
-	int ret;
+	int n;
 
 	if (!params[i].present)
 		return -ENOENT;
-	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", val);
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", val);
 	params[i].changed = 1;
-	ret = write_sysfs(params[i].path, buf);
-	return ret;
+	return write_sysfs(params[i].path, buf, (size_t)n);
 }
 
+/* Async-signal-safe: only open, write and close, of values saved before. */
 static void param_restore(enum bench_param i)
 {
-	if (params[i].changed && !write_sysfs(params[i].path, params[i].saved))
+	if (params[i].changed &&
+	    !write_sysfs(params[i].path, params[i].saved, params[i].saved_len))
 		params[i].changed = 0;
 }
 
@@ -153,24 +154,37 @@ static void params_restore_all(void)
 		param_restore(i);
 }
 
+static const int guarded_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+/*
+ * Restore, then die of the signal: SA_RESETHAND has put back the default
+ * action, and the signal, blocked while this runs, is delivered again as
+ * soon as the handler returns.
+ */
 static void restore_on_signal(int sig)
 {
 	params_restore_all();
-	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
+/*
+ * Every exit path restores what bench changed: the end of hl_cmd_bench(),
+ * exit() (atexit) and SIGINT, SIGTERM and SIGHUP. The other guarded
+ * signals are blocked while the handler runs.
+ */
 static void params_guard(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = restore_on_signal;
+	sa.sa_flags = SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (i = 0; i < sizeof(guarded_signals) / sizeof(guarded_signals[0]); i++)
+		sigaddset(&sa.sa_mask, guarded_signals[i]);
+	for (i = 0; i < sizeof(guarded_signals) / sizeof(guarded_signals[0]); i++)
+		sigaction(guarded_signals[i], &sa, NULL);
 	atexit(params_restore_all);
 }
 
@@ -205,8 +219,9 @@ struct bench {
 	int dev_err;
 	int udmabuf_fd;
 	const char *normal_heap;
-	bool drop;
-	char drop_note[128];
+	bool drop_all;		/* --drop-caches: the whole page cache */
+	bool cold;		/* each run starts without the file cached */
+	char drop_note[192];
 	FILE *csv;
 	double *store;
 };
@@ -294,7 +309,37 @@ static void run_stop(struct run *r)
 static int drop_caches(void)
 {
 	sync();
-	return write_sysfs(DROP_CACHES, "3\n");
+	return write_sysfs(DROP_CACHES, "3\n", 2);
+}
+
+/*
+ * Evict the file's pages from the page cache, and only those. The file is
+ * opened without syncing: bench only reads, so its cached pages are clean
+ * and POSIX_FADV_DONTNEED drops them.
+ */
+static int evict_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+	return -ret;
+}
+
+static uint64_t page_size(void)
+{
+	long n = sysconf(_SC_PAGESIZE);
+
+	return n > 0 ? (uint64_t)n : 4096;
+}
+
+static uint64_t page_align(uint64_t v)
+{
+	uint64_t page = page_size();
+
+	return (v + page - 1) / page * page;
 }
 
 /* ---- I/O helpers ---- */
@@ -314,7 +359,7 @@ static int read_all(int fd, unsigned char *buf, uint64_t len, uint64_t off,
 		ssize_t n;
 
 		if (direct)
-			want = (want + PAGE - 1) & ~(PAGE - 1);
+			want = page_align(want);
 		if (want > IO_CHUNK)
 			want = IO_CHUNK;
 		n = pread(fd, buf + done, (size_t)want, (off_t)(off + done));
@@ -809,7 +854,7 @@ static void write_csv(const struct bench *b, const struct bfile *f)
 			csv_num(out, ok ? c->sum[s].median : NAN,
 				s <= S_SHMEM ? 1 : s <= S_TOTAL ? 6 : 1);
 		csv_put(out, !ok ? "" : c->verified ? "yes" : "no", false);
-		csv_put(out, b->drop ? "yes" : "no", false);
+		csv_put(out, b->cold ? "yes" : "no", false);
 		csv_put(out, c->note, true);
 	}
 	fflush(out);
@@ -846,7 +891,7 @@ static int bench_file_setup(struct bench *b, struct bfile *f, const char *path,
 		fprintf(stderr, "heapload: bench: %s: nothing to load\n", path);
 		return -1;
 	}
-	f->pagelen = (f->len + PAGE - 1) & ~(PAGE - 1);
+	f->pagelen = page_align(f->len);
 	for (m = 0; m < HL_BM_COUNT; m++) {
 		struct cell *c = &f->cells[m];
 
@@ -866,6 +911,33 @@ static int bench_file_setup(struct bench *b, struct bfile *f, const char *path,
 	return 0;
 }
 
+/*
+ * Before a run: drop the whole page cache (--drop-caches) or evict the
+ * measured file. If that fails, say so and go on warm.
+ */
+static void make_cold(struct bench *b, const char *path)
+{
+	int ret;
+
+	if (b->drop_all) {
+		ret = drop_caches();
+		if (!ret)
+			return;
+		b->drop_all = false;
+		snprintf(b->drop_note, sizeof(b->drop_note),
+			 "whole cache NOT dropped from here on (" DROP_CACHES ": %s), measured files evicted instead",
+			 strerror(-ret));
+		printf("cache: %s\n", b->drop_note);
+	}
+	ret = evict_file(path);
+	if (!ret)
+		return;
+	b->cold = false;
+	snprintf(b->drop_note, sizeof(b->drop_note),
+		 "NOT evicted from here on: %s: %s", path, strerror(-ret));
+	printf("cache: %s\n", b->drop_note);
+}
+
 static void bench_one_file(struct bench *b, struct bfile *f)
 {
 	const struct hl_args *a = b->a;
@@ -881,16 +953,8 @@ static void bench_one_file(struct bench *b, struct bfile *f)
 			if (c->status != ST_OK)
 				continue;
 			memset(&smp, 0, sizeof(smp));
-			if (b->drop) {
-				ret = drop_caches();
-				if (ret) {
-					b->drop = false;
-					snprintf(b->drop_note, sizeof(b->drop_note),
-						 "NOT dropped from here on: " DROP_CACHES ": %s",
-						 strerror(-ret));
-					printf("cache: %s\n", b->drop_note);
-				}
-			}
+			if (b->cold)
+				make_cold(b, f->path);
 			ret = run_method(&r, m);
 			if (ret) {
 				c->status = ST_FAILED;
@@ -919,7 +983,9 @@ static void print_header(const struct bench *b)
 
 	printf("bench: %u file%s, %u run%s per method\n", a->nfiles,
 	       a->nfiles == 1 ? "" : "s", a->runs, a->runs == 1 ? "" : "s");
-	printf("cache: %s\n", b->drop ? "dropped before each run" : b->drop_note);
+	printf("cache: %s\n", !b->cold ? b->drop_note : b->drop_all ?
+	       "dropped (whole system, " DROP_CACHES ") before each run" :
+	       "measured file evicted (posix_fadvise DONTNEED) before each run");
 	printf("normal heap: %s%s\n", b->normal_heap,
 	       strcmp(b->normal_heap, SYSTEM_HEAP) ?
 	       " (no " HEAPLOAD_HEAP_DIR "/" SYSTEM_HEAP ")" : "");
@@ -962,14 +1028,14 @@ int hl_cmd_bench(const struct hl_args *a)
 	struct bench b = { .a = a, .devfd = -1, .udmabuf_fd = -1 };
 	struct bfile *files;
 	unsigned int i, m;
-	int ret = EXIT_SUCCESS;
+	int ret = HL_EXIT_OK;
 
 	files = calloc(a->nfiles, sizeof(*files));
 	b.store = calloc((size_t)a->nfiles * HL_BM_COUNT * S_COUNT * a->runs,
 			 sizeof(double));
 	if (!files || !b.store) {
 		fprintf(stderr, "heapload: bench: %s\n", strerror(ENOMEM));
-		ret = EXIT_FAILURE;
+		ret = HL_EXIT_TROUBLE;
 		goto out_free;
 	}
 	params_load();
@@ -980,22 +1046,22 @@ int hl_cmd_bench(const struct hl_args *a)
 	b.devfd = heapload_open();
 	b.dev_err = b.devfd < 0 ? -b.devfd : 0;
 	b.udmabuf_fd = open(UDMABUF_DEV, O_RDWR | O_CLOEXEC);
-	if (geteuid() != 0) {
-		b.drop = false;
-		snprintf(b.drop_note, sizeof(b.drop_note),
-			 "NOT dropped (needs root): runs after the first may be warm");
-	} else {
+	b.cold = true;
+	if (a->drop_caches) {
 		int err = drop_caches();
 
-		b.drop = !err;
-		if (err)
-			snprintf(b.drop_note, sizeof(b.drop_note),
-				 "NOT dropped: " DROP_CACHES ": %s", strerror(-err));
+		if (err) {
+			fprintf(stderr, "heapload: bench: --drop-caches: " DROP_CACHES ": %s%s\n",
+				strerror(-err), geteuid() ? " (needs root)" : "");
+			ret = HL_EXIT_TROUBLE;
+			goto out_close;
+		}
+		b.drop_all = true;
 	}
 
 	for (i = 0; i < a->nfiles; i++) {
 		if (bench_file_setup(&b, &files[i], a->files[i], i)) {
-			ret = EXIT_FAILURE;
+			ret = HL_EXIT_TROUBLE;
 			goto out_close;
 		}
 	}
@@ -1003,7 +1069,7 @@ int hl_cmd_bench(const struct hl_args *a)
 		b.csv = strcmp(a->csv, "-") ? fopen(a->csv, "w") : stdout;
 		if (!b.csv) {
 			fprintf(stderr, "heapload: bench: %s: %s\n", a->csv, strerror(errno));
-			ret = EXIT_FAILURE;
+			ret = HL_EXIT_TROUBLE;
 			goto out_close;
 		}
 		if (b.csv != stdout)
@@ -1019,7 +1085,7 @@ int hl_cmd_bench(const struct hl_args *a)
 			write_csv(&b, &files[i]);
 		for (m = 0; m < HL_BM_COUNT; m++)
 			if (files[i].cells[m].status == ST_FAILED)
-				ret = EXIT_FAILURE;
+				ret = HL_EXIT_TROUBLE;
 	}
 	/* With --csv -, the CSV comes after all tables. */
 	if (b.csv == stdout) {
@@ -1027,19 +1093,20 @@ int hl_cmd_bench(const struct hl_args *a)
 		for (i = 0; i < a->nfiles; i++)
 			write_csv(&b, &files[i]);
 	}
+	if (b.csv && b.csv != stdout && fclose(b.csv)) {
+		fprintf(stderr, "heapload: bench: %s: %s\n", a->csv, strerror(errno));
+		ret = HL_EXIT_TROUBLE;
+	}
+out_close:
+	/* Every path that changed a parameter comes through here. */
 	params_restore_all();
 	for (i = 0; i < P_COUNT; i++)
 		if (params[i].changed) {
-			fprintf(stderr, "heapload: bench: could not restore %s to %s",
-				params[i].path, params[i].saved);
-			ret = EXIT_FAILURE;
+			fprintf(stderr, "heapload: bench: could not restore %s to %.*s\n",
+				params[i].path, (int)strcspn(params[i].saved, "\n"),
+				params[i].saved);
+			ret = HL_EXIT_TROUBLE;
 		}
-
-	if (b.csv && b.csv != stdout && fclose(b.csv)) {
-		fprintf(stderr, "heapload: bench: %s: %s\n", a->csv, strerror(errno));
-		ret = EXIT_FAILURE;
-	}
-out_close:
 	if (b.devfd >= 0)
 		close(b.devfd);
 	if (b.udmabuf_fd >= 0)

@@ -12,14 +12,16 @@
  * hl_cmd_bench() - run "heapload bench"
  * @a:	the parsed command line (files, runs, heap, range, csv, methods).
  *
- * For each file and run, drops the page cache (when root) and times every
- * selected method (enum hl_bench_method), then prints a table per file and,
- * with --csv, one CSV row per file and method. Module parameters changed
- * for a method are restored afterwards, also on error and on SIGINT,
- * SIGTERM and SIGHUP.
+ * For each file and run, evicts the file from the page cache
+ * (posix_fadvise POSIX_FADV_DONTNEED), or with --drop-caches drops the
+ * whole page cache, and times every selected method (enum
+ * hl_bench_method), then prints a table per file and, with --csv, one CSV
+ * row per file and method. Module parameters changed for a method are
+ * restored afterwards, also on error, at exit() and on SIGINT, SIGTERM
+ * and SIGHUP.
  *
- * Return: EXIT_SUCCESS, or EXIT_FAILURE if a method failed or nothing could
- * be measured.
+ * Return: %HL_EXIT_OK, or %HL_EXIT_TROUBLE if a method failed, nothing
+ * could be measured or --drop-caches could not drop the cache.
  */
 int hl_cmd_bench(const struct hl_args *a);
 

@@ -149,9 +149,24 @@ static int parse_heap(struct parser *p, const char *val)
 	return 0;
 }
 
+/* The field of an option without a value, or NULL. */
+static bool *flag_of(struct hl_args *a, const char *name)
+{
+	if (!strcmp(name, "sha256"))
+		return &a->sha256;
+	if (!strcmp(name, "no-progress"))
+		return &a->no_progress;
+	if (!strcmp(name, "json"))
+		return &a->json;
+	if (!strcmp(name, "drop-caches"))
+		return &a->drop_caches;
+	return NULL;
+}
+
 static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val)
 {
 	struct hl_args *a = p->args;
+	bool *flag;
 
 	if (!strcmp(o->name, "heap"))
 		return parse_heap(p, val);
@@ -161,20 +176,9 @@ static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val
 		return parse_size_opt(p, o->name, val, &a->length);
 	if (!strcmp(o->name, "runs"))
 		return parse_runs(p, val);
-	if (!strcmp(o->name, "sha256")) {
-		a->sha256 = true;
-		return 0;
-	}
-	if (!strcmp(o->name, "no-progress")) {
-		a->no_progress = true;
-		return 0;
-	}
-	if (!strcmp(o->name, "json")) {
-		a->json = true;
-		return 0;
-	}
-	if (!strcmp(o->name, "drop-caches")) {
-		a->drop_caches = true;
+	flag = flag_of(a, o->name);
+	if (flag) {
+		*flag = true;
 		return 0;
 	}
 	if (!strcmp(o->name, "csv")) {

@@ -48,41 +48,49 @@ static bool parse_size_plain_decimal(void)
 	return ok;
 }
 
-static bool parse_size_binary_suffixes(void)
+struct size_case {
+	const char *text;
+	uint64_t bytes;
+};
+
+static bool sizes_parse_to(const struct size_case *c, size_t n)
 {
 	bool ok = true;
 	uint64_t v;
+	size_t i;
 
-	CHECK(size_of("4K", &v) == 0 && v == 4096);
-	CHECK(size_of("4k", &v) == 0 && v == 4096);
-	CHECK(size_of("3M", &v) == 0 && v == 3ULL << 20);
-	CHECK(size_of("2m", &v) == 0 && v == 2ULL << 20);
-	CHECK(size_of("5G", &v) == 0 && v == 5ULL << 30);
-	CHECK(size_of("1g", &v) == 0 && v == 1ULL << 30);
-	CHECK(size_of("0K", &v) == 0 && v == 0);
-	CHECK(size_of("1T", &v) == 0 && v == 1ULL << 40);
-	CHECK(size_of("2t", &v) == 0 && v == 2ULL << 40);
-	CHECK(size_of("4KiB", &v) == 0 && v == 4096);
-	CHECK(size_of("4kiB", &v) == 0 && v == 4096);
-	CHECK(size_of("3MiB", &v) == 0 && v == 3ULL << 20);
-	CHECK(size_of("5GiB", &v) == 0 && v == 5ULL << 30);
-	CHECK(size_of("1TiB", &v) == 0 && v == 1ULL << 40);
+	for (i = 0; i < n; i++) {
+		if (size_of(c[i].text, &v) != 0 || v != c[i].bytes) {
+			printf("# check failed: '%s' is not %llu\n", c[i].text,
+			       (unsigned long long)c[i].bytes);
+			ok = false;
+		}
+	}
 	return ok;
+}
+
+static bool parse_size_binary_suffixes(void)
+{
+	static const struct size_case c[] = {
+		{ "4K", 4096 }, { "4k", 4096 }, { "3M", 3ULL << 20 },
+		{ "2m", 2ULL << 20 }, { "5G", 5ULL << 30 }, { "1g", 1ULL << 30 },
+		{ "0K", 0 }, { "1T", 1ULL << 40 }, { "2t", 2ULL << 40 },
+		{ "4KiB", 4096 }, { "4kiB", 4096 }, { "3MiB", 3ULL << 20 },
+		{ "5GiB", 5ULL << 30 }, { "1TiB", 1ULL << 40 },
+	};
+
+	return sizes_parse_to(c, sizeof(c) / sizeof(c[0]));
 }
 
 static bool parse_size_decimal_suffixes(void)
 {
-	bool ok = true;
-	uint64_t v;
+	static const struct size_case c[] = {
+		{ "4096B", 4096 }, { "1KB", 1000 }, { "1kB", 1000 },
+		{ "3MB", 3000000 }, { "2GB", 2000000000ULL },
+		{ "7TB", 7000000000000ULL }, { "0TB", 0 },
+	};
 
-	CHECK(size_of("4096B", &v) == 0 && v == 4096);
-	CHECK(size_of("1KB", &v) == 0 && v == 1000);
-	CHECK(size_of("1kB", &v) == 0 && v == 1000);
-	CHECK(size_of("3MB", &v) == 0 && v == 3000000);
-	CHECK(size_of("2GB", &v) == 0 && v == 2000000000ULL);
-	CHECK(size_of("7TB", &v) == 0 && v == 7000000000000ULL);
-	CHECK(size_of("0TB", &v) == 0 && v == 0);
-	return ok;
+	return sizes_parse_to(c, sizeof(c) / sizeof(c[0]));
 }
 
 static bool parse_size_rejects_malformed(void)

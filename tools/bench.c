@@ -77,11 +77,11 @@ struct param {
 };
 
 static struct param params[P_COUNT] = {
-	[P_GATHER_BATCH] = { "gather_batch_mb", HEAPLOAD_SYSFS_PARAMS "/gather_batch_mb" },
-	[P_MAX_INFLIGHT] = { "max_inflight_batches", HEAPLOAD_SYSFS_PARAMS "/max_inflight_batches" },
-	[P_IO_SIZE] = { "io_size_kb", HEAPLOAD_SYSFS_PARAMS "/io_size_kb" },
-	[P_MAX_ALLOC] = { "max_alloc_mb", HEAPLOAD_SYSFS_PARAMS "/max_alloc_mb" },
-	[P_UDMABUF_LIMIT] = { "udmabuf size_limit_mb", "/sys/module/udmabuf/parameters/size_limit_mb" },
+	[P_GATHER_BATCH] = { .name = "gather_batch_mb", .path = HEAPLOAD_SYSFS_PARAMS "/gather_batch_mb" },
+	[P_MAX_INFLIGHT] = { .name = "max_inflight_batches", .path = HEAPLOAD_SYSFS_PARAMS "/max_inflight_batches" },
+	[P_IO_SIZE] = { .name = "io_size_kb", .path = HEAPLOAD_SYSFS_PARAMS "/io_size_kb" },
+	[P_MAX_ALLOC] = { .name = "max_alloc_mb", .path = HEAPLOAD_SYSFS_PARAMS "/max_alloc_mb" },
+	[P_UDMABUF_LIMIT] = { .name = "udmabuf size_limit_mb", .path = "/sys/module/udmabuf/parameters/size_limit_mb" },
 };
 
 /* Async-signal-safe: open, write, close only. */

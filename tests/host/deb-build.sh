@@ -24,7 +24,7 @@ holds() {
 	dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/list"
 	for path; do
 		# shellcheck disable=SC2053
-		if ! while read -r f; do [[ $f == $path ]] && exit 0; done <"$work/list"; then
+		if ! (while read -r f; do [[ $f == $path ]] && exit 0; done; exit 1) <"$work/list"; then
 			echo "# $(basename "$deb") has no $path"
 			return 1
 		fi

@@ -23,6 +23,8 @@
 #   HL_BENCH_FILES   bench files to measure, names from BENCH_FILES below
 #                    (default: all; same as --bench-files)
 #   HL_BENCH_RUNS    runs per method and file in bench mode (3)
+#   HL_EARLY_TIMEOUT seconds a kernel may take to start our init (300);
+#                    a boot that dies or hangs before is tried once more
 #
 # Check mode prints each KTAP result line as "PROGRAM: ok N name", and as
 # its last line "N passed, N failed, N skipped"; exit status 1 if anything
@@ -140,6 +142,7 @@ TREE=${HL_CACHE:-$REPO/.cache/kernels/$KVER}
 MODULE=${HL_MODULE:-$REPO/module/heapload.ko}
 GUEST_DIR=${HL_GUEST_DIR:-$REPO/tests/build/guest}
 TOOL=${HL_TOOL:-$REPO/tools/heapload}
+EARLY_TIMEOUT=${HL_EARLY_TIMEOUT:-300}
 KDIR=$TREE/lib/modules/$KVER
 VMLINUZ=$TREE/boot/vmlinuz-$KVER
 
@@ -501,6 +504,16 @@ for attempt in 1 2; do
 		-chardev file,id=res,path="$RESULTS" -serial chardev:res \
 		</dev/null >"$WORK/qemu.out" 2>&1 &
 	QEMU_PID=$!
+	# A kernel that has not started our init after EARLY_TIMEOUT seconds
+	# hangs in its own boot (seen once: sid's kernel spinning silently
+	# for 13 minutes): stop it, so that it is booted once more below.
+	rm -f "$WORK/early-timeout"
+	( sleep "$EARLY_TIMEOUT"
+	  if [ ! -s "$RESULTS" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
+		  : >"$WORK/early-timeout"
+		  kill "$QEMU_PID"
+	  fi ) &
+	EARLY_WATCH=$!
 
 	if [ "$VERBOSE" = 1 ]; then
 		tail -n +1 -F --pid="$QEMU_PID" -s 0.2 "$CONSOLE" 2>/dev/null |
@@ -525,13 +538,19 @@ for attempt in 1 2; do
 	qrc=0
 	wait "$QEMU_PID" || qrc=$?
 	QEMU_PID=
+	kill "$EARLY_WATCH" 2>/dev/null || true
+	wait "$EARLY_WATCH" 2>/dev/null || true
 	T_TOTAL=$(elapsed)
+	if [ -e "$WORK/early-timeout" ]; then
+		log "no output from init after ${EARLY_TIMEOUT}s: the kernel hung in its boot"
+	fi
 	if [ "$attempt" = 1 ] && [ ! -s "$RESULTS" ] &&
-	   [ "$qrc" != 124 ] && [ "$qrc" != 137 ] &&
-	   grep -q 'Kernel panic' "$CONSOLE"; then
+	   { [ -e "$WORK/early-timeout" ] ||
+	     { [ "$qrc" != 124 ] && [ "$qrc" != 137 ] &&
+	       grep -q 'Kernel panic' "$CONSOLE"; }; }; then
 		cp "$CONSOLE" "$LOGS.console.died-before-init.log"
 		log "kernel died before init ran: $(tr -d '\r' <"$CONSOLE" |
-			grep -m1 -oE '(Oops|BUG|Kernel panic).*')"
+			grep -m1 -oE '(Oops|BUG|Kernel panic).*' || echo 'no output')"
 		log "the not-ok lines above are that boot's; booting once more" \
 			"(its console: ${LOGS#"$REPO"/}.console.died-before-init.log)"
 		: >"$CONSOLE"
@@ -542,7 +561,10 @@ for attempt in 1 2; do
 	break
 done
 
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+if [ -e "$WORK/early-timeout" ]; then
+	log "the kernel hung before init in both boots"
+	rc=1
+elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	log "guest timed out after ${TIMEOUT}s"
 	rc=1
 elif [ "$qrc" != 0 ]; then

@@ -10,15 +10,8 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-n=0 failed=0 skipped=0
-result() {	# ok|fail|skip NAME [REASON]
-	n=$((n + 1))
-	case $1 in
-	ok)	echo "ok $n $2" ;;
-	skip)	skipped=$((skipped + 1)); echo "ok $n $2 # SKIP $3" ;;
-	*)	failed=$((failed + 1)); echo "not ok $n $2" ;;
-	esac
-}
+# shellcheck source=tests/host/ktap.sh
+. ../tests/host/ktap.sh
 diag() { sed 's/^/# /' "$@"; }
 
 CC=${CC:-cc}
@@ -29,8 +22,7 @@ mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 soname=$(sed -n 's/^SONAME[[:space:]]*:= *//p' Makefile | sed "s/\$(SOVERSION)/$(sed -n 's/^SOVERSION[[:space:]]*:= *//p' Makefile)/")
 
-echo "TAP version 13"
-echo "1..8"
+ktap_start 8
 
 # --- the header in every language mode a loader may use
 printf '#include <libheapload.h>\nint main(void) { return heapload_open() < 0; }\n' >"$tmp/h.c"
@@ -38,28 +30,28 @@ cp "$tmp/h.c" "$tmp/h.cc"
 for std in c99 c11; do
 	if $CC -std=$std -pedantic -Wall -Wextra -Werror -I. -I../include/uapi \
 	       -c -o "$tmp/h.o" "$tmp/h.c" 2>"$tmp/log"; then
-		result ok "header_compiles_${std}_pedantic"
+		ktap_result ok "header_compiles_${std}_pedantic"
 	else
-		diag "$tmp/log"; result fail "header_compiles_${std}_pedantic"
+		diag "$tmp/log"; ktap_result fail "header_compiles_${std}_pedantic"
 	fi
 done
 if ! command -v "$CXX" >/dev/null; then
-	result skip header_compiles_cxx_pedantic "no C++ compiler ($CXX)"
+	ktap_result skip header_compiles_cxx_pedantic "no C++ compiler ($CXX)"
 elif $CXX -std=c++11 -pedantic -Wall -Wextra -Werror -I. -I../include/uapi \
 	  -c -o "$tmp/h.o" "$tmp/h.cc" 2>"$tmp/log"; then
-	result ok header_compiles_cxx_pedantic
+	ktap_result ok header_compiles_cxx_pedantic
 else
-	diag "$tmp/log"; result fail header_compiles_cxx_pedantic
+	diag "$tmp/log"; ktap_result fail header_compiles_cxx_pedantic
 fi
 
 # --- the shared object
 so=$(ls libheapload.so.*.*.* 2>/dev/null | head -n 1)
 got=$(readelf -d "$so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 if [ -n "$so" ] && [ -n "$soname" ] && [ "$got" = "$soname" ]; then
-	result ok "soname_is_$soname"
+	ktap_result ok "soname_is_$soname"
 else
 	echo "# SONAME of '${so:-no libheapload.so.*}' is '$got', want '$soname'"
-	result fail "soname_is_${soname:-unknown}"
+	ktap_result fail "soname_is_${soname:-unknown}"
 fi
 
 # Exported functions: exactly those declared in the header (static
@@ -69,30 +61,30 @@ sed -n 's/^\(int\|const char \*\|void\) *\**\(heapload_[a-z0-9_]*\)(.*/\2/p' lib
 	sort >"$tmp/declared"
 nm -D --defined-only "$so" 2>/dev/null | awk '$2 == "T" { print $3 }' | sort >"$tmp/exported"
 if [ -s "$tmp/declared" ] && cmp -s "$tmp/declared" "$tmp/exported"; then
-	result ok exports_are_the_declared_functions
+	ktap_result ok exports_are_the_declared_functions
 else
 	diff "$tmp/declared" "$tmp/exported" | diag
-	result fail exports_are_the_declared_functions
+	ktap_result fail exports_are_the_declared_functions
 fi
 symbols=../debian/libheapload0.symbols
 if [ ! -f "$symbols" ]; then
-	result skip symbols_file_lists_the_exports "no $symbols (not a source tree with debian/)"
+	ktap_result skip symbols_file_lists_the_exports "no $symbols (not a source tree with debian/)"
 else
 	sed -n 's/^ \([a-z0-9_]*\)@.*/\1/p' "$symbols" | sort >"$tmp/listed"
 	if cmp -s "$tmp/listed" "$tmp/exported"; then
-		result ok symbols_file_lists_the_exports
+		ktap_result ok symbols_file_lists_the_exports
 	else
 		diff "$tmp/listed" "$tmp/exported" | diag
-		result fail symbols_file_lists_the_exports
+		ktap_result fail symbols_file_lists_the_exports
 	fi
 fi
 
 # --- a loader built the way a user builds one, from an installed copy
 prefix=$PWD/$tmp/usr
 if ! command -v pkg-config >/dev/null; then
-	result skip loader_links_with_pkg_config_alone "pkg-config is not installed"
+	ktap_result skip loader_links_with_pkg_config_alone "pkg-config is not installed"
 elif ! make -s install-lib install-dev PREFIX="$prefix" >"$tmp/log" 2>&1; then
-	diag "$tmp/log"; result fail loader_links_with_pkg_config_alone
+	diag "$tmp/log"; ktap_result fail loader_links_with_pkg_config_alone
 else
 	cat >"$tmp/loader.c" <<'C'
 #include <stdio.h>
@@ -117,12 +109,12 @@ C
 		diag "$tmp/needed"
 		if grep -qvE "^(${soname//./\\.}|libc\.so\.[0-9]+)$" "$tmp/needed"; then
 			echo "# the loader needs more than $soname and libc"
-			result fail loader_links_with_pkg_config_alone
+			ktap_result fail loader_links_with_pkg_config_alone
 		else
-			result ok loader_links_with_pkg_config_alone
+			ktap_result ok loader_links_with_pkg_config_alone
 		fi
 	else
-		diag "$tmp/log"; result fail loader_links_with_pkg_config_alone
+		diag "$tmp/log"; ktap_result fail loader_links_with_pkg_config_alone
 	fi
 fi
 
@@ -154,10 +146,9 @@ int main(void)
 C
 if $CC -I. -I../include/uapi -o "$tmp/size" "$tmp/size.c" libheapload.a 2>"$tmp/log" &&
    "$tmp/size" >"$tmp/log" 2>&1; then
-	diag "$tmp/log"; result ok size_fields_honoured
+	diag "$tmp/log"; ktap_result ok size_fields_honoured
 else
-	diag "$tmp/log"; result fail size_fields_honoured
+	diag "$tmp/log"; ktap_result fail size_fields_honoured
 fi
 
-echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+ktap_finish

@@ -15,16 +15,8 @@ tool=${1:-$here/heapload}
 page=${2:-$here/../man/heapload.1}
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0 passed=0 failed=0 skipped=0
-
-result() {	# ok|fail|skip NAME [REASON]
-	n=$((n + 1))
-	case $1 in
-	ok) passed=$((passed + 1)); echo "ok $n $2" ;;
-	fail) failed=$((failed + 1)); echo "not ok $n $2" ;;
-	skip) skipped=$((skipped + 1)); echo "ok $n $2 # SKIP $3" ;;
-	esac
-}
+# shellcheck source=tests/host/ktap.sh
+. "$here/../tests/host/ktap.sh"
 
 # The page as text: font changes and escapes of - removed.
 sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' -e 's/\\%//g' -e 's/\\&//g' \
@@ -44,20 +36,19 @@ missing() {	# FILE WHAT
 check() {	# NAME WORDS-FILE FILE WHAT
 	if [ ! -s "$2" ]; then
 		echo "# nothing to check: $2 is empty"
-		result fail "$1"
+		ktap_result fail "$1"
 		return
 	fi
 	missing "$3" "$4" <"$2" >"$tmp/missing"
 	cat "$tmp/missing"
-	if [ -s "$tmp/missing" ]; then result fail "$1"; else result ok "$1"; fi
+	if [ -s "$tmp/missing" ]; then ktap_result fail "$1"; else ktap_result ok "$1"; fi
 }
 
-echo "KTAP version 1"
-echo "1..5"
+ktap_start 5
 if [ ! -x "$tool" ] || [ ! -f "$page" ]; then
 	for t in help_options_in_page help_commands_in_page \
 		 page_options_in_help groff_clean man_clean; do
-		result skip $t "needs $tool and $page"
+		ktap_result skip $t "needs $tool and $page"
 	done
 else
 	grep -oE -- '--[a-z0-9][a-z0-9-]*' "$tmp/help" | sort -u >"$tmp/help_opts"
@@ -70,17 +61,16 @@ else
 	if command -v groff >/dev/null; then
 		out=$(groff -man -ww -z "$page" 2>&1)
 		[ -n "$out" ] && echo "$out" | sed 's/^/# /'
-		if [ -z "$out" ]; then result ok groff_clean; else result fail groff_clean; fi
+		if [ -z "$out" ]; then ktap_result ok groff_clean; else ktap_result fail groff_clean; fi
 	else
-		result skip groff_clean "groff not installed"
+		ktap_result skip groff_clean "groff not installed"
 	fi
 	if command -v man >/dev/null; then
 		out=$(MANWIDTH=80 LC_ALL=C.UTF-8 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null)
 		[ -n "$out" ] && echo "$out" | sed 's/^/# /'
-		if [ -z "$out" ]; then result ok man_clean; else result fail man_clean; fi
+		if [ -z "$out" ]; then ktap_result ok man_clean; else ktap_result fail man_clean; fi
 	else
-		result skip man_clean "man not installed"
+		ktap_result skip man_clean "man not installed"
 	fi
 fi
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+ktap_finish

@@ -2,8 +2,8 @@
 # shellcheck shell=bash
 #
 # Shared helpers of make check-install (tests/install/*.sh); sourced, not
-# run. The chroot runner in_root and the host's archive (debian_mirror)
-# come from the kernel matrix's helpers.
+# run. The chroot runner in_root, the host's archive (debian_mirror) and
+# the log helpers mlog and mdie come from the kernel matrix's helpers.
 
 # shellcheck disable=SC2034 # read by the matrix helpers' messages
 MATRIX_TOOL=check-install
@@ -11,9 +11,6 @@ MATRIX_TOOL=check-install
 . "$(dirname "${BASH_SOURCE[0]}")/../matrix/common.sh"
 
 INSTALL_CACHE=${HL_INSTALL_CACHE:-/var/cache/heapload-rig/install}
-
-ilog() { mlog "$@"; }
-idie() { mdie "$@"; }
 
 # host_install PKG...: install the host packages that are missing;
 # refreshes apt's lists once if the first try fails.
@@ -24,7 +21,7 @@ host_install() {
 			grep -q 'install ok installed' || missing+=("$p")
 	done
 	[ ${#missing[@]} -gt 0 ] || return 0
-	ilog "installing on the host: ${missing[*]}"
+	mlog "installing on the host: ${missing[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends "${missing[@]}" >&2 && return 0
 	apt-get update -q >&2 &&

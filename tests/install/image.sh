@@ -40,13 +40,13 @@ initramfs=${INITRAMFS_MODULES[*]} apt=$APT_CONF"
 KEY=$(sha256sum <<<"$KEY_TEXT" | cut -c1-12)
 BASE=$INSTALL_CACHE/base-$KEY
 
-[ "$(id -u)" = 0 ] || idie "must run as root"
+[ "$(id -u)" = 0 ] || mdie "must run as root"
 mkdir -p "$INSTALL_CACHE"
 exec {lockfd}>"$INSTALL_CACHE/.base.lock"
 flock "$lockfd"
 
 if [ -f "$BASE/.complete" ] && [ "${HL_INSTALL_REBUILD:-0}" != 1 ]; then
-	ilog "base image present: $BASE"
+	mlog "base image present: $BASE"
 	echo "$BASE"
 	exit 0
 fi
@@ -57,12 +57,12 @@ rm -rf "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 
 mirror=$(debian_mirror)
-ilog "debootstrap --variant=minbase bookworm from the host's archive"
+mlog "debootstrap --variant=minbase bookworm from the host's archive"
 kr=()
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] &&
 	kr=(--keyring=/usr/share/keyrings/debian-archive-keyring.gpg)
 debootstrap --variant=minbase "${kr[@]}" bookworm "$TMP" "$mirror" >&2 ||
-	idie "debootstrap failed (log: $TMP/debootstrap/debootstrap.log)"
+	mdie "debootstrap failed (log: $TMP/debootstrap/debootstrap.log)"
 
 # The host's bookworm sources (main, updates and security) as one-line
 # entries, read from apt itself so one-line and deb822 files both work:
@@ -87,19 +87,19 @@ printf '%s\n' "${INITRAMFS_MODULES[@]}" >>"$TMP/etc/initramfs-tools/modules"
 echo '/dev/vda / ext4 rw,errors=remount-ro 0 1' >"$TMP/etc/fstab"
 echo heapload-test >"$TMP/etc/hostname"
 
-ilog "apt-get install: ${BASE_PKGS[*]}"
+mlog "apt-get install: ${BASE_PKGS[*]}"
 in_root "$TMP" -- apt-get -q update >&2
 in_root "$TMP" -- apt-get -q install -y "${BASE_PKGS[@]}" >&2 ||
-	idie "apt-get install in the base image failed"
+	mdie "apt-get install in the base image failed"
 in_root "$TMP" -- apt-get -q clean >&2
-ilog "downloading for later: ${LATER_PKGS[*]}"
+mlog "downloading for later: ${LATER_PKGS[*]}"
 in_root "$TMP" -- apt-get -q install -y --download-only "${LATER_PKGS[@]}" >&2 ||
-	idie "cannot download ${LATER_PKGS[*]}"
+	mdie "cannot download ${LATER_PKGS[*]}"
 # No login prompt on the console: the guest is driven by its test unit.
 in_root "$TMP" -- systemctl mask serial-getty@ttyS0.service getty@tty1.service \
 	apt-daily.timer apt-daily-upgrade.timer >&2 || true
 [ "$(compgen -G "$TMP/boot/vmlinuz-*" | wc -l)" = 1 ] ||
-	idie "expected one kernel in the base image: $(ls "$TMP/boot")"
+	mdie "expected one kernel in the base image: $(ls "$TMP/boot")"
 
 echo "$KEY_TEXT" >"$TMP/.key"
 touch "$TMP/.complete"
@@ -110,5 +110,5 @@ done
 rm -rf "$BASE"
 mv "$TMP" "$BASE"
 trap - EXIT
-ilog "base image ready: $BASE ($(du -sh "$BASE" | cut -f1))"
+mlog "base image ready: $BASE ($(du -sh "$BASE" | cut -f1))"
 echo "$BASE"

@@ -105,7 +105,7 @@ WORK=$(mktemp -d "$INSTALL_CACHE/run.XXXXXX")
 ROOT=$WORK/root
 cleanup() {
 	if [ -n "${QEMU_PID:-}" ]; then kill "$QEMU_PID" 2>/dev/null; fi
-	if [ "${HL_INSTALL_KEEP:-0}" = 1 ]; then ilog "kept $WORK"; else rm -rf "$WORK"; fi
+	if [ "${HL_INSTALL_KEEP:-0}" = 1 ]; then mlog "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

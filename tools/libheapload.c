@@ -36,9 +36,19 @@ int heapload_open(void)
 HEAPLOAD_EXPORT
 int heapload_load(int devfd, struct heapload_load *req)
 {
-	if (!req)
+	unsigned long cmd;
+
+	if (!req || req->size < HEAPLOAD_LOAD_SIZE_VER0 ||
+	    req->size > _IOC_SIZEMASK)
 		return -EINVAL;
-	if (ioctl(devfd, HEAPLOAD_IOC_LOAD, req) < 0)
+	/*
+	 * The kernel takes the struct's size from the ioctl number and wants
+	 * @size to match it: a program built against another header than
+	 * this library's passes its own size.
+	 */
+	cmd = _IOC(_IOC_READ | _IOC_WRITE, HEAPLOAD_IOC_MAGIC,
+		   _IOC_NR(HEAPLOAD_IOC_LOAD), req->size);
+	if (ioctl(devfd, cmd, req) < 0)
 		return -errno;
 	return 0;
 }

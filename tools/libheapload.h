@@ -109,17 +109,21 @@ int heapload_open(void);
  * @devfd:	fd returned by heapload_open().
  * @req:	the request, every field the caller's: @size is the size of
  *		struct heapload_load in the <linux/heapload.h> the caller was
- *		built with (sizeof(*req)); it is passed on untouched, so a
- *		program built against an older header keeps working with a
- *		newer library. On success the kernel fills @dmabuf_fd,
+ *		built with (sizeof(*req)); it is passed on untouched, and the
+ *		ioctl is issued with that size in its number, so a program
+ *		built against an older or newer header keeps working with
+ *		this library. On success the kernel fills @dmabuf_fd,
  *		@loaded, @buf_size and the statistics its @size covers.
  *
  * Return: 0, or the negative errno documented for %HEAPLOAD_IOC_LOAD in
  * <linux/heapload.h> (-EFAULT, -EINVAL, -E2BIG, -ENODEV, -EBADF, -EISDIR,
  * -EOVERFLOW, -ENODATA, -ENOMEM, -EINTR, -EMFILE, -EIO or another read
  * error, -EPERM or -EACCES when a security module or a fanotify listener
- * denies the read); also -EINVAL if @req is NULL, -EBADF if @devfd is not
- * an open fd, and -ENOTTY if @devfd is not the heapload device.
+ * denies the read); also -EINVAL, without an ioctl, if @req is NULL or
+ * @req->size is smaller than %HEAPLOAD_LOAD_SIZE_VER0 or larger than an
+ * ioctl number can carry (_IOC_SIZEMASK, 16383 on most architectures),
+ * -EBADF if @devfd is not an open fd, and -ENOTTY if @devfd is not the
+ * heapload device.
  */
 int heapload_load(int devfd, struct heapload_load *req);
 

@@ -22,7 +22,7 @@ mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 soname=$(sed -n 's/^SONAME[[:space:]]*:= *//p' Makefile | sed "s/\$(SOVERSION)/$(sed -n 's/^SOVERSION[[:space:]]*:= *//p' Makefile)/")
 
-ktap_start 8
+ktap_start 10
 
 # --- the header in every language mode a loader may use
 printf '#include <libheapload.h>\nint main(void) { return heapload_open() < 0; }\n' >"$tmp/h.c"
@@ -119,36 +119,98 @@ C
 fi
 
 # --- the size rules of struct heapload_result and struct heapload_load,
-# without a device
+# without a device: libheapload's ioctl() calls land in __wrap_ioctl(),
+# which notes the command and succeeds.
 cat >"$tmp/size.c" <<'C'
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <libheapload.h>
 
-int main(void)
+static unsigned long last_cmd;
+static int calls;
+
+int __wrap_ioctl(int fd, unsigned long cmd, ...)
+{
+	(void)fd;
+	last_cmd = cmd;
+	calls++;
+	return 0;
+}
+
+/* The C library's name for ioctl() where time_t is 64-bit on 32-bit. */
+int __wrap___ioctl_time64(int fd, unsigned long cmd, ...)
+	__attribute__((alias("__wrap_ioctl")));
+
+/* The result's size: too small is refused, the full one loads. */
+static int result_size(void)
 {
 	struct heapload_result res = HEAPLOAD_RESULT_INIT;
-	struct heapload_load req = { .size = 144 };
-	int bad, good, raw;
+	int bad, good;
 
 	res.size = HEAPLOAD_RESULT_SIZE_VER0 - 1;
 	bad = heapload_load_file(-1, 0, NULL, 0, 0, 0, NULL, &res);
 	res.size = sizeof(res);
 	good = heapload_load_file(-1, 0, NULL, 0, 0, 0, NULL, &res);
-	/* heapload_load() passes the caller's struct size on untouched. */
-	raw = heapload_load(-1, &req);
-	printf("short size: %d, full size on a bad fd: %d, "
-	       "heapload_load: %d, its size after: %u\n",
-	       bad, good, raw, (unsigned)req.size);
-	return !(bad == -EINVAL && good == -EBADF && raw == -EBADF &&
-		 req.size == 144 && sizeof(res) == HEAPLOAD_RESULT_SIZE_VER0);
+	printf("short size: %d, full size: %d, ioctls: %d\n", bad, good, calls);
+	return bad == -EINVAL && good == 0 && calls == 1 &&
+	       sizeof(res) == HEAPLOAD_RESULT_SIZE_VER0;
+}
+
+/* heapload_load() issues the ioctl with the caller's struct size. */
+static int encode(unsigned int size, unsigned long want)
+{
+	struct heapload_load req;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	req.size = size;
+	ret = heapload_load(-1, &req);
+	printf("size %u: %d, ioctl %#lx (size %lu), want %#lx\n", size, ret,
+	       last_cmd, (unsigned long)_IOC_SIZE(last_cmd), want);
+	return ret == 0 && last_cmd == want && _IOC_SIZE(last_cmd) == size &&
+	       req.size == size;
+}
+
+/* ... and refuses a size the ioctl number cannot carry, without one. */
+static int refuse(unsigned int size)
+{
+	struct heapload_load req = { .size = size };
+	int ret, before = calls;
+
+	ret = heapload_load(-1, &req);
+	printf("size %u: %d, ioctls: %d\n", size, ret, calls - before);
+	return ret == -EINVAL && calls == before;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(what, "result"))
+		return !result_size();
+	if (!strcmp(what, "encode"))
+		return !(encode(HEAPLOAD_LOAD_SIZE_VER0, HEAPLOAD_IOC_LOAD_VER0) &
+			 encode(HEAPLOAD_LOAD_SIZE_VER1, HEAPLOAD_IOC_LOAD));
+	if (!strcmp(what, "refuse"))
+		return !(refuse(0) & refuse(64) &
+			 refuse(HEAPLOAD_LOAD_SIZE_VER0 - 1) &
+			 refuse(_IOC_SIZEMASK + 1) & refuse(~0U));
+	return 2;
 }
 C
-if $CC -I. -I../include/uapi -o "$tmp/size" "$tmp/size.c" libheapload.a 2>"$tmp/log" &&
-   "$tmp/size" >"$tmp/log" 2>&1; then
-	diag "$tmp/log"; ktap_result ok size_fields_honoured
-else
-	diag "$tmp/log"; ktap_result fail size_fields_honoured
+if ! $CC -I. -I../include/uapi -Wl,--wrap=ioctl -Wl,--wrap=__ioctl_time64 \
+	  -o "$tmp/size" "$tmp/size.c" libheapload.a 2>"$tmp/log"; then
+	diag "$tmp/log"
 fi
+for t in result:result_size_rule_honoured encode:load_ioctl_carries_request_size \
+	 refuse:load_refuses_sizes_out_of_range; do
+	if "$tmp/size" "${t%%:*}" >"$tmp/log" 2>&1; then
+		diag "$tmp/log"; ktap_result ok "${t#*:}"
+	else
+		diag "$tmp/log"; ktap_result fail "${t#*:}"
+	fi
+done
 
 ktap_finish

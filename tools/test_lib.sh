@@ -54,12 +54,12 @@ else
 	ktap_result fail "soname_is_${soname:-unknown}"
 fi
 
-# Exported functions: exactly those declared in the header (static
-# inline ones excepted), and, when the Debian symbols file is there,
-# exactly those it lists.
+# Exported symbols of any type (functions, data, weak ones): exactly the
+# functions the header declares (static inline ones excepted), and, when
+# the Debian symbols file is there, exactly those it lists.
 sed -n 's/^\(int\|const char \*\|void\) *\**\(heapload_[a-z0-9_]*\)(.*/\2/p' libheapload.h |
 	sort >"$tmp/declared"
-nm -D --defined-only "$so" 2>/dev/null | awk '$2 == "T" { print $3 }' | sort >"$tmp/exported"
+nm -D --defined-only "$so" 2>/dev/null | awk '{ print $NF }' | sort >"$tmp/exported"
 if [ -s "$tmp/declared" ] && cmp -s "$tmp/declared" "$tmp/exported"; then
 	ktap_result ok exports_are_the_declared_functions
 else

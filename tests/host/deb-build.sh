@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the Debian packages from a clean copy of the committed tree, check
-# what each one holds, that the unit tests ran at build time (and not with
+# what each one holds (and that heapload-dkms holds no product of a module
+# build), that the unit tests ran at build time (and not with
 # DEB_BUILD_OPTIONS=nocheck), and that lintian --pedantic reports no error
 # or warning tag but bogus-mail-host (the project has no public address
 # yet). Prints KTAP and a closing line; lists every package's files and
@@ -31,6 +32,16 @@ holds() {
 	done
 }
 
+# lacks_build_products DEB: the package holds no object, module, Kbuild
+# .cmd or .mod file, and no header the compat probes generated
+lacks_build_products() {
+	local found
+	[ -f "$1" ] || { echo "# no package $(basename "$1")"; return 1; }
+	found=$(dpkg-deb -c "$1" | awk '{print $6}' |
+		grep -E '\.(o|ko|a|cmd|mod|mod\.c)$|/(generated\.h|Module\.symvers|modules\.order)$')
+	[ -z "$found" ] || { sed 's/^/# build product: /' <<<"$found"; return 1; }
+}
+
 # check NAME COMMAND...: one result from a command's status
 check() {
 	local name=$1
@@ -39,6 +50,7 @@ check() {
 }
 
 tests=(debian_packages_build unit_tests_ran_at_build dkms_package_holds_source_and_docs
+       dkms_package_holds_no_build_products
        library_package_holds_soname dev_package_holds_header_pc_and_link
        tools_package_holds_command_and_manual lintian_pedantic_clean
        nocheck_skips_the_unit_tests)
@@ -84,9 +96,7 @@ check dkms_package_holds_source_and_docs holds "$dkms_deb" \
 	/usr/share/doc/heapload-dkms/examples/60-heapload.rules \
 	/usr/share/doc/heapload-dkms/examples/heapload.conf \
 	/usr/share/man/man4/heapload.4.gz
-if dpkg-deb -c "$dkms_deb" 2>/dev/null | grep -q 'generated\.h\|\.ko$\|\.o$'; then
-	echo "# heapload-dkms holds build products"
-fi
+check dkms_package_holds_no_build_products lacks_build_products "$dkms_deb"
 
 lib_deb=$(ls "$work"/libheapload0_"$ver"_*.deb 2>/dev/null | head -n 1)
 check library_package_holds_soname holds "${lib_deb:-$work/libheapload0.deb}" \

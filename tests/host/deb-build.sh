@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the Debian packages from a clean copy of the committed tree, check
+# that debian/copyright gives each file the licence its SPDX line names,
 # what each one holds (and that heapload-dkms holds no product of a module
 # build), that the unit tests ran at build time (and not with
 # DEB_BUILD_OPTIONS=nocheck), and that lintian --pedantic reports no error
@@ -42,6 +43,46 @@ lacks_build_products() {
 	[ -z "$found" ] || { sed 's/^/# build product: /' <<<"$found"; return 1; }
 }
 
+# spdx_stanzas: "PATTERN<tab>LICENCE" for each Files pattern of
+# debian/copyright (stdin), in order: the last match of a file wins
+spdx_stanzas() {
+	awk '/^Files:/ { files = substr($0, 7); cont = 1; next }
+	     cont && /^[ \t]/ { files = files " " $0; next }
+	     { cont = 0 }
+	     /^License:/ && files != "" {
+		lic = substr($0, 9); sub(/^[ \t]+/, "", lic)
+		n = split(files, p, /[ \t]+/)
+		for (i = 1; i <= n; i++) if (p[i] != "") print p[i] "\t" lic
+		files = ""
+	     }
+	     /^$/ { files = "" }'
+}
+
+# copyright_matches_spdx SRC: each file's SPDX line, in debian/copyright's
+# short names, is the licence of the last Files stanza matching the file
+copyright_matches_spdx() {
+	local src=$1 f id want got pat lic bad=0
+	spdx_stanzas <"$src/debian/copyright" >"$work/stanzas"
+	while read -r f; do
+		id=$(head -n 5 "$src/$f" | sed -nE \
+			's/.*SPDX-License-Identifier: ([A-Za-z0-9.+-]+( WITH [A-Za-z0-9.+-]+)?).*/\1/p' |
+			head -n 1)
+		[ -n "$id" ] || continue
+		want=$(sed -E 's/-only//; s/-or-later/+/; s/([0-9])\.0\b/\1/;
+			       s/ WITH (.*)/ with \1 exception/' <<<"$id")
+		got=
+		while IFS=$'\t' read -r pat lic; do
+			# shellcheck disable=SC2053
+			[[ $f == $pat ]] && got=$lic
+		done <"$work/stanzas"
+		if [ "$got" != "$want" ]; then
+			echo "# $f: SPDX $id, debian/copyright: ${got:-no stanza}"
+			bad=1
+		fi
+	done < <(cd "$src" && find . -type f | sed 's|^\./||' | sort)
+	return $bad
+}
+
 # check NAME COMMAND...: one result from a command's status
 check() {
 	local name=$1
@@ -49,12 +90,20 @@ check() {
 	if "$@"; then ktap_result ok "$name"; else ktap_result fail "$name"; fi
 }
 
+mkdir -p "$work/src"
+if [ -d "$top/.git" ]; then
+	git -C "$top" archive HEAD | tar -x -C "$work/src"
+else
+	cp -r "$top"/. "$work/src"
+fi
+
 tests=(debian_packages_build unit_tests_ran_at_build dkms_package_holds_source_and_docs
        dkms_package_holds_no_build_products
        library_package_holds_soname dev_package_holds_header_pc_and_link
        tools_package_holds_command_and_manual lintian_pedantic_clean
        nocheck_skips_the_unit_tests)
-ktap_start ${#tests[@]}
+ktap_start $((${#tests[@]} + 1))
+check copyright_matches_spdx_lines copyright_matches_spdx "$work/src"
 if ! command -v dpkg-buildpackage >/dev/null || ! dpkg -s dh-dkms >/dev/null 2>&1 ||
    ! command -v lintian >/dev/null; then
 	for t in "${tests[@]}"; do
@@ -64,12 +113,6 @@ if ! command -v dpkg-buildpackage >/dev/null || ! dpkg -s dh-dkms >/dev/null 2>&
 	exit
 fi
 
-mkdir -p "$work/src"
-if [ -d "$top/.git" ]; then
-	git -C "$top" archive HEAD | tar -x -C "$work/src"
-else
-	cp -r "$top"/. "$work/src"
-fi
 cp -r "$work/src" "$work/src-nocheck"
 if (cd "$work/src" && dpkg-buildpackage -us -uc -b) >"$work/log" 2>&1; then
 	ktap_result ok debian_packages_build

@@ -34,14 +34,14 @@ kver=$(tests/qemu/setup.sh | tail -n 1)
 echo "# kernel under test: $kver"
 
 make module KERNELRELEASE="$kver" WERROR=y DEBUG=y
-make tools
+make tools WERROR=y
 make guest-tests
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 echo "# host: unit tests"
-make -s -C tools check 2>&1 | tee "$log" || true
+make -s -C tools check WERROR=y 2>&1 | tee "$log" || true
 tally tools-unit "$log"
 make -s -C tests host-check 2>&1 | tee "$log" || true
 tally host-uapi "$log"

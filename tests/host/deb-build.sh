@@ -4,11 +4,12 @@
 # Build the Debian packages from a clean copy of the committed tree, check
 # that debian/copyright gives each file the licence its SPDX line names,
 # what each one holds (and that heapload-dkms holds no product of a module
-# build), that the unit tests ran at build time (and not with
-# DEB_BUILD_OPTIONS=nocheck), and that lintian --pedantic reports no error
-# or warning tag but bogus-mail-host (the project has no public address
-# yet). Prints KTAP and a closing line; lists every package's files and
-# lintian's whole output as diagnostics.
+# build), that the build did not use -Werror (a user's build), that the
+# unit tests ran at build time (and not with DEB_BUILD_OPTIONS=nocheck),
+# and that lintian --pedantic reports no error or warning tag but
+# bogus-mail-host (the project has no public address yet). Prints KTAP and
+# a closing line; lists every package's files and lintian's whole output
+# as diagnostics.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,6 +42,16 @@ lacks_build_products() {
 	found=$(dpkg-deb -c "$1" | awk '{print $6}' |
 		grep -E '\.(o|ko|a|cmd|mod|mod\.c)$|/(generated\.h|Module\.symvers|modules\.order)$')
 	[ -z "$found" ] || { sed 's/^/# build product: /' <<<"$found"; return 1; }
+}
+
+# no_werror LOG: the build log's compiler commands do not make every
+# warning an error (-Werror=format-security and the like are fine)
+no_werror() {
+	local compiles werror
+	compiles=$(grep -E ' -c -o [^ ]+\.o ' "$1")
+	[ -n "$compiles" ] || { echo "# no compiler command in the build log"; return 1; }
+	werror=$(grep -E -e '-Werror( |$)' <<<"$compiles")
+	[ -z "$werror" ] || { head -n 3 <<<"$werror" | sed 's/^/# with -Werror: /'; return 1; }
 }
 
 # spdx_stanzas: "PATTERN<tab>LICENCE" for each Files pattern of
@@ -97,8 +108,8 @@ else
 	cp -r "$top"/. "$work/src"
 fi
 
-tests=(debian_packages_build unit_tests_ran_at_build dkms_package_holds_source_and_docs
-       dkms_package_holds_no_build_products
+tests=(debian_packages_build unit_tests_ran_at_build package_build_without_werror
+       dkms_package_holds_source_and_docs dkms_package_holds_no_build_products
        library_package_holds_soname dev_package_holds_header_pc_and_link
        tools_package_holds_command_and_manual lintian_pedantic_clean
        nocheck_skips_the_unit_tests)
@@ -123,6 +134,7 @@ fi
 # Both test programs print their closing line during the build.
 check unit_tests_ran_at_build \
 	test "$(grep -cE '^[0-9]+ passed, 0 failed' "$work/log")" -ge 2
+check package_build_without_werror no_werror "$work/log"
 
 for deb in "$work"/*.deb; do
 	[ -f "$deb" ] || continue

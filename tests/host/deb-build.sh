@@ -3,13 +3,13 @@
 #
 # Build the Debian packages from a clean copy of the committed tree, check
 # that debian/copyright gives each file the licence its SPDX line names,
-# what each one holds (and that heapload-dkms holds no product of a module
-# build), that the build did not use -Werror (a user's build), that the
-# unit tests ran at build time (and not with DEB_BUILD_OPTIONS=nocheck),
-# and that lintian --pedantic reports no error or warning tag but
-# bogus-mail-host (the project has no public address yet). Prints KTAP and
-# a closing line; lists every package's files and lintian's whole output
-# as diagnostics.
+# what each package holds (and that heapload-dkms holds no product of a
+# module build), that heapload-tools depends on libheapload0, that the
+# build did not use -Werror (a user's build), that the unit tests ran at
+# build time (and not with DEB_BUILD_OPTIONS=nocheck), and that lintian
+# --pedantic reports no error or warning tag but bogus-mail-host (the
+# project has no public address yet). Prints KTAP and a closing line;
+# lists every package's files and lintian's whole output as diagnostics.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,6 +42,14 @@ lacks_build_products() {
 	found=$(dpkg-deb -c "$1" | awk '{print $6}' |
 		grep -E '\.(o|ko|a|cmd|mod|mod\.c)$|/(generated\.h|Module\.symvers|modules\.order)$')
 	[ -z "$found" ] || { sed 's/^/# build product: /' <<<"$found"; return 1; }
+}
+
+# depends_on DEB PACKAGE: the package's Depends names PACKAGE
+depends_on() {
+	local deps
+	deps=$(dpkg-deb -f "$1" Depends 2>/dev/null)
+	echo "# $(basename "$1"): Depends: $deps"
+	tr ',' '\n' <<<"$deps" | grep -qE "^ *$2( |$)"
 }
 
 # no_werror LOG: the build log's compiler commands do not make every
@@ -111,8 +119,8 @@ fi
 tests=(debian_packages_build unit_tests_ran_at_build package_build_without_werror
        dkms_package_holds_source_and_docs dkms_package_holds_no_build_products
        library_package_holds_soname dev_package_holds_header_pc_and_link
-       tools_package_holds_command_and_manual lintian_pedantic_clean
-       nocheck_skips_the_unit_tests)
+       tools_package_holds_command_and_manual tools_package_depends_on_libheapload0
+       lintian_pedantic_clean nocheck_skips_the_unit_tests)
 ktap_start $((${#tests[@]} + 1))
 check copyright_matches_spdx_lines copyright_matches_spdx "$work/src"
 if ! command -v dpkg-buildpackage >/dev/null || ! dpkg -s dh-dkms >/dev/null 2>&1 ||
@@ -166,6 +174,8 @@ check dev_package_holds_header_pc_and_link holds "${dev_deb:-$work/libheapload-d
 tools_deb=$(ls "$work"/heapload-tools_"$ver"_*.deb 2>/dev/null | head -n 1)
 check tools_package_holds_command_and_manual holds "${tools_deb:-$work/heapload-tools.deb}" \
 	/usr/bin/heapload /usr/share/man/man1/heapload.1.gz
+check tools_package_depends_on_libheapload0 depends_on "${tools_deb:-$work/heapload-tools.deb}" \
+	libheapload0
 
 # lintian on the binary packages and the source (a native package: the
 # .dsc is made from the clean copy).

@@ -5,10 +5,12 @@
  * exporter ops all heaps share (attachments, device mapping, release),
  * after upstream drivers/dma-buf/heaps/system_heap.c.
  */
+#include <linux/blk_types.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/highmem.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -363,18 +365,33 @@ static size_t seg_piece(phys_addr_t phys, size_t left, unsigned int max_seg,
 }
 
 /*
+ * The longest piece of the buffer @dev may get in one DMA segment: whole
+ * pages where its dma_get_max_seg_size() is a page or more; below that
+ * (65535 bytes is common, and less than a 64 KiB page) the largest power
+ * of two it takes, so that pieces tile each page. scatterlist lengths are
+ * 32-bit. 0 if the device takes less than a sector.
+ */
+static unsigned int seg_max(struct device *dev)
+{
+	size_t max = min_t(size_t, dma_get_max_seg_size(dev), UINT_MAX);
+
+	if (max >= PAGE_SIZE)
+		return round_down(max, PAGE_SIZE);
+	return max >= SECTOR_SIZE ? rounddown_pow_of_two(max) : 0;
+}
+
+/*
  * A copy of @table for the importing device @dev whose entries are no
- * longer than its largest DMA segment (dma_get_max_seg_size(), whole
- * pages) and do not cross its segment boundary (dma_get_seg_boundary()):
- * its DMA mapping must not get segments the device cannot take
- * (DMA-API debugging checks both), the way the DRM PRIME helpers cap
- * theirs. Returns the table, or an ERR_PTR: -EINVAL for a device whose
- * limits are below a page, -ENOMEM.
+ * longer than its largest DMA segment (seg_max()) and do not cross its
+ * segment boundary (dma_get_seg_boundary()): its DMA mapping must not
+ * get segments the device cannot take (DMA-API debugging checks both),
+ * the way the DRM PRIME helpers cap theirs. Returns the table, or an
+ * ERR_PTR: -EINVAL for a device whose limits are below a sector, -ENOMEM.
  */
 static struct sg_table *dup_sg_table(struct sg_table *table,
 				     struct device *dev)
 {
-	unsigned int max_seg = round_down(dma_get_max_seg_size(dev), PAGE_SIZE);
+	unsigned int max_seg = seg_max(dev);
 	unsigned long boundary = dma_get_seg_boundary(dev);
 	struct scatterlist *sg, *new_sg;
 	struct sg_table *new_table;
@@ -382,7 +399,7 @@ static struct sg_table *dup_sg_table(struct sg_table *table,
 	size_t off, n;
 	int ret;
 
-	if (!max_seg || boundary < PAGE_SIZE - 1)
+	if (!max_seg || boundary < SECTOR_SIZE - 1)
 		return ERR_PTR(-EINVAL);
 	for_each_sgtable_sg(table, sg, i) {
 		phys_addr_t phys = sg_phys(sg);
@@ -430,8 +447,8 @@ static struct sg_table *dup_sg_table(struct sg_table *table,
  * can map it independently, with entries no longer than the device's
  * largest DMA segment and not across its segment boundary.
  *
- * Return: 0, -EINVAL (the device takes less than a page per segment), or
- * -ENOMEM.
+ * Return: 0, -EINVAL (the device takes less than a sector per segment),
+ * or -ENOMEM.
  */
 int heapload_dmabuf_attach(struct dma_buf *dmabuf,
 			   struct dma_buf_attachment *attachment)

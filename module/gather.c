@@ -62,7 +62,8 @@ static struct workqueue_struct *heapload_io_wq;
  * @read_len:	bytes read: @length, rounded up to the file's direct-I/O
  *		alignment for direct I/O
  * @direct:	read with IOCB_DIRECT
- * @io_bytes:	bytes per read request
+ * @io_bytes:	bytes per read request: io_size_kb in whole pages and
+ *		whole direct-I/O blocks
  * @faults:	fault injection snapshot, taken when the load starts
  * @cred:	the caller's credentials, which the work items read with
  * @memcg:	the caller's memory cgroup, charged for what the reads
@@ -491,7 +492,14 @@ static struct heapload_gather *heapload_gather_new(struct file *file,
 	g->length = req->length;
 	g->read_len = direct ? ALIGN(req->length, dio_align) : req->length;
 	g->direct = direct;
-	g->io_bytes = (size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10;
+	/*
+	 * io_size_kb is in KiB, not pages: a request is rounded up to whole
+	 * pages of the buffer and, for direct I/O, to whole blocks of the
+	 * file's alignment, which can exceed io_size_kb (a device with
+	 * 16 KiB logical blocks) and which no request may end inside.
+	 */
+	g->io_bytes = ALIGN((size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10,
+			    max_t(size_t, PAGE_SIZE, dio_align));
 	g->faults = heapload_faults;
 	g->cred = get_current_cred();
 	g->memcg = get_mem_cgroup_from_mm(current->mm);

@@ -202,7 +202,8 @@ extern struct heapload_stats heapload_stats;
  * @max_alloc_mb: largest buffer, MiB
  * @gather_batch_mb: gather batch size, MiB
  * @max_inflight_batches: batches of one load allocated and not yet read
- * @io_size_kb:	bytes per read request, KiB
+ * @io_size_kb:	bytes per read request, KiB (rounded up per load to whole
+ *		pages and direct-I/O blocks)
  * @restricted_pool_mb: capacity of the restricted heap's pool, MiB
  */
 struct heapload_tunables {

@@ -56,7 +56,7 @@ HEAPLOAD_PARAM(gather_batch_mb, 1, 65536, 1,
 HEAPLOAD_PARAM(max_inflight_batches, 1, 64, 1,
 	       "Batches of one load allocated and not yet read at one time (1-64, default 4)");
 HEAPLOAD_PARAM(io_size_kb, 4, 65536, 4,
-	       "Bytes per read request, in KiB, a multiple of 4 (4-65536, default 8192)");
+	       "Bytes per read request, in KiB, a multiple of 4 (4-65536, default 8192); rounded up to whole pages and direct-I/O blocks");
 HEAPLOAD_PARAM(restricted_pool_mb, 1, UINT_MAX, 1,
 	       "Capacity of the restricted heap's pool, in MiB (default: a quarter of RAM)");
 

@@ -13,8 +13,9 @@
  *   A region is as large as the allocation needs (halved until
  *   cma_alloc() succeeds), so a buffer is usually one contiguous block.
  * - buddy: everywhere else (Debian 12 and 13 have no CMA). A region is one
- *   block of the buddy allocator's largest order (4 MiB with 4 KiB pages),
- *   claimed with __GFP_RETRY_MAYFAIL. Measured in the test rig, this was
+ *   4 MiB block: the buddy allocator's largest with 4 KiB pages, order 8
+ *   with 16 KiB pages and 6 with 64 KiB pages, whose largest blocks (32
+ *   and 512 MiB) would rarely be found. Claimed with __GFP_RETRY_MAYFAIL. Measured in the test rig, this was
  *   the only way that kept working once memory was fragmented by
  *   unmovable pages, short of alloc_contig_range() over a hand-made zone
  *   scan (alloc_contig_pages() is not exported before v7.2), which gave

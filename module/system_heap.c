@@ -4,8 +4,9 @@
  *
  * Follows upstream drivers/dma-buf/heaps/system_heap.c: buffers are built
  * from the largest page orders available (8, 4, 0: 1 MiB, 64 KiB and 4 KiB
- * with 4 KiB pages, chosen to match common IOMMU mapping sizes) and
- * exported with a private sg_table per attachment. Unlike upstream, an
+ * with 4 KiB pages, chosen upstream to match common IOMMU mapping sizes;
+ * 4 MiB, 256 KiB and 16 KiB with 16 KiB pages) and exported with a private
+ * sg_table per attachment. Unlike upstream, an
  * allocation the machine cannot satisfy fails with -ENOMEM instead of
  * waking the OOM killer, and a fatal signal stops a large allocation
  * (both in heapload_chunks_alloc()).
@@ -53,7 +54,23 @@ static bool heapload_mem_accounting = true;
 module_param_named(mem_accounting, heapload_mem_accounting, bool, 0444);
 MODULE_PARM_DESC(mem_accounting,
 		 "Charge heapload,system pages to the allocating task's memory cgroup (default: on)");
-static const unsigned int orders[] = { 8, 4, 0 };
+
+/*
+ * Orders, not byte sizes, as upstream keeps them on every page size: the
+ * system alias stands in for the kernel's own system heap and should
+ * behave as it would on the same kernel, and the flags above are argued
+ * in orders (order 4 is above PAGE_ALLOC_COSTLY_ORDER on any page size, so
+ * it never invokes the OOM killer; 64 KiB would be order 2 with 16 KiB
+ * pages, which may). The IOMMU sizes behind upstream's choice are those of
+ * a 4 KiB IOMMU granule; with 16 or 64 KiB pages an IOMMU uses the larger
+ * granule, whose next sizes (2 MiB contiguous, 32 or 512 MiB blocks) are
+ * larger still, so larger chunks cost nothing there. Capped at the buddy
+ * allocator's largest order, in case a kernel's is below 8.
+ */
+#define SYSTEM_HEAP_ORDER(o)	((o) < HL_MAX_PAGE_ORDER ? (o) : HL_MAX_PAGE_ORDER)
+static const unsigned int orders[] = {
+	SYSTEM_HEAP_ORDER(8), SYSTEM_HEAP_ORDER(4), 0
+};
 #define NUM_ORDERS ARRAY_SIZE(orders)
 
 static int system_heap_begin_cpu_access(struct dma_buf *dmabuf,
@@ -204,6 +221,9 @@ static int system_heap_alloc_chunk(struct heapload_heap *heap,
 {
 	struct page *page;
 	unsigned int i;
+
+	/* bv_len is 32-bit: the largest chunk must fit, whatever the page size. */
+	BUILD_BUG_ON((PAGE_SIZE << SYSTEM_HEAP_ORDER(8)) > HEAPLOAD_MAX_CHUNK);
 
 	for (i = *cursor; i < NUM_ORDERS; i++) {
 		if (remaining < (PAGE_SIZE << orders[i]))

@@ -53,7 +53,9 @@
  * @__pad:	must be zero.
  * @loaded:	out: bytes read from the file (equals the resolved length).
  * @buf_size:	out: size of the dma-buf in bytes: @loaded rounded up to
- *		the page size. Bytes from @loaded to @buf_size are zero.
+ *		the kernel's page size (sysconf(_SC_PAGESIZE): 4 KiB on
+ *		x86-64, 16 or 64 KiB on some arm64 kernels). Bytes from
+ *		@loaded to @buf_size are zero.
  * @reserved:	must be zero.
  * @progress_addr: in (version 1): user address of a naturally aligned
  *		__u64 that the kernel sets to the number of bytes read so far

@@ -7,8 +7,8 @@
  * kernel (the loader's unbound workqueue) are not that task and never
  * see an injected failure; the parent never does.
  *
- * For each case, DMA_HEAP_IOCTL_ALLOC on heapload,system (4 KiB,
- * 1 MiB + 4 KiB, 16 MiB) and heapload,restricted (4 KiB, 8 MiB), and
+ * For each case, DMA_HEAP_IOCTL_ALLOC on heapload,system (a page,
+ * 1 MiB + a page, 16 MiB) and heapload,restricted (a page, 8 MiB), and
  * HEAPLOAD_IOC_LOAD of $HL_DATA/8m and $HL_DATA/unaligned, direct and
  * buffered into heapload,system and direct into heapload,restricted: one
  * calibration call without failures (it counts, through the attributes'
@@ -216,26 +216,25 @@ struct fi_case {
 	const char *name;
 	enum fi_kind kind;
 	bool restricted;
-	uint64_t len;		/* ALLOC: bytes */
+	uint64_t mib;		/* ALLOC: this many MiB, */
+	uint64_t pages;		/* plus this many pages */
 	const char *file;	/* LOAD: data file */
 	uint32_t flags;		/* LOAD: direct or buffered */
 };
 
-#define ALLOC_CASE(n, r, l) \
-	{ .name = n, .kind = ALLOC, .restricted = r, .len = l }
+#define ALLOC_CASE(n, r, m, p) \
+	{ .name = n, .kind = ALLOC, .restricted = r, .mib = m, .pages = p }
 #define LOAD_CASE(n, r, f, fl) \
 	{ .name = n, .kind = LOAD, .restricted = r, .file = f, .flags = fl }
 
 static const struct fi_case cases[] = {
-	ALLOC_CASE("alloc_system_4k_enomem_or_success_no_leak", false, HL_PAGE),
-	ALLOC_CASE("alloc_system_1m_plus_4k_enomem_or_success_no_leak", false,
-		   HL_MIB + HL_PAGE),
-	ALLOC_CASE("alloc_system_16m_enomem_or_success_no_leak", false,
-		   16 * HL_MIB),
-	ALLOC_CASE("alloc_restricted_4k_enomem_or_success_no_leak", true,
-		   HL_PAGE),
-	ALLOC_CASE("alloc_restricted_8m_enomem_or_success_no_leak", true,
-		   8 * HL_MIB),
+	ALLOC_CASE("alloc_system_page_enomem_or_success_no_leak", false, 0, 1),
+	ALLOC_CASE("alloc_system_1m_plus_page_enomem_or_success_no_leak", false,
+		   1, 1),
+	ALLOC_CASE("alloc_system_16m_enomem_or_success_no_leak", false, 16, 0),
+	ALLOC_CASE("alloc_restricted_page_enomem_or_success_no_leak", true,
+		   0, 1),
+	ALLOC_CASE("alloc_restricted_8m_enomem_or_success_no_leak", true, 8, 0),
 	LOAD_CASE("load_8m_direct_system_enomem_or_verified_no_leak", false,
 		  "8m", D),
 	LOAD_CASE("load_8m_buffered_system_enomem_or_verified_no_leak", false,
@@ -249,6 +248,12 @@ static const struct fi_case cases[] = {
 	LOAD_CASE("load_unaligned_direct_restricted_enomem_or_success_no_leak",
 		  true, "unaligned", D),
 };
+
+/* An ALLOC case's size in bytes. */
+static uint64_t alloc_len(const struct fi_case *c)
+{
+	return c->mib * HL_MIB + c->pages * HL_PAGE;
+}
 
 /*
  * The errnos an attempt may fail with. DMA_HEAP_IOCTL_ALLOC: ENOMEM
@@ -321,7 +326,7 @@ static int fi_call(const struct fi_case *c, const struct fi_ctx *x,
 	*dfd = -1;
 	if (c->kind == ALLOC) {
 		memset(&d, 0, sizeof(d));
-		d.len = c->len;
+		d.len = alloc_len(c);
 		d.fd_flags = O_RDWR | O_CLOEXEC;
 		req = DMA_HEAP_IOCTL_ALLOC;
 		arg = &d;
@@ -393,7 +398,7 @@ unmap:
 static int verify(const struct fi_case *c, const struct fi_ctx *x, int dfd,
 		  const struct heapload_load *l)
 {
-	uint64_t want = hl_page_up(c->kind == ALLOC ? c->len : x->size);
+	uint64_t want = hl_page_up(c->kind == ALLOC ? alloc_len(c) : x->size);
 	off_t end = lseek(dfd, 0, SEEK_END);
 	int r = KTAP_PASS;
 

@@ -772,7 +772,12 @@ static const char *const loc_names[] = {
 	[LOC_BAD] = "bad", [LOC_STRADDLE] = "straddling a PROT_NONE page",
 };
 
-/* Never mapped (below mmap_min_addr), kernel, non-canonical, top page. */
+/*
+ * Never mapped (below mmap_min_addr), kernel (amd64's direct map and
+ * text; kernel half of the address space on arm64 too), non-canonical
+ * (on arm64 a tagged pointer, refused without PR_SET_TAGGED_ADDR_CTRL),
+ * top page.
+ */
 static const uint64_t bad_addrs[] = {
 	0, 8, 0x1000, 0xffff888000000000ULL, 0xffffffff81000000ULL,
 	0x8000000000000000ULL, 0xfffffffffffff000ULL,
@@ -1046,19 +1051,19 @@ static void insane_range(uint64_t s, uint64_t *off, uint64_t *len)
 {
 	uint64_t o[] = {
 		0, 1, 100, 511, 512, 1536, 4095, 4096, 4097, 12345, s, s - 1,
-		s + 1,
+		s + 1, HL_PAGE - 1, HL_PAGE, HL_PAGE + 1, HL_PAGE + 512,
 		s + HL_PAGE, page_down(s), page_down(s) - HL_PAGE, rnd(s + 1),
 		page_down(rnd(s + 1)), 1ULL << 62, (1ULL << 63) - 1, 1ULL << 63,
-		(1ULL << 63) + HL_PAGE, ~0ULL, ~0ULL - 4095, rnd64(),
+		(1ULL << 63) + HL_PAGE, ~0ULL, ~0ULL - (HL_PAGE - 1), rnd64(),
 	};
 	uint64_t l[13];
 
 	*off = chance(25) ? 0 : PICK(o);
 	l[0] = 0;
 	l[1] = 1;
-	l[2] = 4095;
-	l[3] = 4096;
-	l[4] = 4097;
+	l[2] = HL_PAGE - 1;
+	l[3] = HL_PAGE;
+	l[4] = HL_PAGE + 1;
 	l[5] = s - *off;		/* exactly to EOF */
 	l[6] = s - *off + 1;		/* one byte past */
 	l[7] = s - *off - 1;
@@ -1526,8 +1531,9 @@ static void fuzz_alloc(void)
 	static const unsigned int dirs[] = {
 		_IOC_NONE, _IOC_READ, _IOC_WRITE, RW,
 	};
-	static const uint64_t small_lens[] = {
-		1, 4095, 4096, 4097, 8192, 65536, HL_MIB + 1,
+	const uint64_t small_lens[] = {
+		1, 4096, HL_PAGE - 1, HL_PAGE, HL_PAGE + 1, 2 * HL_PAGE, 65536,
+		HL_MIB + 1,
 	};
 	int near = chance(40) ? (int)rnd(2 * AF_COUNT) : -1;
 	struct alloc_call c;
@@ -1557,13 +1563,14 @@ static void fuzz_alloc(void)
 			  1 + rnd(chance(90) ? ALLOC_CAP_SMALL : ALLOC_CAP_LARGE);
 	} else if (c.h->ours) {
 		const uint64_t v[] = {
-			0, ~0ULL, ~0ULL - 4094, ~0ULL - 4095, HUGE_LEN,
+			0, ~0ULL, ~0ULL - (HL_PAGE - 2), ~0ULL - (HL_PAGE - 1),
+			HUGE_LEN,
 			1ULL << 62, 1ULL << 63, (1ULL << 63) + 1,
 			limit_bytes + 1, limit_bytes + HL_PAGE,
 		};
 		c.d.len = PICK(v);
 	} else {	/* the core would really try other heaps' huge sizes */
-		const uint64_t v[] = { 0, ~0ULL, ~0ULL - 4094 };
+		const uint64_t v[] = { 0, ~0ULL, ~0ULL - (HL_PAGE - 2) };
 
 		c.d.len = PICK(v);
 	}

@@ -107,14 +107,14 @@ static int alloc_expect_size(int heap_fd, uint64_t len, uint64_t want)
 
 static int t_alloc_sizes(const char *heap)
 {
-	static const uint64_t sizes[] = {
+	const uint64_t sizes[] = {
 		HL_PAGE, 64 * 1024, HL_MIB + 3 * HL_PAGE, 32 * HL_MIB,
 	};
 	/*
 	 * The restricted heap draws on a small pool: the largest size just
 	 * passes one 4 MiB chunk (two chunks); restricted.c goes to 256 MiB.
 	 */
-	static const uint64_t restricted_sizes[] = {
+	const uint64_t restricted_sizes[] = {
 		HL_PAGE, 64 * 1024, HL_MIB + 3 * HL_PAGE, 4 * HL_MIB + HL_PAGE,
 	};
 	const uint64_t *want = is_restricted_heap(heap) ? restricted_sizes : sizes;

@@ -44,8 +44,22 @@
 #define HL_STAT_BYTES	HL_STATS_DIR "/allocated_bytes"
 #define HL_STAT_BUFS	HL_STATS_DIR "/buffers"
 
-#define HL_PAGE		4096ULL
 #define HL_MIB		(1024ULL * 1024ULL)
+
+/*
+ * The kernel's page size, which buffers and loads are rounded to: 4 KiB on
+ * amd64, 16 or 64 KiB on some arm64 kernels. Sizes built from it test the
+ * same edges (a page, a page and a byte) on every kernel.
+ */
+static inline uint64_t hl_page_size(void)
+{
+	static uint64_t page;
+
+	if (!page)
+		page = (uint64_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+#define HL_PAGE		hl_page_size()
 
 static inline uint64_t hl_page_up(uint64_t n)
 {

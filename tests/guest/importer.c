@@ -254,7 +254,7 @@ static int t_no_leak(const void *arg)
 
 /*
  * The first test: the module, both heaps, inspect and importer_write are
- * there, and the device can write into a 4 KiB system buffer (else every
+ * there, and the device can write into a one-page system buffer (else every
  * test is skipped: EOPNOTSUPP where DMA addresses are not physical).
  */
 static int t_present(void)
@@ -292,8 +292,8 @@ static int t_present(void)
 	e = hl_heap_alloc(hfd, HL_PAGE, O_RDWR | O_CLOEXEC, 0, &dfd);
 	close(hfd);
 	if (e) {
-		hl_precondition_skip("no 4 KiB system buffer");
-		return ktap_fail("alloc of 4 KiB from %s: %s", HL_HEAP_NAME,
+		hl_precondition_skip("no one-page system buffer");
+		return ktap_fail("alloc of a page from %s: %s", HL_HEAP_NAME,
 				 hl_errname(e));
 	}
 	e = importer_write(dfd, DEVICE_BYTE);
@@ -304,7 +304,7 @@ static int t_present(void)
 	}
 	if (e) {
 		hl_precondition_skip("importer_write failed");
-		return ktap_fail("importer_write into a 4 KiB system buffer: %s",
+		return ktap_fail("importer_write into a one-page system buffer: %s",
 				 hl_errname(e));
 	}
 	return KTAP_PASS;

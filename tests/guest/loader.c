@@ -517,11 +517,12 @@ static int t_newer_zero_works(const void *arg)
 		return ktap_fail("%zu-byte struct with zero unknown bytes: %s",
 				 sizeof(n), hl_errname(e));
 	if (n.v0.loaded != 1 || n.v0.buf_size != HL_PAGE)
-		r = ktap_fail("loaded %llu buf_size %llu, expected 1 and 4096",
+		r = ktap_fail("loaded %llu buf_size %llu, expected 1 and %llu",
 			      (unsigned long long)n.v0.loaded,
-			      (unsigned long long)n.v0.buf_size);
+			      (unsigned long long)n.v0.buf_size,
+			      (unsigned long long)HL_PAGE);
 	else if (lseek(n.v0.dmabuf_fd, 0, SEEK_END) != (off_t)HL_PAGE)
-		r = ktap_fail("returned fd %d is not a 4096-byte dma-buf",
+		r = ktap_fail("returned fd %d is not a one-page dma-buf",
 			      n.v0.dmabuf_fd);
 	else if (n.extra)
 		r = ktap_fail("unknown field came back as 0x%llx",

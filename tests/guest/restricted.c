@@ -8,7 +8,7 @@
  * once nothing is used. Loads into it always use direct I/O.
  *
  * Checked: the heap node and the pool's sysfs files; allocations from
- * 4 KiB to 256 MiB; every CPU access refused; import by vgem; a load
+ * a page to 256 MiB; every CPU access refused; import by vgem; a load
  * verified without any CPU mapping; the refused loads; a failed load, a
  * full pool, a pool lowered below its use, many allocations and frees,
  * and a SIGKILL mid-load, each leaving nothing behind.
@@ -802,21 +802,23 @@ static int check_held(const struct held *h, unsigned int n,
 
 struct alloc_case {
 	const char *name;
-	uint64_t len;
+	uint64_t mib;		/* size: this many MiB, */
+	uint64_t pages;		/* plus this many pages */
 };
 
 static const struct alloc_case alloc_cases[] = {
-	{ "alloc_4k_restricted_zeroed_chunks_accounted", HL_PAGE },
-	{ "alloc_1m_restricted_zeroed_chunks_accounted", HL_MIB },
-	{ "alloc_4m_restricted_zeroed_chunks_accounted", 4 * HL_MIB },
-	{ "alloc_5m_restricted_zeroed_chunks_accounted", 5 * HL_MIB },
-	{ "alloc_64m_restricted_zeroed_chunks_accounted", 64 * HL_MIB },
-	{ "alloc_256m_restricted_zeroed_chunks_accounted", 256 * HL_MIB },
+	{ "alloc_page_restricted_zeroed_chunks_accounted", 0, 1 },
+	{ "alloc_1m_restricted_zeroed_chunks_accounted", 1, 0 },
+	{ "alloc_4m_restricted_zeroed_chunks_accounted", 4, 0 },
+	{ "alloc_5m_restricted_zeroed_chunks_accounted", 5, 0 },
+	{ "alloc_64m_restricted_zeroed_chunks_accounted", 64, 0 },
+	{ "alloc_256m_restricted_zeroed_chunks_accounted", 256, 0 },
 };
 
 static int t_alloc_case(const void *arg)
 {
 	const struct alloc_case *c = arg;
+	const uint64_t len = c->mib * HL_MIB + c->pages * HL_PAGE;
 	struct hl_inspect in = { .chunk = NULL };
 	struct pool p0, p;
 	int dfd, r;
@@ -826,20 +828,20 @@ static int t_alloc_case(const void *arg)
 	if (!r)
 		r = pool_read(&p0);
 	if (!r)
-		r = ralloc_or_fail(c->len, &dfd);
+		r = ralloc_or_fail(len, &dfd);
 	if (r)
 		return r;
 	end = lseek(dfd, 0, SEEK_END);
-	if (end != (off_t)c->len)
+	if (end != (off_t)len)
 		r = ktap_fail("dma-buf is %lld bytes, expected %" PRIu64,
-			      (long long)end, c->len);
+			      (long long)end, len);
 	if (!r)
-		r = pool_holds(&p0, c->len, &p);
+		r = pool_holds(&p0, len, &p);
 	if (!r)
-		r = check_restricted(dfd, c->len, hl_crc32_zeros(0, c->len), &in);
+		r = check_restricted(dfd, len, hl_crc32_zeros(0, len), &in);
 	if (!r)
 		ktap_print_msg("%" PRIu64 " bytes: %u chunk(s), claimed_bytes %" PRIu64
-			       ", largest_free_bytes %" PRIu64, c->len, in.n,
+			       ", largest_free_bytes %" PRIu64, len, in.n,
 			       p.claimed, p.largest);
 	hl_inspect_free(&in);
 	close(dfd);
@@ -851,7 +853,7 @@ static int t_alloc_case(const void *arg)
 /* Buffers held at once: accounted together, no chunk shared. */
 static int t_alloc_together(const void *arg)
 {
-	static const uint64_t sizes[] = {
+	const uint64_t sizes[] = {
 		HL_PAGE, HL_MIB, 4 * HL_MIB, 5 * HL_MIB, 16 * HL_MIB + HL_PAGE,
 		3 * HL_PAGE,
 	};
@@ -1501,9 +1503,9 @@ static int t_pool_lowered(const void *arg)
 		e = ralloc(HL_PAGE, &sfd);
 		if (!e) {
 			close(sfd);
-			r = ktap_fail("4 KiB allocated with 8 MiB used of a 4 MiB pool");
+			r = ktap_fail("a page allocated with 8 MiB used of a 4 MiB pool");
 		} else if (e != ENOMEM) {
-			r = ktap_fail("4 KiB with 8 MiB used of a 4 MiB pool: %s, expected ENOMEM",
+			r = ktap_fail("a page with 8 MiB used of a 4 MiB pool: %s, expected ENOMEM",
 				      hl_errname(e));
 		}
 	}
@@ -1523,14 +1525,14 @@ static int t_pool_lowered(const void *arg)
 /* Half up to 1 MiB, 30 % up to 4 MiB, 20 % up to 12 MiB; whole pages. */
 static uint64_t frag_size(uint64_t *state)
 {
-	uint64_t kind = rnd_next(state) % 10, pages;
+	uint64_t kind = rnd_next(state) % 10, pages, mib = HL_MIB / HL_PAGE;
 
 	if (kind < 5)
-		pages = 1 + rnd_next(state) % 256;
+		pages = 1 + rnd_next(state) % mib;
 	else if (kind < 8)
-		pages = 257 + rnd_next(state) % 768;
+		pages = mib + 1 + rnd_next(state) % (3 * mib);
 	else
-		pages = 1025 + rnd_next(state) % 2048;
+		pages = 4 * mib + 1 + rnd_next(state) % (8 * mib);
 	return pages * HL_PAGE;
 }
 

@@ -266,7 +266,7 @@ static int alloc_over_limit(void)
 	int e = alloc_errno(SMALL_LIMIT_MB * HL_MIB + HL_PAGE);
 
 	if (e != ENOMEM)
-		return ktap_fail("alloc of max_alloc_mb + 4096: %s, expected ENOMEM",
+		return ktap_fail("alloc of max_alloc_mb + a page: %s, expected ENOMEM",
 				 hl_errname(e));
 	return KTAP_PASS;
 }
@@ -322,7 +322,7 @@ static int t_alloc_over_default_fast(void)
 	t0 = hl_now_ms();
 	e = alloc_errno(len);
 	ms = hl_now_ms() - t0;
-	snprintf(what, sizeof(what), "alloc of %" PRIu64 " MiB + 4096",
+	snprintf(what, sizeof(what), "alloc of %" PRIu64 " MiB + a page",
 		 orig_limit_mb);
 	return enomem_fast(what, e, ms);
 }

@@ -776,16 +776,28 @@ static void do_load(struct worker *w)
 	keep_or_import(w, l.dmabuf_fd, l.buf_size);
 }
 
-static const uint64_t sys_sizes[] = {
-	4096, 65536, HL_MIB, 3 * HL_MIB + 4096, 8 * HL_MIB, 32 * HL_MIB,
-	100 * HL_MIB,
+/* Sizes as MiB + KiB + pages: the same edges on every page size. */
+struct alloc_size {
+	uint32_t mib;
+	uint32_t kib;
+	int32_t pages;
 };
 
-static const uint64_t res_sizes[] = {
-	4096, 3 * 4096, HL_MIB, 4 * HL_MIB - 4096, 4 * HL_MIB,
-	4 * HL_MIB + 4096, 6 * HL_MIB, 12 * HL_MIB, 17 * HL_MIB + 8192,
-	33 * HL_MIB,
+static const struct alloc_size sys_sizes[] = {
+	{ 0, 0, 1 }, { 0, 64, 0 }, { 1, 0, 0 }, { 3, 0, 1 }, { 8, 0, 0 },
+	{ 32, 0, 0 }, { 100, 0, 0 },
 };
+
+static const struct alloc_size res_sizes[] = {
+	{ 0, 0, 1 }, { 0, 0, 3 }, { 1, 0, 0 }, { 4, 0, -1 }, { 4, 0, 0 },
+	{ 4, 0, 1 }, { 6, 0, 0 }, { 12, 0, 0 }, { 17, 0, 2 }, { 33, 0, 0 },
+};
+
+static uint64_t size_of(struct alloc_size s)
+{
+	return s.mib * HL_MIB + s.kib * 1024ULL +
+	       (uint64_t)((int64_t)s.pages * (int64_t)HL_PAGE);
+}
 
 static void do_alloc(struct worker *w)
 {
@@ -793,8 +805,8 @@ static void do_alloc(struct worker *w)
 	uint64_t mgen0 = at_load(&sh->module_gen), size;
 	int heap, dfd = -1, e;
 
-	size = res ? res_sizes[rnd_below(&w->rng, 5)] :
-		     sys_sizes[rnd_below(&w->rng, ARRAY_LEN(sys_sizes))];
+	size = size_of(res ? res_sizes[rnd_below(&w->rng, 5)] :
+		       sys_sizes[rnd_below(&w->rng, ARRAY_LEN(sys_sizes))]);
 	heap = open_node(res ? HL_RESTRICTED_PATH : HL_HEAP_PATH, CAT_OPS,
 			 mgen0);
 	if (heap < 0)
@@ -860,7 +872,7 @@ static void __attribute__((noreturn)) churn_main(unsigned int id, uint64_t gen)
 
 	at_store(&me->ready, 1);
 	while (!stopping()) {
-		size = res_sizes[rnd_below(&rng, ARRAY_LEN(res_sizes))];
+		size = size_of(res_sizes[rnd_below(&rng, ARRAY_LEN(res_sizes))]);
 		if (!n || (n < CHURN_LIVE && bytes + size <= CHURN_MAX_BYTES &&
 			   rnd_pct(&rng, 55))) {
 			mgen0 = at_load(&sh->module_gen);

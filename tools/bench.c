@@ -328,11 +328,10 @@ static int evict_file(const char *path)
 	return -ret;
 }
 
+/* The kernel's page size (from the auxiliary vector: it cannot fail). */
 static uint64_t page_size(void)
 {
-	long n = sysconf(_SC_PAGESIZE);
-
-	return n > 0 ? (uint64_t)n : 4096;
+	return (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 static uint64_t page_align(uint64_t v)

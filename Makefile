@@ -27,17 +27,20 @@ PREFIX ?= /usr
 
 all: module tools
 
-module/compat/generated.h: module/compat/probe.sh $(wildcard module/compat/probes/*.c) FORCE
-	module/compat/probe.sh $(KDIR) $@
+# What every kernel make below is given. The feature probes run inside
+# Kbuild (module/compat/Kbuild.include), as for a plain "make -C KDIR M=".
+# ARCH and CROSS_COMPILE, when set, reach the kernel's make for a cross build.
+KBUILD_ARGS = -C $(KDIR) M=$(CURDIR)/module \
+	$(if $(ARCH),ARCH=$(ARCH)) $(if $(CROSS_COMPILE),CROSS_COMPILE=$(CROSS_COMPILE))
 
-module: module/compat/generated.h
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module HEAPLOAD_WERROR=$(WERROR) HEAPLOAD_DEBUG=$(DEBUG) modules
+module:
+	$(MAKE) $(KBUILD_ARGS) HEAPLOAD_WERROR=$(WERROR) HEAPLOAD_DEBUG=$(DEBUG) modules
 
-sparse: module/compat/generated.h
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module C=2 HEAPLOAD_WERROR=$(WERROR) HEAPLOAD_DEBUG=$(DEBUG) modules
+sparse:
+	$(MAKE) $(KBUILD_ARGS) C=2 HEAPLOAD_WERROR=$(WERROR) HEAPLOAD_DEBUG=$(DEBUG) modules
 
 clean-module:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/module clean || true
+	$(MAKE) $(KBUILD_ARGS) clean || true
 	rm -f module/compat/generated.h
 
 tools:
@@ -77,5 +80,3 @@ dkms-install:
 clean: clean-module
 	$(MAKE) -C tools clean
 	$(MAKE) -C tests clean
-
-FORCE:

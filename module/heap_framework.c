@@ -9,7 +9,11 @@
  * reboot and calls into this module. So, like upstream's own heap modules,
  * heapload then cannot be unloaded: each registration takes a module
  * reference that is never dropped (rmmod fails with EBUSY).
+ *
+ * Always compiled; empty where the kernel does not export dma_heap_add(),
+ * where heap_uapi.c serves instead.
  */
+#ifdef HL_HAVE_EXPORTED_DMA_HEAP_ADD
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <linux/err.h>
@@ -63,3 +67,5 @@ int heapload_heap_nodes_init(void)
 void heapload_heap_nodes_exit(void)
 {
 }
+
+#endif /* HL_HAVE_EXPORTED_DMA_HEAP_ADD */

@@ -9,7 +9,11 @@
  * The ioctl handling mirrors drivers/dma-buf/dma-heap.c so that unmodified
  * heap users see no difference, with one deliberate change: the fd is
  * installed only after the result was copied back to user space.
+ *
+ * Always compiled; empty where the kernel exports dma_heap_add(), where
+ * heap_framework.c serves instead.
  */
+#ifndef HL_HAVE_EXPORTED_DMA_HEAP_ADD
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/dma-buf.h>
@@ -162,3 +166,5 @@ void heapload_heap_nodes_exit(void)
 	class_destroy(heap_class);
 	unregister_chrdev_region(heap_devt, HEAPLOAD_MAX_HEAPS);
 }
+
+#endif /* !HL_HAVE_EXPORTED_DMA_HEAP_ADD */

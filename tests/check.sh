@@ -58,6 +58,10 @@ echo "# host: one version everywhere"
 tests/host/version-check.sh module/heapload.ko 2>&1 | tee "$log" || true
 tally version "$log"
 
+echo "# host: plain Kbuild builds against $kver"
+tests/host/kbuild-check.sh "$kver" 2>&1 | tee "$log" || true
+tally kbuild "$log"
+
 echo "# host: DKMS build against $kver"
 tests/host/dkms-build.sh "$kver" 2>&1 | tee "$log" || true
 tally dkms "$log"

@@ -262,10 +262,20 @@ static const struct file_operations planted_fops = {
  * importer would, stores @byte into every mapped segment at its DMA
  * address the way a device's DMA engine would (where the DMA layer
  * bounces, that is the bounce buffer), then unmaps and detaches. Only
- * heapload's dma-bufs (-EINVAL for others), and only where the device is
- * DMA-coherent and its DMA addresses are physical addresses of RAM
- * (dma-direct: no IOMMU, no DMA ops of the platform); elsewhere
- * -EOPNOTSUPP. Read the result through heapload/inspect.
+ * heapload's dma-bufs (-EINVAL for others), and only where the device's
+ * DMA addresses are physical addresses of RAM (dma-direct: no IOMMU, no
+ * DMA ops of the platform); elsewhere -EOPNOTSUPP. The stores go through
+ * the CPU's cache. A device that is not DMA-coherent (arm64's platform
+ * devices without firmware description) is served on arm64 only:
+ * dma_sync_sgtable_for_device(DMA_FROM_DEVICE) writes the stores back to
+ * memory, where a device's writes would be, before the unmap hands the
+ * buffer back to the CPU (arm64's sync for the device cleans to the
+ * point of coherency whatever the direction, its sync for the CPU
+ * invalidates; swiotlb does not bounce DMA_FROM_DEVICE for the device).
+ * Other architectures may invalidate there, losing the stores, so they
+ * get -EOPNOTSUPP. QEMU's emulation has no caches, so its arm64 runs
+ * check the data path, not that cache maintenance.
+ * Read the result through heapload/inspect.
  */
 static struct platform_device *importer_pdev;
 
@@ -305,6 +315,8 @@ static int importer_write_dmabuf(struct dma_buf *dmabuf, u8 byte)
 		}
 		cond_resched();
 	}
+	if (!ret)
+		dma_sync_sgtable_for_device(dev, table, DMA_FROM_DEVICE);
 	hl_dma_buf_unmap_attachment(attach, table, DMA_FROM_DEVICE);
 detach:
 	dma_buf_detach(dmabuf, attach);
@@ -321,7 +333,7 @@ static ssize_t importer_write(struct file *file, const char __user *ubuf,
 
 	if (!importer_pdev || device_iommu_mapped(&importer_pdev->dev) ||
 	    get_dma_ops(&importer_pdev->dev) ||
-	    !dev_is_dma_coherent(&importer_pdev->dev))
+	    (!dev_is_dma_coherent(&importer_pdev->dev) && !IS_ENABLED(CONFIG_ARM64)))
 		return -EOPNOTSUPP;
 	if (count >= sizeof(cmd))
 		return -EINVAL;

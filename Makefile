@@ -4,7 +4,8 @@
 #
 #   make demo        build, boot Debian 12's kernel in QEMU, load a real model file
 #   make check       build and run every test (host unit tests + QEMU guest suite)
-#   make check-matrix  the guest suite on Debian 12, 13 and sid kernels, one table
+#   make check-matrix  the guest suite on Debian 12, 13 and sid kernels (amd64,
+#                    arm64, arm64-16k, rt-amd64), one table
 #   make check-debug the guest suite on a KASAN/lockdep/kmemleak debug kernel
 #   make check-install install the Debian packages into a Debian 12 system, boot it
 #   make bench       benchmark heapload against the other ways, in QEMU (CSV + PNG)
@@ -52,8 +53,9 @@ guest-tests:
 check:
 	tests/check.sh
 
+# MATRIX="SUITE[:FLAVOUR] ...": only these kernels (default: all nine).
 check-matrix:
-	tests/matrix/run.sh
+	tests/matrix/run.sh $(MATRIX)
 
 check-debug:
 	tests/debug/run.sh

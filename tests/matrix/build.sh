@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build heapload.ko for one kernel of the matrix, the way DKMS does.
+# Build heapload.ko for one kernel of the matrix through plain Kbuild, as
+# embedded build systems do, and check it with sparse through our Makefile.
 #
 #   tests/matrix/build.sh KVER
 #
@@ -9,15 +10,18 @@
 # Makefile, module/, include/; no build products) to
 # .cache/matrix/work/KVER/src and runs there
 #
-#   make KERNELRELEASE=KVER KDIR=/lib/modules/KVER/build WERROR=y DEBUG=y module
+#   make -C /lib/modules/KVER/build M=$PWD/module HEAPLOAD_WERROR=y HEAPLOAD_DEBUG=y
 #
-# (compat probes, then Kbuild), then `make ... sparse` (C=2) if sparse is
-# there.  Kernels of trixie and sid are built inside the suite's
-# debootstrap tree (tests/matrix/chroot.sh) with the kernel's compiler and
-# the headers tree of tests/matrix/fetch.sh mounted where the packages
-# would have installed it; the host's kernel (bookworm) on the host when
-# its linux-headers-KVER are installed, else in a bookworm tree.  The
-# working tree is never touched.
+# (the kernel's make alone: the compat probes run inside Kbuild; the two
+# switches are what `make module WERROR=y DEBUG=y` passes), then
+# `make KERNELRELEASE=KVER KDIR=... WERROR=y DEBUG=y sparse` (C=2) if
+# sparse is there.  Other kernels than the host's are built inside their
+# suite's debootstrap tree (tests/matrix/chroot.sh) with the kernel's
+# compiler, for arm64 the cross compiler of that version (Debian's arm64
+# headers set ARCH and CROSS_COMPILE themselves), and the headers tree of
+# tests/matrix/fetch.sh mounted where the packages would have installed
+# it; the host's kernel (bookworm amd64) on the host when its
+# linux-headers-KVER are installed.  The working tree is never touched.
 #
 # Output in .cache/matrix/out/KVER/: heapload.ko, generated.h (the probe
 # results), build.log, sparse.log.  A second run with the same sources and
@@ -42,14 +46,26 @@ SPARSE=${HL_MATRIX_SPARSE:-1}
 
 # Where to build: the host for the host's own kernel when its headers are
 # installed, else the suite's tree.
-HDRS=$MCACHE/headers-$KVER
+HDRS=$MSTORE/headers-$KVER
 if [ "$SUITE" = bookworm ] && [ -f "/lib/modules/$KVER/build/Makefile" ]; then
 	ROOT=/
 else
 	[ -f "$HDRS/.complete" ] ||
 		mdie "no headers tree for $KVER: run tests/matrix/fetch.sh $SUITE"
-	ROOT=$("$MATRIX_DIR/chroot.sh" "$SUITE" | tail -n1)
+	ROOT=$("$MATRIX_DIR/chroot.sh" "$SUITE" "$KVER" | tail -n1)
+	# Shared: builds of the suite's kernels run side by side, apt in the
+	# tree (chroot.sh, exclusive) waits for them.
+	exec {rootlock}>"$MSTORE/.chroot-$SUITE.lock"
+	flock -s "$rootlock"
 fi
+# The kernel's compiler, and for arm64 the cross compiler prefix.
+HDR=$HDRS/usr/src/linux-headers-$KVER
+[ "$ROOT" != / ] || HDR=/lib/modules/$KVER/build
+CROSS=$(cross_prefix "$HDR")
+CC_NAME=$(kernel_cc "$HDR")
+CC_NAME=$CROSS${CC_NAME#"$CROSS"}
+ARCH_ARGS=()
+[ -z "$CROSS" ] || ARCH_ARGS=(ARCH=arm64 CROSS_COMPILE="$CROSS")
 
 # One build per kernel at a time (the work tree and output are per kernel).
 mkdir -p "$MCACHE"
@@ -67,7 +83,8 @@ copy_sources() {
 }
 
 srchash=$( { echo "$KVER $ROOT"
-	     cat "$ROOT/.heapload-matrix-stamp" 2>/dev/null || true
+	     # The compiler binary this kernel's build uses.
+	     stat -L -c '%n %s %Y' "$ROOT/usr/bin/$CC_NAME" 2>/dev/null || true
 	     copy_sources | tar -tvf - --full-time | sort
 	     copy_sources | sha256sum; } | sha256sum | cut -d' ' -f1)
 if [ -f "$OUT/heapload.ko" ] && [ "$(cat "$OUT/.srchash" 2>/dev/null)" = "$srchash" ]; then
@@ -80,7 +97,8 @@ rm -rf "$WORK" "$OUT"
 mkdir -p "$WORK/src" "$OUT"
 copy_sources | tar -xf - -C "$WORK/src"
 
-MAKE_ARGS=(-j"$(nproc)" KERNELRELEASE="$KVER" KDIR="/lib/modules/$KVER/build" WERROR=y DEBUG=y)
+MAKE_ARGS=(-j"$(nproc)" KERNELRELEASE="$KVER" KDIR="/lib/modules/$KVER/build" WERROR=y DEBUG=y
+	   "${ARCH_ARGS[@]}")
 if [ "$ROOT" = / ]; then
 	mlog "$KVER: building on the host ($(gcc --version | head -n1))"
 	run() { (cd "$WORK/src" && "$@"); }
@@ -102,7 +120,9 @@ else
 fi
 
 rc=0
-run make "${MAKE_ARGS[@]}" module >"$OUT/build.log" 2>&1 || rc=$?
+run sh -c 'k=$1 j=$2; shift 2; exec make -C "/lib/modules/$k/build" M="$PWD/module" \
+	-j"$j" "$@" HEAPLOAD_WERROR=y HEAPLOAD_DEBUG=y modules' sh "$KVER" "$(nproc)" \
+	"${ARCH_ARGS[@]}" >"$OUT/build.log" 2>&1 || rc=$?
 cp "$WORK/src/module/compat/generated.h" "$OUT/generated.h" 2>/dev/null || true
 if [ "$rc" != 0 ]; then
 	grep -E 'error|warning' "$OUT/build.log" | head -n 40 >&2 || true

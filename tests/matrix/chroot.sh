@@ -3,20 +3,22 @@
 #
 # Build environment of a suite for the kernel matrix.
 #
-#   tests/matrix/chroot.sh SUITE        SUITE = trixie | sid (| bookworm)
+#   tests/matrix/chroot.sh SUITE [KVER]   SUITE = bookworm | trixie | sid
 #
-# Makes .cache/matrix/root-SUITE/, a `debootstrap --variant=minbase` tree of
-# SUITE with what building a module against that suite's kernel headers
-# needs: the compiler the kernel was built with (read from the headers'
-# CONFIG_CC_VERSION_TEXT, e.g. gcc-14 for trixie, gcc-16 for sid), the
-# headers' own dependencies (pahole, libssl, libelf, ...), make, libc6-dev,
-# libelf-dev, libssl-dev, bc, flex, bison, kmod, xz-utils, zstd, and sparse
-# when the suite has it.  Installs debootstrap on the host if missing.
+# Makes root-SUITE/ in the store (tests/matrix/common.sh), a `debootstrap --variant=minbase` tree of
+# SUITE (amd64) with what building a module against the headers of KVER
+# (default: the suite's amd64 kernel) needs: the compiler the kernel was
+# built with (read from the headers' CONFIG_CC_VERSION_TEXT, e.g. gcc-14
+# for trixie, gcc-16 for sid; for an arm64 kernel the suite's cross
+# compiler of the same version, gcc-14-aarch64-linux-gnu), the headers' own
+# dependencies (pahole, libssl, libelf, ...), make, libc6-dev, libelf-dev,
+# libssl-dev, bc, flex, bison, kmod, xz-utils, zstd, and sparse when the
+# suite has it.  Installs debootstrap on the host if missing.
 #
-# Runs tests/matrix/fetch.sh SUITE first (cached) to know the kernel.  A
-# stamp file lists what the tree was made with; a second run that finds it
-# matching does nothing.  The archive is the one the host's apt uses.
-# Prints the tree's path last.
+# Runs tests/matrix/fetch.sh first (cached) when no KVER is given.  A
+# stamp file lists what the tree has; a run that wants nothing more does
+# nothing, one for another kernel of the suite adds what that one needs.
+# The archive is the one the host's apt uses.  Prints the tree's path last.
 
 set -euo pipefail
 # shellcheck disable=SC2034 # used by common.sh
@@ -25,34 +27,44 @@ MATRIX_TOOL=chroot
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SUITE=${1:-}
-[ -n "$SUITE" ] || mdie "usage: $0 trixie|sid"
+KVER=${2:-}
+[ -n "$SUITE" ] || mdie "usage: $0 bookworm|trixie|sid [KVER]"
 check_suite "$SUITE"
 [ "$(id -u)" = 0 ] || mdie "must run as root"
 
-ROOT=$MCACHE/root-$SUITE
+ROOT=$MSTORE/root-$SUITE
 STAMP=$ROOT/.heapload-matrix-stamp
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
-KVER=$("$MATRIX_DIR/fetch.sh" "$SUITE" | tail -n1)
-HDRS=$MCACHE/headers-$KVER
+[ -n "$KVER" ] || KVER=$("$MATRIX_DIR/fetch.sh" "$SUITE" | tail -n1)
+HDRS=$MSTORE/headers-$KVER
 [ -f "$HDRS/.complete" ] || mdie "no headers tree for $KVER"
 
-# The compiler, e.g. "x86_64-linux-gnu-gcc-16 (Debian 16.2.0-4) 16.2.0".
-cc_text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' \
-	  "$HDRS/usr/src/linux-headers-$KVER/.config")
-cc_name=${cc_text%% *}
+# The compiler, e.g. "x86_64-linux-gnu-gcc-16" or "gcc-12"; for an arm64
+# kernel the cross compiler of that version (gcc-14-aarch64-linux-gnu).
+cc_name=$(kernel_cc "$HDRS/usr/src/linux-headers-$KVER")
 cc_pkg=$(sed -n 's/^\(.*-\)\{0,1\}\(gcc-[0-9][0-9]*\)$/\2/p' <<<"$cc_name")
-[ -n "$cc_pkg" ] || mdie "cannot tell the compiler package from '$cc_text'"
+[ -n "$cc_pkg" ] || mdie "cannot tell the compiler package from '$cc_name'"
+native_cc=$cc_pkg
+cross=$(cross_prefix "$HDRS/usr/src/linux-headers-$KVER")
+[ -z "$cross" ] || cc_pkg=$cc_pkg-${cross%-}
 
 # Concrete packages debootstrap can resolve, then the headers' own
 # dependencies (may name virtual packages such as gcc-16-for-host) with apt.
-BASE_PKGS=("$cc_pkg" make libc6-dev libelf-dev libssl-dev bc flex bison kmod
+BASE_PKGS=("$native_cc" make libc6-dev libelf-dev libssl-dev bc flex bison kmod
 	   xz-utils zstd pahole ca-certificates)
-mapfile -t HDR_DEPS < <(grep -v -x -e initramfs-tools -e dracut \
+# (The headers of an arm64 kernel name the arm64 gcc-N: the cross
+# compiler above takes its place; the native one is in BASE_PKGS.)
+mapfile -t HDR_DEPS < <(grep -v -x -e initramfs-tools -e dracut -e 'gcc-[0-9]*' \
 			 "$HDRS/.build-depends" || true)
-WANT="suite=$SUITE cc=$cc_pkg base=${BASE_PKGS[*]} deps=${HDR_DEPS[*]} sparse=try"
+[ "$cc_pkg" = "$native_cc" ] || HDR_DEPS+=("$cc_pkg")
+# The stamp lists the packages the tree has, one per line.
+WANT=$(printf '%s\n' "suite=$SUITE" "${BASE_PKGS[@]}" "${HDR_DEPS[@]}" sparse=try | sort -u)
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+tree_has_all() {
+	[ -f "$STAMP" ] && [ -z "$(comm -23 <(echo "$WANT") <(sort -u "$STAMP"))" ]
+}
+if tree_has_all; then
 	mlog "$SUITE build tree present (${cc_pkg}): ${ROOT#"$REPO"/}"
 	echo "$ROOT"
 	exit 0
@@ -71,8 +83,17 @@ if ! command -v debootstrap >/dev/null; then
 	}
 fi
 
-exec {lockfd}>"$MCACHE/.chroot-$SUITE.lock"
+mkdir -p "$MSTORE"
+# Exclusive: no build runs in the tree (tests/matrix/build.sh holds this
+# lock shared) while apt changes it.  Another kernel's run may have added
+# what this one needs while we waited.
+exec {lockfd}>"$MSTORE/.chroot-$SUITE.lock"
 flock "$lockfd"
+if tree_has_all; then
+	mlog "$SUITE build tree present (${cc_pkg}): ${ROOT#"$REPO"/}"
+	echo "$ROOT"
+	exit 0
+fi
 
 if [ ! -f "$ROOT/.debootstrap-done" ]; then
 	mirror=$(debian_mirror)
@@ -113,7 +134,9 @@ else
 	mlog "$SUITE has no sparse package"
 fi
 root_run apt-get clean >&2
-root_run "$cc_name" --version | head -n1 >&2
+root_run "$cross${cc_name#"$cross"}" --version | head -n1 >&2
 
-echo "$WANT" >"$STAMP"
+# (Lines of a stamp of the old one-line format are dropped.)
+{ echo "$WANT"; grep -v ' ' "$STAMP" 2>/dev/null || true; } | sort -u >"$STAMP.new"
+mv "$STAMP.new" "$STAMP"
 echo "$ROOT"

@@ -2,19 +2,30 @@
 # shellcheck shell=bash disable=SC2034
 #
 # Shared helpers of the kernel matrix scripts (tests/matrix/*.sh); sourced,
-# not run.  Everything lives under <repo>/.cache:
+# not run.  What is downloaded or made once lives outside the clone, in the
+# store (HL_MATRIX_STORE, default /var/cache/heapload-rig/matrix), shared
+# by every clone and kept between runs:
 #
-#   .cache/matrix/apt-SUITE/      private apt configuration, lists and cache
-#   .cache/matrix/debs/           downloaded kernel packages
-#   .cache/kernels/KVER/          kernel image tree (boot/, lib/modules/KVER)
-#   .cache/matrix/headers-KVER/   unpacked headers, -common and kbuild
-#   .cache/matrix/root-SUITE/     debootstrap'd build tree of that suite
-#   .cache/matrix/out/KVER/       heapload.ko built for KVER, build log
+#   STORE/apt-SUITE/          private apt configuration, lists and cache
+#   STORE/debs/               downloaded kernel and user-space packages
+#   STORE/headers-KVER/       unpacked headers, -common and kbuild
+#   STORE/root-SUITE/         debootstrap'd build tree of that suite
+#   STORE/userland-SUITE-ARCH/  a foreign architecture's guest user space
+#   /var/cache/heapload-rig/kernels/KVER/  kernel image tree (boot/,
+#                             lib/modules/KVER), as tests/qemu/setup.sh
+#                             makes it (HL_KERNEL_STORE)
+#
+# What a run produces stays in the clone, under <repo>/.cache/matrix:
+#
+#   out/KVER/                 heapload.ko built for KVER, build log,
+#                             the guest's logs
+#   work/KVER/, logs/, guest*/, tools*/   build trees and run logs
 
 MATRIX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$MATRIX_DIR/../.." && pwd)
 MCACHE=${HL_MATRIX_CACHE:-$REPO/.cache/matrix}
-KCACHE=$REPO/.cache/kernels
+MSTORE=${HL_MATRIX_STORE:-/var/cache/heapload-rig/matrix}
+KCACHE=${HL_KERNEL_STORE:-/var/cache/heapload-rig/kernels}
 SUITES=(bookworm trixie sid)
 
 mlog() { echo "${MATRIX_TOOL:-matrix}: $*" >&2; }
@@ -40,6 +51,51 @@ debian_mirror() {
 		$NF == "Packages" && $3 ~ /^[a-z]+\/main$/ { print $2; exit }')
 	[ -n "$uri" ] || mdie "no Debian archive found in apt's sources (set HL_DEBIAN_MIRROR)"
 	echo "${uri%/}"
+}
+
+# Debian kernel flavours of the matrix, and the architecture of each.
+FLAVOURS=(amd64 rt-amd64 arm64 arm64-16k)
+
+check_flavour() {
+	case "$1" in
+	amd64|rt-amd64|arm64|arm64-16k) ;;
+	*) mdie "unknown flavour '$1' (${FLAVOURS[*]})" ;;
+	esac
+}
+
+arch_of_flavour() {
+	case "$1" in
+	arm64*) echo arm64 ;;
+	*) echo amd64 ;;
+	esac
+}
+
+# Flavour of a kernel release (6.1.0-57-rt-amd64 -> rt-amd64).
+flavour_of_kver() {
+	case "$1" in
+	*-rt-amd64) echo rt-amd64 ;;
+	*-arm64-16k) echo arm64-16k ;;
+	*-arm64) echo arm64 ;;
+	*) echo amd64 ;;
+	esac
+}
+
+# The cross compiler prefix a kernel's headers tree needs on this amd64
+# machine: aarch64-linux-gnu- for an arm64 kernel, nothing for amd64.
+# (Debian 13's arm64 headers set it themselves, Debian 12's only when
+# dpkg says it cross-builds, so the matrix always passes it.)
+cross_prefix() {
+	if grep -qx 'CONFIG_ARM64=y' "$1/.config" 2>/dev/null; then
+		echo aarch64-linux-gnu-
+	fi
+}
+
+# The compiler a kernel was built with, from its headers' .config,
+# e.g. "x86_64-linux-gnu-gcc-14" or "gcc-12".
+kernel_cc() {
+	local text
+	text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1/.config")
+	echo "${text%% *}"
 }
 
 # Kernel release of a tree's name, suite of a kernel release.

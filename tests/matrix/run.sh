@@ -1,24 +1,32 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The kernel matrix: build heapload for Debian 12, 13 and sid's current
-# kernels and run the guest suite on each in QEMU.
+# The kernel matrix: build heapload for the current kernels of Debian 12,
+# 13 and sid, amd64 and arm64, and run the guest suite on each in QEMU.
 #
-#   tests/matrix/run.sh [SUITE...]      default: bookworm trixie sid
+#   tests/matrix/run.sh [SUITE[:FLAVOUR]...]
 #
-# Per suite: the kernel (bookworm: tests/qemu/setup.sh, the host's own
-# release, headers installed on the host; others: tests/matrix/fetch.sh),
+# Default: bookworm trixie sid (amd64), bookworm:rt-amd64 (PREEMPT_RT),
+# bookworm:arm64 trixie:arm64 sid:arm64, trixie:arm64-16k sid:arm64-16k
+# (16 KiB pages).  A bare SUITE means SUITE:amd64.
+#
+# Per kernel: the kernel (bookworm amd64: tests/qemu/setup.sh, the host's
+# own release, headers installed on the host; others: tests/matrix/fetch.sh),
 # the module (tests/matrix/build.sh: DKMS-style build with WERROR=y, in the
-# suite's debootstrap tree with the kernel's compiler, plus sparse), then
+# suite's debootstrap tree with the kernel's compiler, for arm64 the
+# suite's cross compiler of the same version, plus sparse), then
 # tests/qemu/run.sh --mode check with that module (and cma=512M on kernels
-# built with CONFIG_CMA), then the extra boots described below (swiotlb,
-# initfault), each a row of its own.  The preparation of all suites runs
-# first, in parallel; the boots one after the other.  The guest test programs and
-# the heapload command are built from copies under .cache/matrix, so the
-# working tree gets no build products.
+# built with CONFIG_CMA), then, on amd64's standard flavour, the extra
+# boots described below (swiotlb, initfault), each a row of its own.  The
+# preparation of all kernels runs first, in parallel; the boots one after
+# the other.  The guest test programs and the heapload command are built
+# from copies under .cache/matrix, so the working tree gets no build
+# products; for arm64 with the host's cross compiler (guest programs
+# static, the command against Debian 12's arm64 libraries from
+# tests/matrix/fetch.sh --userland).
 #
-# Prints one table (kernel, heap registration path as the module logged
-# it, passed, failed, skipped) and the closing line
+# Prints one table (kernel, architecture, heap registration path as the
+# module logged it, passed, failed, skipped) and the closing line
 # "N passed, N failed, N skipped"; a suite whose kernel, build or boot
 # failed counts one failure.  Exit status 1 on any failure.
 #
@@ -36,8 +44,18 @@ MATRIX_TOOL=matrix
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 [ "$(id -u)" = 0 ] || mdie "must run as root"
-if [ $# -gt 0 ]; then RUN_SUITES=("$@"); else RUN_SUITES=("${SUITES[@]}"); fi
-for s in "${RUN_SUITES[@]}"; do check_suite "$s"; done
+DEFAULT_TARGETS=(bookworm trixie sid bookworm:rt-amd64 bookworm:arm64 trixie:arm64
+		 sid:arm64 trixie:arm64-16k sid:arm64-16k)
+if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${DEFAULT_TARGETS[@]}"); fi
+NEED_ARM64=0
+for i in "${!TARGETS[@]}"; do
+	t=${TARGETS[$i]}
+	[[ "$t" == *:* ]] || t=$t:amd64
+	TARGETS[$i]=$t
+	check_suite "${t%%:*}"
+	check_flavour "${t#*:}"
+	[ "$(arch_of_flavour "${t#*:}")" = amd64 ] || NEED_ARM64=1
+done
 RIG=${HL_MATRIX_RIG:-$REPO/tests/qemu/run.sh}
 LOGDIR=$MCACHE/logs
 mkdir -p "$LOGDIR"
@@ -66,43 +84,96 @@ mkdir -p "$TOOLS_SRC"
 (cd "$REPO" && tar -cf - --exclude='*.o' --exclude='*.d' --exclude='*.a' \
 	--exclude=tools/heapload --exclude=tools/test_parse \
 	dkms.conf include tools) | tar -xf - -C "$TOOLS_SRC"
-if make -s -C "$TOOLS_SRC/tools" heapload >"$LOGDIR/tools.log" 2>&1; then
+if make -s -C "$TOOLS_SRC/tools" heapload WERROR=y >"$LOGDIR/tools.log" 2>&1; then
 	TOOL=$TOOLS_SRC/tools/heapload
 else
 	mlog "the heapload command did not build (tests that need it may skip): $LOGDIR/tools.log"
 	TOOL=$TOOLS_SRC/tools/none
 fi
 
+# The same for arm64 guests, cross-compiled: the guest programs static,
+# the command against Debian 12's arm64 libkmod and libcrypto (the user
+# space tree the rig also takes the guest's busybox and libraries from).
+GUEST_OUT_ARM64=$MCACHE/guest-arm64
+TOOL_ARM64=$MCACHE/tools-arm64/tools/none
+USERLAND_ARM64=
+if [ "$NEED_ARM64" = 1 ]; then
+	mlog "arm64 user space, guest tests and heapload command"
+	if ! command -v aarch64-linux-gnu-gcc >/dev/null ||
+	   ! command -v qemu-system-aarch64 >/dev/null; then
+		pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm)
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}" ||
+		  { apt-get update &&
+		    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"; }
+		} >"$LOGDIR/arm64-host.log" 2>&1 ||
+			mdie "installing the arm64 cross compiler and QEMU failed: $LOGDIR/arm64-host.log"
+	fi
+	USERLAND_ARM64=$("$MATRIX_DIR/fetch.sh" --userland bookworm arm64 \
+			 2>"$LOGDIR/userland-arm64.log" | tail -n1) || {
+		tail -n 20 "$LOGDIR/userland-arm64.log" >&2
+		mdie "fetching the arm64 user space failed"
+	}
+	make -s -C "$REPO/tests" guest GUEST_OUT="$GUEST_OUT_ARM64" \
+		CC=aarch64-linux-gnu-gcc LDFLAGS=-static >"$LOGDIR/guest-arm64.log" 2>&1 || {
+		cat "$LOGDIR/guest-arm64.log" >&2
+		mdie "building the arm64 guest tests failed"
+	}
+	rm -rf "$MCACHE/tools-arm64"
+	mkdir -p "$MCACHE/tools-arm64"
+	tar -cf - -C "$TOOLS_SRC" . | tar -xf - -C "$MCACHE/tools-arm64"
+	make -s -C "$MCACHE/tools-arm64/tools" clean >/dev/null 2>&1 || true
+	ul=$USERLAND_ARM64 lib=aarch64-linux-gnu
+	if make -s -C "$MCACHE/tools-arm64/tools" heapload WERROR=y \
+		CC=aarch64-linux-gnu-gcc CPPFLAGS="-I$ul/usr/include/$lib" \
+		PKG_CONFIG="env PKG_CONFIG_LIBDIR=$ul/usr/lib/$lib/pkgconfig:$ul/usr/share/pkgconfig PKG_CONFIG_SYSROOT_DIR=$ul pkg-config" \
+		LDFLAGS="-Wl,-rpath-link,$ul/usr/lib/$lib:$ul/lib/$lib" \
+		>"$LOGDIR/tools-arm64.log" 2>&1; then
+		TOOL_ARM64=$MCACHE/tools-arm64/tools/heapload
+	else
+		mlog "the arm64 heapload command did not build (tests that need it may skip): $LOGDIR/tools-arm64.log"
+	fi
+fi
+
 # --------------------------------------------------------- preparation --
-# kernel + module per suite; results in $LOGDIR/SUITE.{kver,ko,err}.
+# kernel + module per target (SUITE:FLAVOUR); results in
+# $LOGDIR/SUITE-FLAVOUR.{kver,ko,err}.
 prepare() {
-	local suite=$1 kver ko
-	rm -f "$LOGDIR/$suite".{kver,ko,err}
-	if [ "$suite" = bookworm ]; then
+	local suite=${1%%:*} flavour=${1#*:} f=$LOGDIR/${1/:/-} kver ko
+	rm -f "$f".{kver,ko,err}
+	if [ "$suite:$flavour" = bookworm:amd64 ]; then
 		kver=$BOOKWORM_KVER
 	else
-		kver=$("$MATRIX_DIR/fetch.sh" "$suite" | tail -n1) || {
-			echo "fetch" >"$LOGDIR/$suite.err"; return 1; }
+		kver=$("$MATRIX_DIR/fetch.sh" "$suite" "$flavour" | tail -n1) || {
+			echo "fetch" >"$f.err"; return 1; }
 	fi
-	echo "$kver" >"$LOGDIR/$suite.kver"
+	echo "$kver" >"$f.kver"
 	ko=$("$MATRIX_DIR/build.sh" "$kver" | tail -n1) || {
-		echo "build" >"$LOGDIR/$suite.err"; return 1; }
-	echo "$ko" >"$LOGDIR/$suite.ko"
+		echo "build" >"$f.err"; return 1; }
+	echo "$ko" >"$f.ko"
 }
 
+# At most three at a time: each may unpack a few hundred MB and compile.
 declare -A PREP_PID PREP_T
-for s in "${RUN_SUITES[@]}"; do
-	mlog "$s: preparing (log: ${LOGDIR#"$REPO"/}/$s.prepare.log)"
-	PREP_T[$s]=$(date +%s)
-	prepare "$s" >"$LOGDIR/$s.prepare.log" 2>&1 &
-	PREP_PID[$s]=$!
+running=()
+for t in "${TARGETS[@]}"; do
+	if [ ${#running[@]} -ge 3 ]; then
+		wait "${PREP_PID[${running[0]}]}" || true
+		running=("${running[@]:1}")
+	fi
+	mlog "$t: preparing (log: ${LOGDIR#"$REPO"/}/${t/:/-}.prepare.log)"
+	PREP_T[$t]=$(date +%s)
+	prepare "$t" >"$LOGDIR/${t/:/-}.prepare.log" 2>&1 &
+	PREP_PID[$t]=$!
+	running+=("$t")
 done
-for s in "${RUN_SUITES[@]}"; do
-	if wait "${PREP_PID[$s]}"; then
-		mlog "$s: kernel $(cat "$LOGDIR/$s.kver"), module built ($(since "${PREP_T[$s]}")s)"
+for t in "${TARGETS[@]}"; do
+	f=$LOGDIR/${t/:/-}
+	wait "${PREP_PID[$t]}" 2>/dev/null || true
+	if [ -f "$f.ko" ]; then
+		mlog "$t: kernel $(cat "$f.kver"), module built ($(since "${PREP_T[$t]}")s)"
 	else
-		mlog "$s: preparation failed at $(cat "$LOGDIR/$s.err" 2>/dev/null || echo '?'):"
-		tail -n 25 "$LOGDIR/$s.prepare.log" | sed 's/^/    /' >&2
+		mlog "$t: preparation failed at $(cat "$f.err" 2>/dev/null || echo '?'):"
+		tail -n 25 "$f.prepare.log" | sed 's/^/    /' >&2
 	fi
 done
 T_PREP=$(since "$T0")
@@ -110,7 +181,7 @@ T_PREP=$(since "$T0")
 # ---------------------------------------------------------------- boots --
 # One row per boot: the suite's full suite, then its extra boots.
 ROWS=()
-declare -A R_KVER R_PATH R_PASS R_FAIL R_SKIP R_TIME R_NOTE
+declare -A R_KVER R_ARCH R_PATH R_PASS R_FAIL R_SKIP R_TIME R_NOTE
 total_pass=0 total_fail=0 total_skip=0
 
 registration() {
@@ -133,18 +204,24 @@ registration() {
 # into row ROW. Logs: .cache/matrix/out/KVER/ROW-suffixed copies.
 boot() {
 	local row=$1 kver=$2 ko=$3 out tag summary p f k rc=0 t err
+	local arch guest=$GUEST_OUT tool=$TOOL
 	shift 3
+	arch=$(arch_of_flavour "$(flavour_of_kver "$kver")")
+	if [ "$arch" = arm64 ]; then
+		guest=$GUEST_OUT_ARM64 tool=$TOOL_ARM64
+	fi
 	out=$(dirname "$ko")
 	tag=${row#"$kver"}
 	tag=${tag# }
 	tag=${tag:+-${tag//[^a-z0-9]/_}}
 	ROWS+=("$row")
-	R_KVER[$row]=$row R_PATH[$row]=- R_TIME[$row]=-
+	R_KVER[$row]=$row R_ARCH[$row]=$arch R_PATH[$row]=- R_TIME[$row]=-
 	mlog "$row: booting $*"
 	t=$(date +%s)
 	rm -f "$out/check$tag.log" "$out/console$tag.log" "$out/results$tag.log"
 	touch "$out/.boot-start"
-	HL_CACHE=$KCACHE/$kver HL_MODULE=$ko HL_GUEST_DIR=$GUEST_OUT HL_TOOL=$TOOL \
+	HL_CACHE=$KCACHE/$kver HL_MODULE=$ko HL_GUEST_DIR=$guest HL_TOOL=$tool \
+		HL_USERLAND=$USERLAND_ARM64 \
 		"$RIG" --kver "$kver" --mode check "$@" \
 		>"$out/check$tag.log" 2>&1 || rc=$?
 	R_TIME[$row]=$(since "$t")
@@ -186,19 +263,26 @@ boot() {
 #    to retry): the restricted heap fails to be added at module init
 #    (tests/guest/registration.c; on other kernels that test removes and
 #    re-inserts the module itself).
-for s in "${RUN_SUITES[@]}"; do
-	kver=$(cat "$LOGDIR/$s.kver" 2>/dev/null || echo "$s")
-	if [ ! -f "$LOGDIR/$s.ko" ]; then
+for t in "${TARGETS[@]}"; do
+	f=$LOGDIR/${t/:/-}
+	kver=$(cat "$f.kver" 2>/dev/null || echo "$t")
+	if [ ! -f "$f.ko" ]; then
 		ROWS+=("$kver")
-		R_KVER[$kver]=$kver R_PATH[$kver]=- R_PASS[$kver]=0 R_FAIL[$kver]=1 R_SKIP[$kver]=0 R_TIME[$kver]=-
-		R_NOTE[$kver]="$(cat "$LOGDIR/$s.err" 2>/dev/null || echo prepare) failed: ${LOGDIR#"$REPO"/}/$s.prepare.log"
+		R_KVER[$kver]=$kver R_ARCH[$kver]=$(arch_of_flavour "${t#*:}") R_PATH[$kver]=-
+		R_PASS[$kver]=0 R_FAIL[$kver]=1 R_SKIP[$kver]=0 R_TIME[$kver]=-
+		R_NOTE[$kver]="$(cat "$f.err" 2>/dev/null || echo prepare) failed: ${LOGDIR#"$REPO"/}/${t/:/-}.prepare.log"
 		total_fail=$((total_fail + 1))
 		continue
 	fi
-	ko=$(cat "$LOGDIR/$s.ko")
+	ko=$(cat "$f.ko")
 	cma_arg=
 	grep -qx 'CONFIG_CMA=y' "$KCACHE/$kver/boot/config-$kver" 2>/dev/null &&
 		cma_arg=cma=512M
+	if [ "${t#*:}" != amd64 ]; then
+		# Other flavours: the whole guest suite, one boot.
+		boot "$kver" "$kver" "$ko" ${cma_arg:+--append "$cma_arg"}
+		continue
+	fi
 	if [ -n "$cma_arg" ]; then
 		boot "$kver" "$kver" "$ko" --append "cma=512M"
 		boot "$kver swiotlb" "$kver" "$ko" --mem 8G \
@@ -215,9 +299,9 @@ for s in "${RUN_SUITES[@]}"; do
 done
 
 echo
-printf '%-34s %-34s %7s %7s %7s %6s\n' boot registration passed failed skipped boot_s
+printf '%-34s %-5s %-34s %7s %7s %7s %6s\n' boot arch registration passed failed skipped boot_s
 for r in "${ROWS[@]}"; do
-	printf '%-34s %-34s %7s %7s %7s %6s\n' "${R_KVER[$r]}" "${R_PATH[$r]}" \
+	printf '%-34s %-5s %-34s %7s %7s %7s %6s\n' "${R_KVER[$r]}" "${R_ARCH[$r]}" "${R_PATH[$r]}" \
 		"${R_PASS[$r]}" "${R_FAIL[$r]}" "${R_SKIP[$r]}" "${R_TIME[$r]}"
 done
 for r in "${ROWS[@]}"; do

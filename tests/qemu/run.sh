@@ -15,7 +15,9 @@
 # module/heapload.ko built for KVER (make module KERNELRELEASE=KVER).
 #
 # Environment overrides:
-#   HL_CACHE      kernel image tree of KVER  (<repo>/.cache/kernels/KVER)
+#   HL_CACHE      kernel image tree of KVER ($HL_KERNEL_STORE/KVER, the
+#                 store being /var/cache/heapload-rig/kernels, as setup.sh
+#                 makes it)
 #   HL_MODULE     module to test             (<repo>/module/heapload.ko)
 #   HL_GUEST_DIR  guest test programs        (<repo>/tests/build/guest)
 #   HL_TOOL       user-space command         (<repo>/tools/heapload)
@@ -23,8 +25,19 @@
 #   HL_BENCH_FILES   bench files to measure, names from BENCH_FILES below
 #                    (default: all; same as --bench-files)
 #   HL_BENCH_RUNS    runs per method and file in bench mode (3)
-#   HL_EARLY_TIMEOUT seconds a kernel may take to start our init (300);
-#                    a boot that dies or hangs before is tried once more
+#   HL_EARLY_TIMEOUT seconds a kernel may take to start our init (300,
+#                    600 for arm64); a boot that dies or hangs before is
+#                    tried once more
+#   HL_USERLAND   for an arm64 kernel: a tree laid out like / with arm64's
+#                 busybox (bin/busybox) and the shared libraries the guest
+#                 programs and the command need (tests/matrix/fetch.sh
+#                 --userland bookworm arm64 makes one)
+#
+# The guest's architecture is the kernel's (CONFIG_ARM64 in its config):
+# amd64 boots in qemu-system-x86_64 (q35-less "pc" machine, console ttyS0,
+# results port ttyS1); arm64 in qemu-system-aarch64 ("virt" machine,
+# -cpu max, console ttyAMA0, results port a PCI 16550, ttyS0), both under
+# TCG with 2 vCPUs.  The guest programs must be built for that architecture.
 #
 # Check mode prints each KTAP result line as "PROGRAM: ok N name", and as
 # its last line "N passed, N failed, N skipped"; exit status 1 if anything
@@ -60,15 +73,18 @@ GUEST_MODULES=(virtio_pci virtio_blk crc32c_generic crc16 mbcache jbd2 ext4 vgem
 # (tests/guest/creds.c) is skipped where the kernel has no FUSE at all.
 OPTIONAL_GUEST_MODULES=(crc32c_generic fuse)
 
-# Random test files on the data disk: name and size in bytes.
-DATA_FILES=(
+# Random test files on the data disk: name and size in bytes; the page
+# size is the guest kernel's (set below, before the disk is made).
+data_files() {
+	DATA_FILES=(
 	"empty 0"
 	"one 1"
-	"page_minus_one 4095"
+	"page_minus_one $((PAGE_SIZE - 1))"
 	"8m $((8 << 20))"
 	"256m $((256 << 20))"
 	"unaligned $(((8 << 20) + 12345))"
-)
+	)
+}
 
 # Random files of the bench disk (bench mode only): name and size in bytes.
 BENCH_FILES=(
@@ -97,7 +113,7 @@ while [ $# -gt 0 ]; do
 	--bench-files) BENCH_SEL=${2:?}; shift 2 ;;
 	--bench-runs) BENCH_RUNS=${2:?}; shift 2 ;;
 	--bench-csv) BENCH_CSV=${2:?}; shift 2 ;;
-	--timeout) TIMEOUT=${2:?}; shift 2 ;;
+	--timeout) TIMEOUT=${2:?}; TIMEOUT_SET=1; shift 2 ;;
 	--test-timeout) TEST_TIMEOUT=${2:?}; shift 2 ;;
 	--append) APPEND_EXTRA=${2:?}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
@@ -138,20 +154,39 @@ if [ "$MODE" = bench ]; then
 fi
 MEM=${MEM:-4G}
 
-TREE=${HL_CACHE:-$REPO/.cache/kernels/$KVER}
+TREE=${HL_CACHE:-${HL_KERNEL_STORE:-/var/cache/heapload-rig/kernels}/$KVER}
 MODULE=${HL_MODULE:-$REPO/module/heapload.ko}
 GUEST_DIR=${HL_GUEST_DIR:-$REPO/tests/build/guest}
 TOOL=${HL_TOOL:-$REPO/tools/heapload}
 EARLY_TIMEOUT=${HL_EARLY_TIMEOUT:-300}
 KDIR=$TREE/lib/modules/$KVER
 VMLINUZ=$TREE/boot/vmlinuz-$KVER
+USERLAND=${HL_USERLAND:-}
 
 # ------------------------------------------------------------ preflight --
-for cmd in qemu-system-x86_64 busybox cpio gzip mkfs.ext4 depmod modinfo \
-	   timeout sha256sum ldd; do
+[ -f "$VMLINUZ" ] || die "no $VMLINUZ: run HL_KVER=$KVER tests/qemu/setup.sh"
+if grep -qx 'CONFIG_ARM64=y' "$TREE/boot/config-$KVER" 2>/dev/null; then
+	ARCH=arm64 QEMU=qemu-system-aarch64 LIBDIR=lib/aarch64-linux-gnu
+	EARLY_TIMEOUT=${HL_EARLY_TIMEOUT:-600}
+	[ "$MODE" != check ] || [ -n "${TIMEOUT_SET:-}" ] || TIMEOUT=3600
+	[ -n "$USERLAND" ] && [ -x "$USERLAND/bin/busybox" ] ||
+		die "an arm64 guest needs HL_USERLAND (tests/matrix/fetch.sh --userland bookworm arm64)"
+else
+	ARCH=amd64 QEMU=qemu-system-x86_64 LIBDIR=
+fi
+# The kernel's page size, for the page-sized test files.
+if grep -qx 'CONFIG_ARM64_64K_PAGES=y' "$TREE/boot/config-$KVER" 2>/dev/null; then
+	PAGE_SIZE=65536
+elif grep -qx 'CONFIG_ARM64_16K_PAGES=y' "$TREE/boot/config-$KVER" 2>/dev/null; then
+	PAGE_SIZE=16384
+else
+	PAGE_SIZE=4096
+fi
+data_files
+for cmd in "$QEMU" busybox cpio gzip mkfs.ext4 depmod modinfo \
+	   timeout sha256sum ldd readelf; do
 	command -v "$cmd" >/dev/null || die "$cmd missing: run tests/qemu/setup.sh"
 done
-[ -f "$VMLINUZ" ] || die "no $VMLINUZ: run HL_KVER=$KVER tests/qemu/setup.sh"
 [ -f "$KDIR/modules.dep" ] || depmod -b "$TREE" "$KVER" ||
 	die "cannot make modules.dep in $KDIR"
 [ -f "$MODULE" ] ||
@@ -163,6 +198,9 @@ BUSYBOX=$(command -v busybox)
 if ldd "$BUSYBOX" >/dev/null 2>&1; then
 	die "$BUSYBOX is dynamically linked: install busybox-static"
 fi
+# The guest's own busybox; its applets are the host's (the same package).
+GUEST_BUSYBOX=$BUSYBOX
+[ "$ARCH" = amd64 ] || GUEST_BUSYBOX=$USERLAND/bin/busybox
 
 mkdir -p "$RIG_CACHE/logs"
 WORK=$(mktemp -d "$RIG_CACHE/work.XXXXXX")
@@ -186,11 +224,42 @@ stage_file() {
 	cp -L "$1" "$STAGE$1"
 }
 
+# A foreign program's dynamic loader and shared libraries, from the
+# USERLAND tree, found by their names in each ELF's DT_NEEDED (ldd cannot
+# run it); libraries go to LIBDIR, where the guest's loader looks.
+stage_foreign_libs() {
+	local interp lib src
+	interp=$(readelf -l "$1" 2>/dev/null |
+		 sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p' || true)
+	# (None for a library, a static program or a script.)
+	if [ -n "$interp" ] && [ ! -e "$STAGE$interp" ]; then
+		mkdir -p "$STAGE$(dirname "$interp")"
+		cp -L "$USERLAND$interp" "$STAGE$interp" ||
+			die "$1: no $interp in $USERLAND"
+	fi
+	for lib in $(readelf -d "$1" 2>/dev/null |
+		     sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' || true); do
+		[ ! -e "$STAGE/$LIBDIR/$lib" ] || continue
+		src=
+		for d in "$USERLAND/$LIBDIR" "$USERLAND/usr/$LIBDIR"; do
+			[ -e "$d/$lib" ] && { src=$d/$lib; break; }
+		done
+		[ -n "$src" ] || die "$1: $lib not found in $USERLAND"
+		mkdir -p "$STAGE/$LIBDIR"
+		cp -L "$src" "$STAGE/$LIBDIR/$lib"
+		stage_foreign_libs "$STAGE/$LIBDIR/$lib"
+	done
+}
+
 # Copy the shared libraries and the dynamic loader $1 needs.  ldd prints
 # "libx.so => /path (addr)" and "/lib64/ld-linux-x86-64.so.2 (addr)";
 # static programs and scripts make it fail, which is fine.
 stage_libs() {
 	local out lib
+	if [ "$ARCH" != amd64 ]; then
+		stage_foreign_libs "$1"
+		return
+	fi
 	out=$(ldd "$1" 2>/dev/null) || return 0
 	if grep -q 'not found' <<<"$out"; then
 		die "$1: $(grep 'not found' <<<"$out" | tr -s ' \t' ' ')"
@@ -244,7 +313,7 @@ build_initramfs() {
 	mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,data,etc}
 	mkdir -p "$STAGE"/opt/heapload/{bin,tests} "$STAGE/lib/modules/$KVER"
 
-	cp "$BUSYBOX" "$STAGE/bin/busybox"
+	cp "$GUEST_BUSYBOX" "$STAGE/bin/busybox"
 	for link in $("$BUSYBOX" --list-full); do
 		[ -e "$STAGE/$link" ] || ln -s /bin/busybox "$STAGE/$link"
 	done
@@ -312,24 +381,29 @@ latin_model() {
 # that what a previous guest wrote never leaks into the next run.
 build_data_image() {
 	local entry name size dir=$WORK/data files=$DATA_CACHE/files model used_kb
+	local sums=$DATA_CACHE/sha256-$PAGE_SIZE tmp
 	mkdir -p "$files" "$dir"
 	for entry in "${DATA_FILES[@]}"; do
 		read -r name size <<<"$entry"
-		if [ ! -f "$files/$name" ] ||
-		   [ "$(stat -c %s "$files/$name")" != "$size" ]; then
+		# Cached by name and size (page_minus_one differs between
+		# kernels); made under a name of its own, so that rigs running
+		# side by side never see half a file.
+		if [ ! -f "$files/$name-$size" ]; then
 			log "making random test file $name ($size bytes)"
-			head -c "$size" /dev/urandom >"$files/$name.tmp"
-			mv "$files/$name.tmp" "$files/$name"
-			rm -f "$DATA_CACHE/sha256"
+			tmp=$(mktemp "$files/.$name.XXXXXX")
+			head -c "$size" /dev/urandom >"$tmp"
+			mv "$tmp" "$files/$name-$size"
 		fi
 		# Hard links: the image builder only reads them.
-		ln "$files/$name" "$dir/$name" 2>/dev/null || cp "$files/$name" "$dir/"
+		ln "$files/$name-$size" "$dir/$name" 2>/dev/null ||
+			cp "$files/$name-$size" "$dir/$name"
 	done
-	if [ ! -f "$DATA_CACHE/sha256" ]; then
-		(cd "$files" && sha256sum -- *) >"$DATA_CACHE/sha256.tmp"
-		mv "$DATA_CACHE/sha256.tmp" "$DATA_CACHE/sha256"
+	if [ ! -f "$sums" ] || [ "$(find "$files" -newer "$sums" -name '*-*' | head -n1)" ]; then
+		tmp=$(mktemp "$sums.XXXXXX")
+		(cd "$dir" && sha256sum -- *) >"$tmp"
+		mv "$tmp" "$sums"
 	fi
-	cp "$DATA_CACHE/sha256" "$dir/sha256"
+	cp "$sums" "$dir/sha256"
 	if [ "$MODE" = demo ]; then
 		model=$(latin_model)
 		[ -n "$model" ] && [ -f "$model" ] ||
@@ -459,10 +533,8 @@ parse_results() {
 log "kernel $KVER, mode $MODE, module $MODULE"
 build_initramfs
 build_data_image
-BENCH_DRIVE=()
 if [ "$MODE" = bench ]; then
 	build_bench_image
-	BENCH_DRIVE=(-drive "file=$BENCH_IMG,if=virtio,format=raw,cache=none,readonly=on")
 fi
 T_BUILT=$(elapsed)
 log "initramfs and data disk ready after ${T_BUILT}s"
@@ -476,8 +548,36 @@ RESULTS=$LOGS.results.log
 : >"$CONSOLE"
 : >"$RESULTS"
 
-APPEND="console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet"
-APPEND+=" hlrig.mode=$MODE"
+# The machine: console on the first serial port, results on a second one.
+if [ "$ARCH" = arm64 ]; then
+	# pauth-impdef: pointer authentication with QEMU's own cheap hash,
+	# not the architected QARMA that costs much time under TCG.
+	MACHINE=(qemu-system-aarch64 -machine virt -cpu max,pauth-impdef=on)
+	CONSOLE_DEV=ttyAMA0 RESULTS_DEV=ttyS0
+	RESULTS_PORT=(-device pci-serial,chardev=res)
+	DISK_IF=none
+else
+	MACHINE=(qemu-system-x86_64 -cpu max)
+	CONSOLE_DEV=ttyS0 RESULTS_DEV=ttyS1
+	RESULTS_PORT=(-serial chardev:res)
+	DISK_IF=virtio
+fi
+# Disks in the order the guest finds them (vda: data, vdb: bench).
+DISKS=()
+add_disk() {
+	local n=${#DISKS[@]}
+	if [ "$DISK_IF" = virtio ]; then
+		DISKS+=(-drive "file=$1,if=virtio,format=raw,$2")
+	else
+		DISKS+=(-drive "file=$1,if=none,id=disk$n,format=raw,$2"
+			-device "virtio-blk-pci,drive=disk$n")
+	fi
+}
+add_disk "$WORK/data.img" cache=none
+[ "$MODE" != bench ] || add_disk "$BENCH_IMG" cache=none,readonly=on
+
+APPEND="console=$CONSOLE_DEV panic=-1 panic_on_warn=1 oops=panic quiet"
+APPEND+=" hlrig.mode=$MODE hlrig.results=$RESULTS_DEV"
 [ "$TEST_TIMEOUT" = 0 ] || APPEND+=" hlrig.test_timeout=$TEST_TIMEOUT"
 if [ "$MODE" = bench ]; then
 	APPEND+=" hlrig.bench_runs=$BENCH_RUNS"
@@ -491,24 +591,29 @@ fi
 # Such a boot is tried once more; its console is kept beside the logs.
 # Any boot that reached init is judged as it is.
 for attempt in 1 2; do
-	# ttyS0 = console, ttyS1 = results; both into files the host reads.
+	# Console and results port into files the host reads.
 	# -nodefaults: no NIC (and no option ROM), no VGA, no monitor on stdio.
-	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
-		-accel tcg,thread=multi -cpu max -smp 2 -m "$MEM" \
+	timeout -k 10 "$TIMEOUT" "${MACHINE[@]}" \
+		-accel tcg,thread=multi -smp 2 -m "$MEM" \
 		-nographic -nodefaults -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" \
 		-append "$APPEND" \
-		-drive file="$WORK/data.img",if=virtio,format=raw,cache=none \
-		"${BENCH_DRIVE[@]}" \
+		"${DISKS[@]}" \
 		-chardev file,id=con,path="$CONSOLE" -serial chardev:con \
-		-chardev file,id=res,path="$RESULTS" -serial chardev:res \
+		-chardev file,id=res,path="$RESULTS" "${RESULTS_PORT[@]}" \
 		</dev/null >"$WORK/qemu.out" 2>&1 &
 	QEMU_PID=$!
 	# A kernel that has not started our init after EARLY_TIMEOUT seconds
 	# hangs in its own boot (seen once: sid's kernel spinning silently
 	# for 13 minutes): stop it, so that it is booted once more below.
+	# The watcher must neither hold the boot lock nor outlive the boot:
+	# it closes the lock's fd, and its sleep ends when it is killed.
 	rm -f "$WORK/early-timeout"
-	( sleep "$EARLY_TIMEOUT"
+	( exec {lockfd}>&-
+	  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+	  sleep "$EARLY_TIMEOUT" &
+	  nap=$!
+	  wait "$nap"
 	  if [ ! -s "$RESULTS" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
 		  : >"$WORK/early-timeout"
 		  kill "$QEMU_PID"

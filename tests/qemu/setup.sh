@@ -17,7 +17,9 @@
 #   HL_KVER   kernel release to prepare (default: what Debian's
 #             linux-headers-amd64 meta package depends on)
 #   HL_CACHE  where the kernel image tree goes
-#             (default: <repo>/.cache/kernels/$KVER)
+#             (default: $HL_KERNEL_STORE/$KVER, the store being
+#             /var/cache/heapload-rig/kernels: outside the clone, shared
+#             with the kernel matrix)
 #
 # All chatter goes to stderr; the last line on stdout is the KVER, so
 # `KVER=$(tests/qemu/setup.sh | tail -n1)` works.  A second run that finds
@@ -88,7 +90,7 @@ fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages)"
 KVER=${KVER:-$(default_kver)}
-TREE=${HL_CACHE:-$REPO/.cache/kernels/$KVER}
+TREE=${HL_CACHE:-${HL_KERNEL_STORE:-/var/cache/heapload-rig/kernels}/$KVER}
 
 # 1. Host packages and the kernel headers.
 missing=()

@@ -190,8 +190,10 @@ kernel_closure() {
 			*) arch=$KARCH ;;
 			esac
 			# Architecture-independent packages (the -common headers).
-			papt_cache show --no-all-versions "$d:all" 2>/dev/null |
-				grep -qx 'Architecture: all' && arch=all
+			# (No grep -q: under pipefail, apt-cache killed by
+			# SIGPIPE would fail the test at random.)
+			[ "$(papt_cache show --no-all-versions "$d:all" 2>/dev/null |
+			     sed -n 's/^Architecture: //p')" != all ] || arch=all
 			# (Debian 12's kbuild is linux-kbuild-6.1, without ABI.)
 			case "$d" in
 			*-"$base"-*|*-"$base"|*-"$kver"*|linux-kbuild-*) todo+=("$d:$arch") ;;

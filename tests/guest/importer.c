@@ -175,8 +175,10 @@ static int t_case(const void *arg)
 {
 	const struct importer_case *c = arg;
 	const char *heap = strrchr(c->heap, '/') + 1;
-	uint32_t zero = hl_crc32_zeros(0, c->len);
-	uint32_t want = hl_crc32_fill(0, DEVICE_BYTE, c->len);
+	/* The buffer is the request rounded up to the page size. */
+	uint64_t len = hl_page_up(c->len);
+	uint32_t zero = hl_crc32_zeros(0, len);
+	uint32_t want = hl_crc32_fill(0, DEVICE_BYTE, len);
 	unsigned int nchunks = 0;
 	uint64_t t0;
 	int hfd, dfd, e, r;
@@ -189,7 +191,7 @@ static int t_case(const void *arg)
 	if (e)
 		return ktap_fail("alloc of %" PRIu64 " bytes from %s: %s", c->len,
 				 heap, hl_errname(e));
-	r = check_inspect(dfd, heap, c->len, zero, "before the device's write",
+	r = check_inspect(dfd, heap, len, zero, "before the device's write",
 			  NULL);
 	if (!r) {
 		t0 = hl_now_ms();
@@ -201,16 +203,16 @@ static int t_case(const void *arg)
 				      hl_errname(e));
 		else
 			ktap_print_msg("%s: %" PRIu64 " bytes written by the device in %"
-				       PRIu64 " ms", heap, c->len, hl_now_ms() - t0);
+				       PRIu64 " ms", heap, len, hl_now_ms() - t0);
 	}
 	if (!r)
-		r = check_inspect(dfd, heap, c->len, want,
+		r = check_inspect(dfd, heap, len, want,
 				  "after the device's write", &nchunks);
 	if (!r)
 		ktap_print_msg("%s: %" PRIu64 " bytes, %u chunk(s), crc32 %08x: 0x%02x everywhere",
-			       heap, c->len, nchunks, want, DEVICE_BYTE);
+			       heap, len, nchunks, want, DEVICE_BYTE);
 	if (!r && c->mmap)
-		r = check_mapped(dfd, c->len, DEVICE_BYTE);
+		r = check_mapped(dfd, len, DEVICE_BYTE);
 	close(dfd);
 	return r;
 }

@@ -61,14 +61,15 @@ mapfile -t HDR_DEPS < <(grep -v -x -e initramfs-tools -e dracut -e 'gcc-[0-9]*' 
 # The stamp lists the packages the tree has, one per line.
 WANT=$(printf '%s\n' "suite=$SUITE" "${BASE_PKGS[@]}" "${HDR_DEPS[@]}" sparse=try | sort -u)
 
-tree_has_all() {
-	[ -f "$STAMP" ] && [ -z "$(comm -23 <(echo "$WANT") <(sort -u "$STAMP"))" ]
-}
-if tree_has_all; then
+# Ends the script, printing the tree, when it has every package wanted.
+exit_if_complete() {
+	[ -f "$STAMP" ] && [ -z "$(comm -23 <(echo "$WANT") <(sort -u "$STAMP"))" ] ||
+		return 0
 	mlog "$SUITE build tree present (${cc_pkg}): ${ROOT#"$REPO"/}"
 	echo "$ROOT"
 	exit 0
-fi
+}
+exit_if_complete
 
 # Run a command inside the tree (common.sh's in_root).
 root_run() { in_root "$ROOT" -- "$@"; }
@@ -89,11 +90,7 @@ mkdir -p "$MSTORE"
 # what this one needs while we waited.
 exec {lockfd}>"$MSTORE/.chroot-$SUITE.lock"
 flock "$lockfd"
-if tree_has_all; then
-	mlog "$SUITE build tree present (${cc_pkg}): ${ROOT#"$REPO"/}"
-	echo "$ROOT"
-	exit 0
-fi
+exit_if_complete
 
 if [ ! -f "$ROOT/.debootstrap-done" ]; then
 	mirror=$(debian_mirror)

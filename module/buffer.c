@@ -89,6 +89,7 @@ static int heapload_chunks_reserve(struct heapload_chunks *chunks)
  * @remaining:	bytes the whole allocation still needs, reserved with
  *		heapload_reserve(); decremented, and the reservation with it
  * @zero:	whether the heap must zero the chunks
+ * @nid:	NUMA node the chunks must come from, or NUMA_NO_NODE
  * @cursor:	the heap's allocation state, 0 at the start of an allocation
  * @budget:	fault injection: fail with -ENOMEM before allocating past
  *		this many bytes in this call; U64_MAX when off
@@ -98,8 +99,8 @@ static int heapload_chunks_reserve(struct heapload_chunks *chunks)
  */
 int heapload_chunks_alloc(struct heapload_heap *heap,
 			  struct heapload_chunks *chunks, size_t target,
-			  size_t *remaining, bool zero, unsigned int *cursor,
-			  u64 budget)
+			  size_t *remaining, bool zero, int nid,
+			  unsigned int *cursor, u64 budget)
 {
 	size_t added = 0;
 	int ret;
@@ -117,7 +118,8 @@ int heapload_chunks_alloc(struct heapload_heap *heap,
 		if (ret)
 			return ret;
 		chunk = &chunks->bv[chunks->nr];
-		ret = heap->ops->alloc_chunk(heap, *remaining, zero, cursor, chunk);
+		ret = heap->ops->alloc_chunk(heap, *remaining, zero, nid, cursor,
+					     chunk);
 		if (ret)
 			return ret;
 		/* A heap that breaks the contract would run away with us. */
@@ -136,6 +138,34 @@ int heapload_chunks_alloc(struct heapload_heap *heap,
 		atomic64_add(chunk->bv_len, &heapload_stats.allocated_bytes);
 		cond_resched();
 	}
+	return 0;
+}
+
+/**
+ * heapload_chunks_add() - append a range of memory someone else owns
+ * @chunks:	where it is appended
+ * @page:	first page
+ * @len:	bytes, a non-zero multiple of PAGE_SIZE, at most
+ *		HEAPLOAD_MAX_CHUNK
+ *
+ * For views of an existing buffer's memory (loads into it): such chunks
+ * are never given to heapload_chunks_free_pages().
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int heapload_chunks_add(struct heapload_chunks *chunks, struct page *page,
+			size_t len)
+{
+	int ret = heapload_chunks_reserve(chunks);
+
+	if (ret)
+		return ret;
+	chunks->bv[chunks->nr++] = (struct bio_vec) {
+		.bv_page = page,
+		.bv_len = len,
+		.bv_offset = 0,
+	};
+	chunks->bytes += len;
 	return 0;
 }
 
@@ -272,7 +302,7 @@ struct heapload_buffer *heapload_buffer_alloc(struct heapload_heap *heap,
 		return ERR_PTR(ret);
 
 	ret = heapload_chunks_alloc(heap, &chunks, len, &remaining, true,
-				    &cursor, U64_MAX);
+				    NUMA_NO_NODE, &cursor, U64_MAX);
 	heapload_unreserve(remaining);
 	buffer = ret ? ERR_PTR(ret) : heapload_buffer_create(heap, len, &parts, 1);
 	if (IS_ERR(buffer))
@@ -512,21 +542,27 @@ void heapload_dmabuf_detach(struct dma_buf *dmabuf,
  * buffer, and on non-coherent systems it makes the CPU's writes (the
  * scrub zeros, buffered loads) visible to the device.
  *
- * Return: the mapped table or an ERR_PTR of dma_map_sgtable()'s error.
+ * Refused while a load into the buffer runs (HEAPLOAD_LOAD_INTO): the
+ * device would see it half written.
+ *
+ * Return: the mapped table, ERR_PTR(-EBUSY) during a load, or an ERR_PTR
+ * of dma_map_sgtable()'s error.
  */
 struct sg_table *heapload_dmabuf_map(struct dma_buf_attachment *attachment,
 				     enum dma_data_direction direction)
 {
+	struct heapload_buffer *buffer = attachment->dmabuf->priv;
 	struct heapload_attachment *a = attachment->priv;
 	struct sg_table *table = a->table;
-	int ret;
+	int ret = -EBUSY;
 
-	ret = dma_map_sgtable(attachment->dev, table, direction, 0);
-	if (ret)
-		return ERR_PTR(ret);
-
-	a->mapped = true;
-	return table;
+	mutex_lock(&buffer->lock);
+	if (!buffer->loading)
+		ret = dma_map_sgtable(attachment->dev, table, direction, 0);
+	if (!ret)
+		a->mapped = true;
+	mutex_unlock(&buffer->lock);
+	return ret ? ERR_PTR(ret) : table;
 }
 
 /**
@@ -542,9 +578,12 @@ void heapload_dmabuf_unmap(struct dma_buf_attachment *attachment,
 			   struct sg_table *table,
 			   enum dma_data_direction direction)
 {
+	struct heapload_buffer *buffer = attachment->dmabuf->priv;
 	struct heapload_attachment *a = attachment->priv;
 
+	mutex_lock(&buffer->lock);
 	a->mapped = false;
+	mutex_unlock(&buffer->lock);
 	dma_unmap_sgtable(attachment->dev, table, direction, 0);
 }
 

@@ -85,11 +85,40 @@ static int inspect_vmap(struct dma_buf *dmabuf)
 	return ret;
 }
 
+/* "nodes: <nid>:<bytes> ...": where the buffer's pages are, per NUMA node. */
+static size_t inspect_nodes(struct heapload_buffer *buffer, char *t, size_t cap)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	size_t n;
+	u64 *bytes;
+	int nid;
+
+	bytes = kcalloc(nr_node_ids, sizeof(*bytes), GFP_KERNEL);
+	if (!bytes)
+		return 0;
+	for_each_sgtable_sg(&buffer->sg_table, sg, i) {
+		unsigned long pfn = page_to_pfn(sg_page(sg)), p;
+
+		for (p = 0; p < sg->length >> PAGE_SHIFT; p++)
+			bytes[pfn_to_nid(pfn + p)] += PAGE_SIZE;
+		cond_resched();
+	}
+	n = scnprintf(t, cap, "nodes:");
+	for (nid = 0; nid < nr_node_ids; nid++)
+		if (bytes[nid])
+			n += scnprintf(t + n, cap - n, " %d:%llu", nid, bytes[nid]);
+	n += scnprintf(t + n, cap - n, "\n");
+	kfree(bytes);
+	return n;
+}
+
 static int inspect_build(struct inspect_report *rep, struct dma_buf *dmabuf,
 			 struct heapload_buffer *buffer)
 {
 	struct sg_table *table = &buffer->sg_table;
-	size_t cap = 256 + (size_t)table->orig_nents * 48, n;
+	size_t cap = 256 + (size_t)nr_node_ids * 32 +
+		     (size_t)table->orig_nents * 48, n;
 	struct scatterlist *sg;
 	unsigned int i;
 	char *t;
@@ -102,6 +131,7 @@ static int inspect_build(struct inspect_report *rep, struct dma_buf *dmabuf,
 		      buffer->heap->name, buffer->len, buffer->restricted,
 		      inspect_vmap(dmabuf), inspect_crc32(buffer),
 		      table->orig_nents);
+	n += inspect_nodes(buffer, t + n, cap - n);
 	for_each_sgtable_sg(table, sg, i)
 		n += scnprintf(t + n, cap - n, "chunk: %#llx %u\n",
 			       (unsigned long long)page_to_phys(sg_page(sg)),

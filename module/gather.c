@@ -13,6 +13,14 @@
  * max(remaining allocation, I/O), the design of the "async 128 MB gathered
  * direct I/O" numbers in the dma-heap read-file thread on dri-devel.
  *
+ * A load has one or more segments, file ranges at buffer offsets (see
+ * struct heapload_plan): each batch's work item reads, in turn, the part of
+ * every segment the batch covers. A load into an existing buffer
+ * (HEAPLOAD_LOAD_INTO) allocates nothing: its batches are views of the
+ * buffer's memory, queued the same way. With a digest, a work item of its
+ * own follows the batches as they complete and hashes the segments'
+ * bytes in the caller's order, so hashing overlaps the I/O.
+ *
  * Every read goes through vfs_iocb_iter_read(), as overlayfs and
  * cachefiles do with their kiocbs, with the caller's credentials, so the
  * LSM hooks and fanotify permission events see heapload's reads as they
@@ -56,50 +64,47 @@ static struct workqueue_struct *heapload_io_wq;
 
 /**
  * struct heapload_gather - one load in progress
- * @file:	the file being read
- * @start:	file offset of the range
- * @length:	bytes of the range that must be read
- * @read_len:	bytes read: @length, rounded up to the file's direct-I/O
- *		alignment for direct I/O
- * @direct:	read with IOCB_DIRECT
- * @io_bytes:	bytes per read request: io_size_kb in whole pages and
- *		whole direct-I/O blocks
+ * @plan:	what to load, and the caller's credentials and cgroups
+ * @view:	the batches are views of @plan->target, not allocated
  * @faults:	fault injection snapshot, taken when the load starts
- * @cred:	the caller's credentials, which the work items read with
- * @memcg:	the caller's memory cgroup, charged for what the reads
- *		allocate (page cache of buffered loads), or NULL
- * @blkcg_css:	the caller's block cgroup, charged for the I/O, or NULL
  * @pending:	references: one of the caller, one per queued batch
  * @all_done:	completed when @pending drops to zero
  * @inflight:	batches queued and not completely read
  * @wq:		woken whenever a batch completes
  * @error:	first error of any read, 0 if none
+ * @error_seg:	the caller's index of the segment of @error, or -1
  * @abort:	stop submitting reads
- * @done_bytes:	bytes of the range read so far
  * @io_first_ns: when the first batch was handed to the readers
  * @io_last_ns:	when the last read completed
+ * @lock:	protects @batches for the digest's work item
+ * @batches:	the batches, in buffer order
+ * @hash_work:	hashes what the completed batches hold, in the caller's
+ *		segment order, on heapload_io_wq
+ * @digest:	its state
+ * @hash_seg:	the caller's index of the segment it hashes next
+ * @hash_off:	bytes of that segment it has hashed
  */
 struct heapload_gather {
-	struct file *file;
-	loff_t start;
-	size_t length;
-	size_t read_len;
-	bool direct;
-	size_t io_bytes;
+	struct heapload_plan *plan;
+	bool view;
 	struct heapload_faults faults;
-	const struct cred *cred;
-	struct mem_cgroup *memcg;
-	struct cgroup_subsys_state *blkcg_css;
 
 	atomic_t pending;
 	struct completion all_done;
 	atomic_t inflight;
 	wait_queue_head_t wq;
 	int error;
+	int error_seg;
 	bool abort;
-	atomic64_t done_bytes;
 	u64 io_first_ns;
 	u64 io_last_ns;
+
+	spinlock_t lock;
+	struct list_head batches;
+	struct work_struct hash_work;
+	struct heapload_digest digest;
+	u32 hash_seg;
+	u64 hash_off;
 };
 
 /**
@@ -108,8 +113,9 @@ struct heapload_gather {
  * @work:	reads the batch on heapload_io_wq
  * @g:		the load
  * @chunks:	the batch's memory, also its bio_vec array
- * @off:	offset of the batch in the range (and in the buffer)
+ * @off:	offset of the batch in the buffer
  * @reqs:	read requests in flight, plus one while submitting
+ * @done:	every read of the batch has ended (or was given up)
  */
 struct heapload_batch {
 	struct list_head node;
@@ -118,13 +124,15 @@ struct heapload_batch {
 	struct heapload_chunks chunks;
 	size_t off;
 	atomic_t reqs;
+	bool done;
 };
 
 /**
  * struct heapload_req - one read request
  * @iocb:	the kiocb; async for direct I/O
  * @batch:	the batch it reads part of
- * @need:	bytes that must come back; fewer only past the range's end
+ * @seg:	the segment it reads part of
+ * @need:	bytes that must come back; fewer only past the segment's end
  * @ref:	one reference of the submitter, one of the completion
  * @res:	the read's result, set by the completion
  * @completed:	@res is set
@@ -140,15 +148,19 @@ struct heapload_batch {
 struct heapload_req {
 	struct kiocb iocb;
 	struct heapload_batch *batch;
+	const struct heapload_seg *seg;
 	size_t need;
 	refcount_t ref;
 	long res;
 	bool completed;
 };
 
-static void heapload_gather_fail(struct heapload_gather *g, int err)
+/* The first error wins; @seg is the segment it is about, or NULL. */
+static void heapload_gather_fail(struct heapload_gather *g, int err,
+				 const struct heapload_seg *seg)
 {
-	cmpxchg(&g->error, 0, err);
+	if (!cmpxchg(&g->error, 0, err))
+		WRITE_ONCE(g->error_seg, seg ? seg->index : -1);
 	WRITE_ONCE(g->abort, true);
 	/* The caller may be waiting for a batch slot: it has to stop now. */
 	wake_up(&g->wq);
@@ -168,6 +180,10 @@ static void heapload_batch_put(struct heapload_batch *batch)
 	if (!atomic_dec_and_test(&batch->reqs))
 		return;
 	atomic64_sub(batch->chunks.bytes, &heapload_stats.inflight_bytes);
+	/* Before the load's reference goes: the caller waits for that. */
+	smp_store_release(&batch->done, true);
+	if (g->digest.alg)
+		queue_work(heapload_io_wq, &g->hash_work);
 	WRITE_ONCE(g->io_last_ns, ktime_get_ns());
 	atomic_dec(&g->inflight);
 	wake_up(&g->wq);
@@ -186,11 +202,11 @@ static void heapload_req_put(struct heapload_req *req)
 	if (!refcount_dec_and_test(&req->ref))
 		return;
 	if (req->res < 0)
-		heapload_gather_fail(g, req->res);
+		heapload_gather_fail(g, req->res, req->seg);
 	else if (req->res < req->need)
-		heapload_gather_fail(g, -ENODATA);	/* the file shrank */
+		heapload_gather_fail(g, -ENODATA, req->seg);	/* the file shrank */
 	else
-		atomic64_add(req->need, &g->done_bytes);
+		atomic64_add(req->need, &g->plan->done_bytes);
 	kfree(req);
 	heapload_batch_put(batch);
 }
@@ -252,10 +268,10 @@ static long heapload_read_sync(struct heapload_req *req, struct iov_iter *iter)
 
 /*
  * Fault injection: cut the request's iterator short at read_short_after,
- * or fail it when it reaches read_error_after. Returns 0 or the result to
- * complete the request with instead of reading.
+ * or fail it when it reaches read_error_after (offsets in its segment).
+ * Returns 0 or the result to complete the request with instead of reading.
  */
-static long heapload_req_faults(struct heapload_gather *g, size_t range_off,
+static long heapload_req_faults(struct heapload_gather *g, u64 range_off,
 				struct iov_iter *iter)
 {
 	size_t len = iov_iter_count(iter);
@@ -274,43 +290,45 @@ static long heapload_req_faults(struct heapload_gather *g, size_t range_off,
  * Read @req, or queue it with direct I/O: -EIOCBQUEUED means that
  * ->ki_complete will be called, any other result that it will not.
  */
-static long heapload_req_read(struct heapload_gather *g,
-			      struct heapload_req *req, struct iov_iter *iter)
+static long heapload_req_read(struct heapload_req *req, struct iov_iter *iter)
 {
-	if (!g->direct)
+	if (!req->seg->direct)
 		return heapload_read_sync(req, iter);
 	req->iocb.ki_complete = heapload_req_complete;
-	return vfs_iocb_iter_read(g->file, &req->iocb, iter);
+	return vfs_iocb_iter_read(req->seg->file, &req->iocb, iter);
 }
 
-static void heapload_batch_submit(struct heapload_batch *batch, size_t off,
+/* Read @len bytes of @seg at buffer offset @pos, inside @batch. */
+static void heapload_batch_submit(struct heapload_batch *batch,
+				  const struct heapload_seg *seg, u64 pos,
 				  size_t len)
 {
 	struct heapload_gather *g = batch->g;
-	size_t range_off = batch->off + off;
+	u64 range_off = pos - seg->buf_off;
 	struct heapload_req *req;
 	struct iov_iter iter;
 	long ret;
 
 	req = kmalloc(sizeof(*req), GFP_KERNEL);
 	if (!req) {
-		heapload_gather_fail(g, -ENOMEM);
+		heapload_gather_fail(g, -ENOMEM, NULL);
 		return;
 	}
 	req->batch = batch;
-	req->need = min_t(size_t, len, g->length - min(g->length, range_off));
+	req->seg = seg;
+	req->need = min_t(u64, len, seg->length - min(seg->length, range_off));
 	req->completed = false;
 	refcount_set(&req->ref, 2);
 
 	iov_iter_bvec(&iter, ITER_DEST, batch->chunks.bv, batch->chunks.nr,
 		      batch->chunks.bytes);
-	iov_iter_advance(&iter, off);
+	iov_iter_advance(&iter, pos - batch->off);
 	iov_iter_truncate(&iter, len);
 
 	/* Our choice of direct or buffered, whatever O_DIRECT the fd has. */
-	init_sync_kiocb(&req->iocb, g->file);
-	req->iocb.ki_pos = g->start + range_off;
-	if (g->direct)
+	init_sync_kiocb(&req->iocb, seg->file);
+	req->iocb.ki_pos = seg->file_off + range_off;
+	if (seg->direct)
 		req->iocb.ki_flags |= IOCB_DIRECT;
 	else
 		req->iocb.ki_flags &= ~IOCB_DIRECT;
@@ -318,7 +336,7 @@ static void heapload_batch_submit(struct heapload_batch *batch, size_t off,
 	atomic_inc(&batch->reqs);
 	ret = heapload_req_faults(g, range_off, &iter);
 	if (!ret && iov_iter_count(&iter))
-		ret = heapload_req_read(g, req, &iter);
+		ret = heapload_req_read(req, &iter);
 	if (ret == -EIOCBQUEUED)
 		heapload_req_race_after_submit(g, req);
 	else
@@ -331,13 +349,11 @@ static void heapload_batch_work(struct work_struct *work)
 	struct heapload_batch *batch = container_of(work, struct heapload_batch,
 						    work);
 	struct heapload_gather *g = batch->g;
+	struct heapload_plan *plan = g->plan;
+	u64 start = batch->off, end = start + batch->chunks.bytes;
 	const struct cred *old_cred;
 	struct mem_cgroup *old_memcg;
-	size_t want, off;
-
-	/* What of this batch lies inside the part of the range to read. */
-	want = g->read_len > batch->off ?
-	       min(batch->chunks.bytes, g->read_len - batch->off) : 0;
+	u32 i;
 
 	/*
 	 * The caller's reads, whichever thread submits them, as the loop
@@ -347,11 +363,21 @@ static void heapload_batch_work(struct work_struct *work)
 	 * and the I/O to its block cgroup (kthread_associate_blkcg() does
 	 * nothing when the caller's own thread reads).
 	 */
-	old_cred = override_creds(g->cred);
-	old_memcg = set_active_memcg(g->memcg);
-	kthread_associate_blkcg(g->blkcg_css);
-	for (off = 0; off < want && !READ_ONCE(g->abort); off += g->io_bytes)
-		heapload_batch_submit(batch, off, min(g->io_bytes, want - off));
+	old_cred = override_creds(plan->cred);
+	old_memcg = set_active_memcg(plan->memcg);
+	kthread_associate_blkcg(plan->blkcg_css);
+	/* Each segment the batch covers, in requests of its io_bytes. */
+	for (i = 0; i < plan->nr; i++) {
+		const struct heapload_seg *seg = &plan->segs[i];
+		u64 pos = max_t(u64, start, seg->buf_off);
+		u64 stop = min_t(u64, end, seg->buf_off + seg->read_len);
+
+		if (seg->buf_off >= end)
+			break;		/* sorted: the rest lie further on */
+		for (; pos < stop && !READ_ONCE(g->abort); pos += seg->io_bytes)
+			heapload_batch_submit(batch, seg, pos,
+					      min_t(u64, seg->io_bytes, stop - pos));
+	}
 	kthread_associate_blkcg(NULL);
 	set_active_memcg(old_memcg);
 	revert_creds(old_cred);
@@ -363,7 +389,8 @@ static void heapload_batch_work(struct work_struct *work)
 static int heapload_report_progress(struct heapload_gather *g,
 				    u64 __user *progress)
 {
-	u64 done = min_t(u64, atomic64_read(&g->done_bytes), g->length);
+	u64 done = min_t(u64, atomic64_read(&g->plan->done_bytes),
+			 g->plan->total);
 
 	if (progress && put_user(done, progress))
 		return -EFAULT;
@@ -393,43 +420,177 @@ static int heapload_wait_inflight(struct heapload_gather *g, int limit,
 	}
 }
 
-/* Zero the buffer from byte @from of @batches to their end. */
-static void heapload_zero_tail(struct list_head *batches, size_t from)
+/*
+ * Call @fn on the pieces, at most a page each, of the buffer's bytes
+ * [@from, @to) in @batch, through the kernel's (temporary, for highmem)
+ * mappings of its pages.
+ */
+static void heapload_batch_walk(struct heapload_batch *batch, u64 from, u64 to,
+				void (*fn)(void *arg, void *p, size_t len),
+				void *arg)
 {
-	struct heapload_batch *batch;
-	size_t start = 0;
+	u64 start = batch->off;
 	unsigned int i;
 
-	list_for_each_entry(batch, batches, node) {
-		for (i = 0; i < batch->chunks.nr; i++) {
-			struct bio_vec *bv = &batch->chunks.bv[i];
-			size_t end = start + bv->bv_len;
+	for (i = 0; i < batch->chunks.nr && start < to; i++) {
+		struct bio_vec *bv = &batch->chunks.bv[i];
+		u64 end = start + bv->bv_len;
 
-			if (end > from) {
-				size_t off = from > start ? from - start : 0;
-				/* By pfn: a chunk may span memory sections. */
-				unsigned long pfn = page_to_pfn(bv->bv_page) +
-						    (off >> PAGE_SHIFT);
-				size_t len = bv->bv_len - off;
+		if (end > from) {
+			u64 off = from > start ? from - start : 0;
+			u64 len = min(end, to) - start - off;
+			/* By pfn: a chunk may span memory sections. */
+			unsigned long pfn = page_to_pfn(bv->bv_page) +
+					    (off >> PAGE_SHIFT);
 
-				off &= ~PAGE_MASK;
-				while (len) {
-					size_t n = min_t(size_t, len, PAGE_SIZE - off);
+			off &= ~PAGE_MASK;
+			while (len) {
+				size_t n = min_t(u64, len, PAGE_SIZE - off);
+				void *p = kmap_local_page(pfn_to_page(pfn++));
 
-					memzero_page(pfn_to_page(pfn++), off, n);
-					len -= n;
-					off = 0;
-				}
+				fn(arg, p + off, n);
+				kunmap_local(p);
+				len -= n;
+				off = 0;
 			}
-			start = end;
+		}
+		start = end;
+	}
+}
+
+static void heapload_zero_piece(void *arg, void *p, size_t len)
+{
+	memset(p, 0, len);
+}
+
+/* Zero the buffer's bytes [@from, @to). */
+static void heapload_zero_range(struct heapload_gather *g, u64 from, u64 to)
+{
+	struct heapload_batch *batch;
+
+	if (from >= to)
+		return;
+	list_for_each_entry(batch, &g->batches, node) {
+		if (batch->off >= to)
+			break;
+		if (batch->off + batch->chunks.bytes > from)
+			heapload_batch_walk(batch, from, to, heapload_zero_piece,
+					    NULL);
+	}
+}
+
+/*
+ * What the segments do not cover must be zero: in a new buffer the gaps
+ * between them and the rest of the last page; in an existing one only
+ * what direct reads brought in past a segment's end.
+ */
+static void heapload_zero_uncovered(struct heapload_gather *g)
+{
+	struct heapload_plan *plan = g->plan;
+	u64 covered = 0;
+	u32 i;
+
+	for (i = 0; i < plan->nr; i++) {
+		const struct heapload_seg *seg = &plan->segs[i];
+		u64 end = seg->buf_off + seg->length;
+
+		if (g->view) {
+			heapload_zero_range(g, end, seg->buf_off + seg->read_len);
+			continue;
+		}
+		heapload_zero_range(g, covered, seg->buf_off);
+		covered = max(covered, end);
+	}
+	if (!g->view)
+		heapload_zero_range(g, covered, plan->len);
+}
+
+static void heapload_hash_piece(void *arg, void *p, size_t len)
+{
+	heapload_digest_update(arg, p, len);
+}
+
+/* The batch that holds buffer offset @pos if its reads have ended, or NULL. */
+static struct heapload_batch *heapload_done_batch(struct heapload_gather *g,
+						  u64 pos)
+{
+	struct heapload_batch *batch, *found = NULL;
+
+	spin_lock(&g->lock);
+	list_for_each_entry(batch, &g->batches, node) {
+		/* Only a batch whose reads ended has its final size. */
+		if (!smp_load_acquire(&batch->done))
+			continue;
+		if (pos >= batch->off && pos < batch->off + batch->chunks.bytes) {
+			found = batch;
+			break;
 		}
 	}
+	spin_unlock(&g->lock);
+	return found;
+}
+
+/*
+ * Hash the segments' bytes in the caller's order, as far as the batches
+ * that hold them have been read; queued each time a batch completes, and
+ * called once more by the caller when all are.
+ */
+static void heapload_hash_work(struct work_struct *work)
+{
+	struct heapload_gather *g = container_of(work, struct heapload_gather,
+						 hash_work);
+	struct heapload_plan *plan = g->plan;
+
+	while (g->hash_seg < plan->nr && !READ_ONCE(g->error)) {
+		const struct heapload_seg *seg = &plan->segs[plan->order[g->hash_seg]];
+		struct heapload_batch *batch;
+		u64 pos, end;
+
+		if (g->hash_off == seg->length) {
+			g->hash_seg++;
+			g->hash_off = 0;
+			continue;
+		}
+		pos = seg->buf_off + g->hash_off;
+		batch = heapload_done_batch(g, pos);
+		if (!batch)
+			return;
+		end = min(seg->buf_off + seg->length,
+			  batch->off + batch->chunks.bytes);
+		heapload_batch_walk(batch, pos, end, heapload_hash_piece,
+				    &g->digest);
+		g->hash_off += end - pos;
+		cond_resched();
+	}
+}
+
+/* The node of every page of the batches, or -1 if there are several. */
+static int heapload_batches_node(struct heapload_gather *g)
+{
+	struct heapload_batch *batch;
+	int nid = NUMA_NO_NODE;
+	unsigned int i;
+
+	list_for_each_entry(batch, &g->batches, node) {
+		for (i = 0; i < batch->chunks.nr; i++) {
+			struct page *page = batch->chunks.bv[i].bv_page;
+			unsigned long pages = batch->chunks.bv[i].bv_len >> PAGE_SHIFT;
+			int first = page_to_nid(page);
+			int last = page_to_nid(pfn_to_page(page_to_pfn(page) +
+							   pages - 1));
+
+			if (nid == NUMA_NO_NODE)
+				nid = first;
+			if (first != nid || last != nid)
+				return -1;
+		}
+	}
+	return nid;
 }
 
 static struct heapload_buffer *
 heapload_gather_finish(struct heapload_heap *heap, struct heapload_gather *g,
-		       struct list_head *batches, unsigned int nr, size_t len,
-		       int ret)
+		       unsigned int nr, int ret)
 {
 	struct heapload_buffer *buffer = ERR_PTR(ret);
 	struct heapload_chunks **parts = NULL;
@@ -437,20 +598,26 @@ heapload_gather_finish(struct heapload_heap *heap, struct heapload_gather *g,
 	unsigned int i = 0;
 
 	if (!ret) {
+		heapload_zero_uncovered(g);
+		g->plan->placed_node = heapload_batches_node(g);
+	}
+	if (!ret && !g->view) {
 		parts = kmalloc_array(nr, sizeof(*parts), GFP_KERNEL);
 		if (!parts)
 			buffer = ERR_PTR(-ENOMEM);
 	}
 	if (parts) {
-		heapload_zero_tail(batches, g->length);
-		list_for_each_entry(batch, batches, node)
+		list_for_each_entry(batch, &g->batches, node)
 			parts[i++] = &batch->chunks;
-		buffer = heapload_buffer_create(heap, len, parts, nr);
+		buffer = heapload_buffer_create(heap, g->plan->len, parts, nr);
 		kfree(parts);
 	}
+	if (!ret && g->view)
+		buffer = NULL;
 
-	list_for_each_entry_safe(batch, tmp, batches, node) {
-		if (IS_ERR(buffer))
+	list_for_each_entry_safe(batch, tmp, &g->batches, node) {
+		/* A view's pages are the target's. */
+		if (IS_ERR(buffer) && !g->view)
 			heapload_chunks_free_pages(heap, &batch->chunks);
 		heapload_chunks_destroy(&batch->chunks);
 		list_del(&batch->node);
@@ -459,69 +626,80 @@ heapload_gather_finish(struct heapload_heap *heap, struct heapload_gather *g,
 	return buffer;
 }
 
-/* The block cgroup of the calling task, referenced, or NULL. */
-static struct cgroup_subsys_state *heapload_current_blkcg_css(void)
+static struct heapload_gather *heapload_gather_new(struct heapload_plan *plan)
 {
-#ifdef CONFIG_BLK_CGROUP
-	return task_get_css(current, io_cgrp_id);
-#else
-	return NULL;
-#endif
-}
-
-static void heapload_gather_free(struct heapload_gather *g)
-{
-	if (g->blkcg_css)
-		css_put(g->blkcg_css);
-	mem_cgroup_put(g->memcg);
-	put_cred(g->cred);
-	kfree(g);
-}
-
-static struct heapload_gather *heapload_gather_new(struct file *file,
-						  const struct heapload_load *req,
-						  u32 dio_align)
-{
-	bool direct = dio_align;
 	struct heapload_gather *g = kzalloc(sizeof(*g), GFP_KERNEL);
 
 	if (!g)
 		return NULL;
-	g->file = file;
-	g->start = req->offset;
-	g->length = req->length;
-	g->read_len = direct ? ALIGN(req->length, dio_align) : req->length;
-	g->direct = direct;
-	/*
-	 * io_size_kb is in KiB, not pages: a request is rounded up to whole
-	 * pages of the buffer and, for direct I/O, to whole blocks of the
-	 * file's alignment, which can exceed io_size_kb (a device with
-	 * 16 KiB logical blocks) and which no request may end inside.
-	 */
-	g->io_bytes = ALIGN((size_t)READ_ONCE(heapload_tunables.io_size_kb) << 10,
-			    max_t(size_t, PAGE_SIZE, dio_align));
+	g->plan = plan;
+	g->view = plan->target;
 	g->faults = heapload_faults;
-	g->cred = get_current_cred();
-	g->memcg = get_mem_cgroup_from_mm(current->mm);
-	g->blkcg_css = heapload_current_blkcg_css();
+	g->error_seg = -1;
 	atomic_set(&g->pending, 1);
 	init_completion(&g->all_done);
 	init_waitqueue_head(&g->wq);
+	spin_lock_init(&g->lock);
+	INIT_LIST_HEAD(&g->batches);
+	INIT_WORK(&g->hash_work, heapload_hash_work);
+	if (plan->digest_alg)
+		heapload_digest_init(&g->digest, plan->digest_alg);
 	return g;
 }
 
+/* Where the next view batch starts: an entry of the target's sg_table. */
+struct heapload_view_cursor {
+	struct scatterlist *sg;
+	size_t off;
+};
+
 /*
- * Allocate the next batch of up to @batch_bytes at buffer offset @off and
- * start reading it. The batch joins @batches even when its allocation
- * fails, so that its chunks are freed with the others.
+ * Up to @batch_bytes of the target's memory from @cur on, as chunks of
+ * @batch; *@remaining counts down. Chunks are page multiples at offset 0,
+ * as allocated ones are.
+ */
+static int heapload_view_fill(struct heapload_gather *g,
+			      struct heapload_batch *batch,
+			      struct heapload_view_cursor *cur,
+			      size_t batch_bytes, size_t *remaining)
+{
+	int ret;
+
+	if (!cur->sg)
+		cur->sg = g->plan->target->sg_table.sgl;
+	while (batch->chunks.bytes < batch_bytes && *remaining) {
+		struct scatterlist *sg = cur->sg;
+		size_t n = min3((size_t)sg->length - cur->off,
+				batch_bytes - batch->chunks.bytes, *remaining);
+
+		ret = heapload_chunks_add(&batch->chunks,
+					  pfn_to_page(page_to_pfn(sg_page(sg)) +
+						      (cur->off >> PAGE_SHIFT)),
+					  n);
+		if (ret)
+			return ret;
+		*remaining -= n;
+		cur->off += n;
+		if (cur->off == sg->length) {
+			cur->sg = sg_next(sg);
+			cur->off = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Allocate the next batch of up to @batch_bytes (or take it from the
+ * target) and start reading it. The batch joins the list even when its
+ * allocation fails, so that its chunks are freed with the others.
  */
 static int heapload_gather_batch(struct heapload_heap *heap,
 				 struct heapload_gather *g,
-				 struct list_head *batches,
 				 struct heapload_load *req, size_t batch_bytes,
-				 size_t *remaining, unsigned int *cursor)
+				 size_t *remaining, unsigned int *cursor,
+				 struct heapload_view_cursor *view)
 {
-	size_t off = PAGE_ALIGN(req->length) - *remaining;
+	size_t off = g->plan->len - *remaining;
 	u64 budget = U64_MAX, t;
 	struct heapload_batch *batch;
 	int ret;
@@ -532,15 +710,23 @@ static int heapload_gather_batch(struct heapload_heap *heap,
 	batch->g = g;
 	batch->off = off;
 	INIT_WORK(&batch->work, heapload_batch_work);
-	list_add_tail(&batch->node, batches);
+	spin_lock(&g->lock);
+	list_add_tail(&batch->node, &g->batches);
+	spin_unlock(&g->lock);
 	req->batches++;
 
-	if (g->faults.alloc_after)
-		budget = g->faults.alloc_after > off ? g->faults.alloc_after - off : 0;
-	t = ktime_get_ns();
-	ret = heapload_chunks_alloc(heap, &batch->chunks, batch_bytes, remaining,
-				    false, cursor, budget);
-	req->alloc_ns += ktime_get_ns() - t;
+	if (g->view) {
+		ret = heapload_view_fill(g, batch, view, batch_bytes, remaining);
+	} else {
+		if (g->faults.alloc_after)
+			budget = g->faults.alloc_after > off ?
+				 g->faults.alloc_after - off : 0;
+		t = ktime_get_ns();
+		ret = heapload_chunks_alloc(heap, &batch->chunks, batch_bytes,
+					    remaining, false, g->plan->nid,
+					    cursor, budget);
+		req->alloc_ns += ktime_get_ns() - t;
+	}
 	if (ret)
 		return ret;
 
@@ -560,80 +746,109 @@ static int heapload_gather_batch(struct heapload_heap *heap,
 }
 
 /**
- * heapload_gather_load() - allocate a buffer and fill it, overlapped
- * @heap:	heap to allocate from
- * @file:	file to read, checked by the caller (readable regular file,
- *		direct I/O capable if @dio_align)
- * @req:	the load: offset, length (resolved, non-zero), progress_addr;
- *		alloc_ns, io_ns, batches and max_inflight are filled in
- * @dio_align:	0 for buffered reads; else read with direct I/O, offsets and
- *		lengths multiples of this (the caller checked the offset, and
- *		that the length rounded up to it fits in whole pages)
+ * heapload_gather_load() - fill a buffer from files, allocation overlapped
+ * @heap:	heap to allocate from (unused with @plan->target)
+ * @plan:	the checked load; its segments' files are readable regular
+ *		files, direct I/O capable where a segment is direct, offsets
+ *		aligned, segments in the buffer and not overlapping. Its
+ *		out fields are set: done_bytes, error_seg, placed_node, digest.
+ * @req:	the request: progress_addr is used; alloc_ns, io_ns, batches
+ *		and max_inflight are filled in
+ * @bufferp:	the complete new buffer, not yet exported; NULL when the load
+ *		filled @plan->target
  *
- * Return: the complete buffer, not yet exported, or an ERR_PTR: -ENOMEM,
- * -EINTR, -EFAULT (progress word), -ENODATA (short read), or the read's
- * error. Everything is freed on error.
+ * Return: 0, or -ENOMEM, -EINTR, -EFAULT (progress word), -ENODATA
+ * (short read), or the read's error. Everything allocated is freed on
+ * error.
  */
-struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
-					     struct file *file,
-					     struct heapload_load *req,
-					     u32 dio_align)
+int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
+			 struct heapload_load *req,
+			 struct heapload_buffer **bufferp)
 {
 	u64 __user *progress = u64_to_user_ptr(req->progress_addr);
 	size_t batch_bytes = (size_t)READ_ONCE(heapload_tunables.gather_batch_mb) << 20;
 	int max_inflight = READ_ONCE(heapload_tunables.max_inflight_batches);
-	size_t len = PAGE_ALIGN(req->length), remaining = len;
+	size_t len = plan->len, remaining = len;
+	struct heapload_view_cursor view = {};
 	struct heapload_buffer *buffer;
 	struct heapload_gather *g;
 	unsigned int cursor = 0;
-	LIST_HEAD(batches);
-	int ret;
+	int ret = 0;
 
-	ret = heapload_reserve(len);
-	if (ret)
-		return ERR_PTR(ret);
-	g = heapload_gather_new(file, req, dio_align);
+	*bufferp = NULL;
+	plan->error_seg = -1;
+	if (!plan->target) {
+		ret = heapload_reserve(len);
+		if (ret)
+			return ret;
+	}
+	g = heapload_gather_new(plan);
 	if (!g) {
-		heapload_unreserve(len);
-		return ERR_PTR(-ENOMEM);
+		if (!plan->target)
+			heapload_unreserve(len);
+		return -ENOMEM;
 	}
 
 	while (remaining && !ret) {
 		ret = heapload_wait_inflight(g, max_inflight, progress);
 		if (ret || READ_ONCE(g->abort))
 			break;
-		ret = heapload_gather_batch(heap, g, &batches, req, batch_bytes,
-					    &remaining, &cursor);
+		ret = heapload_gather_batch(heap, g, req, batch_bytes,
+					    &remaining, &cursor, &view);
 	}
 
 	/* What a failed load did not allocate. */
-	heapload_unreserve(remaining);
+	if (!plan->target)
+		heapload_unreserve(remaining);
 
 	/* All allocated (or given up): wait for the reads still in flight. */
 	if (!ret)
 		ret = heapload_wait_inflight(g, 1, progress);
 	if (ret)
-		heapload_gather_fail(g, ret);
+		heapload_gather_fail(g, ret, NULL);
 	heapload_gather_put(g);
 	wait_for_completion(&g->all_done);
 
 	ret = READ_ONCE(g->error);
+	plan->error_seg = ret ? READ_ONCE(g->error_seg) : -1;
 	if (!ret)
 		ret = heapload_report_progress(g, progress);
 	if (g->io_first_ns)
 		req->io_ns = READ_ONCE(g->io_last_ns) - g->io_first_ns;
 
 	/*
+	 * No batch completes any more, so nothing queues the digest's work:
+	 * let it finish, then hash what is left from here.
+	 */
+	if (plan->digest_alg) {
+		if (ret) {
+			cancel_work_sync(&g->hash_work);
+		} else {
+			flush_work(&g->hash_work);
+			heapload_hash_work(&g->hash_work);
+			heapload_digest_final(&g->digest, plan->digest);
+		}
+	}
+
+	/*
 	 * Queued direct reads end without an access event (they return
-	 * -EIOCBQUEUED to vfs_iocb_iter_read()): send one for the load, from
+	 * -EIOCBQUEUED to vfs_iocb_iter_read()): send one per segment, from
 	 * the caller, as io_uring does when its reads complete.
 	 */
-	if (!ret && g->direct)
-		fsnotify_access(file);
+	if (!ret) {
+		u32 i;
 
-	buffer = heapload_gather_finish(heap, g, &batches, req->batches, len, ret);
-	heapload_gather_free(g);
-	return buffer;
+		for (i = 0; i < plan->nr; i++)
+			if (plan->segs[i].direct)
+				fsnotify_access(plan->segs[i].file);
+	}
+
+	buffer = heapload_gather_finish(heap, g, req->batches, ret);
+	kfree(g);
+	if (IS_ERR(buffer))
+		return PTR_ERR(buffer);
+	*bufferp = buffer;
+	return 0;
 }
 
 int heapload_gather_init(void)

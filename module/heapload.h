@@ -13,6 +13,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
+#include <linux/xxhash.h>
 
 /*
  * The largest chunk a heap hands out and the largest sg_table entry a
@@ -22,6 +23,9 @@
 #define HEAPLOAD_MAX_CHUNK	((size_t)SZ_2G)
 
 struct heapload_heap;
+struct cgroup_subsys_state;
+struct cred;
+struct mem_cgroup;
 
 /**
  * struct heapload_buffer - memory of one heap allocation
@@ -33,6 +37,8 @@ struct heapload_heap;
  * @vmap_cnt:	users of @vaddr
  * @vaddr:	kernel mapping while @vmap_cnt > 0
  * @restricted:	protected by the heap's restrict_buf op: no CPU access
+ * @loading:	a load into the buffer (HEAPLOAD_LOAD_INTO) runs: no device
+ *		may map it; under @lock
  */
 struct heapload_buffer {
 	struct heapload_heap *heap;
@@ -43,6 +49,7 @@ struct heapload_buffer {
 	int vmap_cnt;
 	void *vaddr;
 	bool restricted;
+	bool loading;
 };
 
 /**
@@ -66,9 +73,12 @@ struct heapload_chunks {
  * struct heapload_heap_ops - what a heap implements
  * @alloc_chunk: allocate one physically contiguous chunk of at most
  *		min(@remaining, HEAPLOAD_MAX_CHUNK) bytes (a non-zero multiple
- *		of PAGE_SIZE, offset 0) into @chunk, zeroed if @zero. @cursor is the heap's own state across the
- *		calls of one allocation, 0 at its start. Returns 0 or -ENOMEM;
- *		never invokes the OOM killer.
+ *		of PAGE_SIZE, offset 0) into @chunk, zeroed if @zero, from NUMA
+ *		node @nid only, or with the usual policy for NUMA_NO_NODE
+ *		(heaps without @numa_placement only get NUMA_NO_NODE). @cursor
+ *		is the heap's own state across the calls of one allocation, 0
+ *		at its start. Returns 0 or -ENOMEM; never invokes the OOM
+ *		killer.
  * @free_chunk:	give back a chunk from @alloc_chunk.
  * @restrict_buf: optional, and what makes a heap restricted: protect a
  *		complete buffer before it is exported; afterwards no CPU may
@@ -81,16 +91,19 @@ struct heapload_chunks {
  *		release op calls heapload_buffer_free().
  * @merge_chunks: physically adjacent chunks become one sg_table entry;
  *		@free_chunk then gets such merged ranges.
+ * @numa_placement: @alloc_chunk can take its memory from a given node.
  */
 struct heapload_heap_ops {
 	int (*alloc_chunk)(struct heapload_heap *heap, size_t remaining,
-			   bool zero, unsigned int *cursor, struct bio_vec *chunk);
+			   bool zero, int nid, unsigned int *cursor,
+			   struct bio_vec *chunk);
 	void (*free_chunk)(struct heapload_heap *heap, struct page *page,
 			   size_t len);
 	int (*restrict_buf)(struct heapload_buffer *buffer);
 	void (*unrestrict_buf)(struct heapload_buffer *buffer);
 	const struct dma_buf_ops *dmabuf_ops;
 	bool merge_chunks;
+	bool numa_placement;
 };
 
 /**
@@ -137,8 +150,10 @@ int heapload_reserve(size_t len);
 void heapload_unreserve(size_t len);
 int heapload_chunks_alloc(struct heapload_heap *heap,
 			  struct heapload_chunks *chunks, size_t target,
-			  size_t *remaining, bool zero, unsigned int *cursor,
-			  u64 budget);
+			  size_t *remaining, bool zero, int nid,
+			  unsigned int *cursor, u64 budget);
+int heapload_chunks_add(struct heapload_chunks *chunks, struct page *page,
+			size_t len);
 void heapload_chunks_free_pages(struct heapload_heap *heap,
 				struct heapload_chunks *chunks);
 void heapload_chunks_destroy(struct heapload_chunks *chunks);
@@ -261,14 +276,92 @@ static inline void heapload_debug_exit(void) { }
 static inline bool heapload_fault_heap_add(const char *name) { return false; }
 #endif
 
+/* digest.c: digests of loaded bytes */
+struct heapload_digest {
+	u32 alg;
+	union {
+		hl_sha256_ctx sha256;
+		struct xxh64_state xxh64;
+	};
+};
+int heapload_digest_check(u32 alg, const u8 *expected);
+void heapload_digest_init(struct heapload_digest *d, u32 alg);
+void heapload_digest_update(struct heapload_digest *d, const void *p,
+			    size_t len);
+void heapload_digest_final(struct heapload_digest *d, u8 *out);
+
+/**
+ * struct heapload_seg - one checked segment of a load
+ * @file:	the file, referenced
+ * @file_off:	file offset of the range
+ * @length:	bytes to load, resolved (non-zero)
+ * @buf_off:	buffer offset of the range
+ * @read_len:	bytes read: @length, rounded up to the file's direct-I/O
+ *		alignment for direct I/O (the rest is zeroed afterwards)
+ * @io_bytes:	bytes per read request: io_size_kb in whole pages and
+ *		whole direct-I/O blocks
+ * @direct:	read with IOCB_DIRECT
+ * @index:	the segment's index in the caller's array
+ */
+struct heapload_seg {
+	struct file *file;
+	u64 file_off;
+	u64 length;
+	u64 buf_off;
+	u64 read_len;
+	size_t io_bytes;
+	bool direct;
+	u32 index;
+};
+
+/**
+ * struct heapload_plan - a checked load, what gather.c carries out
+ * @segs:	the segments, sorted by buffer offset
+ * @order:	@order[i] is the position in @segs of the caller's segment i:
+ *		the digest's order
+ * @nr:		number of segments
+ * @len:	buffer size, a multiple of PAGE_SIZE
+ * @total:	sum of the segments' lengths
+ * @target:	with HEAPLOAD_LOAD_INTO, the buffer to fill (its dma-buf
+ *		referenced in @target_dmabuf, @target->loading set); else NULL
+ * @target_dmabuf: the dma-buf of @target
+ * @nid:	NUMA node the pages must come from, or NUMA_NO_NODE
+ * @digest_alg:	HEAPLOAD_DIGEST_*
+ * @cred:	the caller's credentials, which every read uses
+ * @memcg:	the caller's memory cgroup, charged for what the load
+ *		allocates (also from other threads), or NULL
+ * @blkcg_css:	the caller's block cgroup, charged for the I/O, or NULL
+ * @done_bytes:	bytes of the segments read so far
+ * @error_seg:	out: caller's index of the segment an error is about, or -1
+ * @placed_node: out: node of every page of the buffer, or -1
+ * @digest:	out: the digest of the loaded bytes
+ */
+struct heapload_plan {
+	struct heapload_seg *segs;
+	u32 *order;
+	u32 nr;
+	size_t len;
+	u64 total;
+	struct heapload_buffer *target;
+	struct dma_buf *target_dmabuf;
+	int nid;
+	u32 digest_alg;
+	const struct cred *cred;
+	struct mem_cgroup *memcg;
+	struct cgroup_subsys_state *blkcg_css;
+	atomic64_t done_bytes;
+	int error_seg;
+	int placed_node;
+	u8 digest[32];
+};
+
 /* gather.c: the parallel gathered load */
 struct heapload_load;
 int heapload_gather_init(void);
 void heapload_gather_exit(void);
-struct heapload_buffer *heapload_gather_load(struct heapload_heap *heap,
-					     struct file *file,
-					     struct heapload_load *req,
-					     u32 dio_align);
+int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
+			 struct heapload_load *req,
+			 struct heapload_buffer **bufferp);
 
 /* loader.c: /dev/heapload */
 int heapload_loader_init(void);

@@ -87,7 +87,7 @@ static const struct dma_buf_ops restricted_heap_buf_ops = {
 
 /* The pool's free memory is always zero, so @zero costs nothing. */
 static int restricted_heap_alloc_chunk(struct heapload_heap *heap,
-				       size_t remaining, bool zero,
+				       size_t remaining, bool zero, int nid,
 				       unsigned int *cursor,
 				       struct bio_vec *chunk)
 {

@@ -216,11 +216,12 @@ static const struct dma_buf_ops system_heap_buf_ops = {
  * for it again within the same allocation.
  */
 static int system_heap_alloc_chunk(struct heapload_heap *heap,
-				   size_t remaining, bool zero,
+				   size_t remaining, bool zero, int nid,
 				   unsigned int *cursor, struct bio_vec *chunk)
 {
 	struct page *page;
 	unsigned int i;
+	gfp_t gfp;
 
 	/* bv_len is 32-bit: the largest chunk must fit, whatever the page size. */
 	BUILD_BUG_ON((PAGE_SIZE << SYSTEM_HEAP_ORDER(8)) > HEAPLOAD_MAX_CHUNK);
@@ -229,9 +230,15 @@ static int system_heap_alloc_chunk(struct heapload_heap *heap,
 		if (remaining < (PAGE_SIZE << orders[i]))
 			continue;
 
-		page = alloc_pages(order_flags[i] | (zero ? __GFP_ZERO : 0) |
-				   (heapload_mem_accounting ? __GFP_ACCOUNT : 0),
-				   orders[i]);
+		gfp = order_flags[i] | (zero ? __GFP_ZERO : 0) |
+		      (heapload_mem_accounting ? __GFP_ACCOUNT : 0);
+
+		/* A chosen node is a promise: no fallback to the others. */
+		if (nid == NUMA_NO_NODE)
+			page = alloc_pages(gfp, orders[i]);
+		else
+			page = alloc_pages_node(nid, gfp | __GFP_THISNODE,
+						orders[i]);
 		if (!page)
 			continue;
 
@@ -256,6 +263,7 @@ static const struct heapload_heap_ops system_heap_ops = {
 	.alloc_chunk = system_heap_alloc_chunk,
 	.free_chunk = system_heap_free_chunk,
 	.dmabuf_ops = &system_heap_buf_ops,
+	.numa_placement = true,
 };
 
 static struct heapload_heap system_heap = {

@@ -18,6 +18,20 @@
 #include <linux/mmzone.h>
 #include <linux/uio.h>
 
+/*
+ * The SHA-256 library's context: struct sha256_ctx since v6.16, struct
+ * sha256_state before; sha256_init(), sha256_update() and sha256_final()
+ * keep their names. The library exists where CONFIG_CRYPTO_LIB_SHA256 is
+ * set (it is on every kernel heapload supports; without it SHA-256
+ * digests are refused).
+ */
+#include <crypto/sha2.h>
+#ifdef HL_HAVE_SHA256_CTX
+typedef struct sha256_ctx hl_sha256_ctx;
+#else
+typedef struct sha256_state hl_sha256_ctx;
+#endif
+
 /* class_create() without the owner argument: v6.4. */
 static inline struct class *hl_class_create(const char *name)
 {

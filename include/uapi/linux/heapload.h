@@ -364,9 +364,8 @@ struct heapload_load {
  *
  * On a load fd from %HEAPLOAD_LOAD_ASYNC. Takes a struct heapload_load of
  * version 2 or later (its @size and the ioctl size agree, as for
- * %HEAPLOAD_IOC_LOAD); every in field must be 0 except @size, and
- * @fd_flags, which is ignored (the load's own apply). Fills in the out
- * fields: while the load runs, @loaded is the number of bytes read so far
+ * %HEAPLOAD_IOC_LOAD); only @size is read. Writes back the load's request
+ * with its out fields: while the load runs, @loaded is the number of bytes read so far
  * and the statistics are those so far; once it has ended, those of
  * %HEAPLOAD_IOC_LOAD, and the first call after a successful end installs
  * the dma-buf fd (new buffers; -1 with %HEAPLOAD_LOAD_INTO) in @dmabuf_fd.
@@ -383,8 +382,8 @@ struct heapload_load {
  * first such call), or -1 with errno set to:
  * * %EAGAIN - the load is still running.
  * * %EALREADY - the dma-buf fd was already installed by an earlier call.
- * * %EINVAL - not a load fd; a struct older than version 2; non-zero in
- *   fields.
+ * * %EINVAL - a struct older than version 2, or @size not the ioctl's size.
+ * * %ENOTTY - not a load fd.
  * * %EFAULT - the argument is not accessible.
  * * %EMFILE - no free fd for the dma-buf; a later call may try again.
  * * any error %HEAPLOAD_IOC_LOAD can return - the load failed with it

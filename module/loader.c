@@ -186,6 +186,17 @@ static void heapload_plan_caller(struct heapload_plan *plan)
 #endif
 }
 
+/* The load into the target has ended: devices may map it again. */
+static void heapload_plan_end_target(struct heapload_plan *plan)
+{
+	if (!plan->target)
+		return;
+	mutex_lock(&plan->target->lock);
+	plan->target->loading = false;
+	mutex_unlock(&plan->target->lock);
+	plan->target = NULL;
+}
+
 static void heapload_plan_free(struct heapload_plan *plan)
 {
 	u32 i;
@@ -195,11 +206,7 @@ static void heapload_plan_free(struct heapload_plan *plan)
 	for (i = 0; i < plan->nr; i++)
 		if (plan->segs[i].file)
 			fput(plan->segs[i].file);
-	if (plan->target) {
-		mutex_lock(&plan->target->lock);
-		plan->target->loading = false;
-		mutex_unlock(&plan->target->lock);
-	}
+	heapload_plan_end_target(plan);
 	if (plan->target_dmabuf)
 		dma_buf_put(plan->target_dmabuf);
 	if (plan->blkcg_css)
@@ -423,6 +430,12 @@ static int heapload_load_run(struct heapload_heap *heap,
 
 	*dmabufp = NULL;
 	ret = heapload_gather_load(heap, plan, req, &buffer);
+	/*
+	 * The software restriction backend lets the kernel write a restricted
+	 * target; a backend whose memory the CPU must never touch would have
+	 * to unrestrict around the load, or refuse it.
+	 */
+	heapload_plan_end_target(plan);
 	req->error_segment = plan->error_seg;
 	memcpy(req->digest, plan->digest, sizeof(req->digest));
 	if (!ret && (req->flags & HEAPLOAD_LOAD_VERIFY) &&

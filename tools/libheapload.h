@@ -53,15 +53,17 @@ extern "C" {
 #define HEAPLOAD_SYSFS_STATS		"/sys/class/misc/heapload"
 
 /**
- * struct heapload_result - outcome of heapload_load_file()
+ * struct heapload_result - outcome of a load
  * @size:	set by the caller to sizeof(struct heapload_result), for
  *		instance with %HEAPLOAD_RESULT_INIT; the library fills only
  *		the fields this size covers and never changes @size. A later
  *		library may add fields at the end.
  * @dmabuf_fd:	the new dma-buf fd (O_RDWR | O_CLOEXEC); the caller closes it.
- * @loaded:	bytes read from the file.
- * @buf_size:	size of the dma-buf in bytes: @loaded rounded up to the page
- *		size; the bytes from @loaded to @buf_size are zero.
+ *		-1 for a load into an existing buffer (%HEAPLOAD_LOAD_INTO).
+ * @loaded:	bytes read from the file (all segments together).
+ * @buf_size:	size of the dma-buf in bytes: for a new buffer, the end of
+ *		its last segment rounded up to the page size; the bytes no
+ *		segment covers are zero.
  * @alloc_ns:	nanoseconds the kernel spent allocating pages.
  * @io_ns:	nanoseconds from the first read submitted to the last one
  *		completed.
@@ -70,9 +72,27 @@ extern "C" {
  *		all statistics are 0.
  * @batches:	gather batches the buffer was read in.
  * @max_inflight: most batches that were allocated but not yet read at once.
+ * @uapi_version: (since %HEAPLOAD_RESULT_SIZE_VER1) 2 when the module
+ *		answered with the version 2 fields below, else 0 (then
+ *		@error_segment and @placed_node are -1 and @digest is zero).
+ * @error_segment: (since %HEAPLOAD_RESULT_SIZE_VER1) after a failed load,
+ *		the index of the segment the error is about, or -1 when it is
+ *		not about one segment or the module did not say; -1 after a
+ *		successful one.
+ * @placed_node: (since %HEAPLOAD_RESULT_SIZE_VER1) the NUMA node every
+ *		page of the buffer came from, or -1 when they came from
+ *		several nodes or the module did not say.
+ * @digest_alg:	(since %HEAPLOAD_RESULT_SIZE_VER1) the algorithm of @digest,
+ *		%HEAPLOAD_DIGEST_NONE if none was asked for.
+ * @digest:	(since %HEAPLOAD_RESULT_SIZE_VER1) the digest of the loaded
+ *		bytes as the kernel computed it, in the form of @digest_alg
+ *		(heapload_digest_format() prints it), zero-padded to
+ *		%HEAPLOAD_DIGEST_SIZE bytes; also after a verification failed
+ *		(-EBADMSG).
  *
- * 56 bytes, no implicit padding. The statistics are those of the version 1
- * struct heapload_load.
+ * 104 bytes, no implicit padding. The statistics are those of the version 1
+ * struct heapload_load. A program built against the first, 56-byte struct
+ * (%HEAPLOAD_RESULT_SIZE_VER0) keeps working: it gets those 56 bytes.
  */
 struct heapload_result {
 	uint32_t size;
@@ -84,13 +104,64 @@ struct heapload_result {
 	uint64_t total_ns;
 	uint32_t batches;
 	uint32_t max_inflight;
+	/* since HEAPLOAD_RESULT_SIZE_VER1 */
+	uint32_t uapi_version;
+	int32_t error_segment;
+	int32_t placed_node;
+	uint32_t digest_alg;
+	uint8_t digest[HEAPLOAD_DIGEST_SIZE];
 };
 
 /** HEAPLOAD_RESULT_SIZE_VER0 - size of the first struct heapload_result */
 #define HEAPLOAD_RESULT_SIZE_VER0	56
+/** HEAPLOAD_RESULT_SIZE_VER1 - with digests, NUMA placement, error segment */
+#define HEAPLOAD_RESULT_SIZE_VER1	104
 
 /** HEAPLOAD_RESULT_INIT - initialiser of a struct heapload_result */
-#define HEAPLOAD_RESULT_INIT	{ sizeof(struct heapload_result), -1, 0, 0, 0, 0, 0, 0, 0 }
+#define HEAPLOAD_RESULT_INIT	{ sizeof(struct heapload_result), -1, 0, 0, 0, 0, 0, 0, 0, \
+				  0, -1, -1, 0, { 0 } }
+
+/**
+ * struct heapload_load_opts - what a version 2 load does besides reading
+ * @size:	set by the caller to sizeof(struct heapload_load_opts), for
+ *		instance with %HEAPLOAD_LOAD_OPTS_INIT. The library reads only
+ *		the bytes this size covers (the rest count as zero) and
+ *		refuses a larger struct whose bytes it does not know are not
+ *		zero (-E2BIG), as the kernel does.
+ * @flags:	%HEAPLOAD_LOAD_DIRECT or %HEAPLOAD_LOAD_BUFFERED (or 0 to
+ *		follow the O_DIRECT flag of each segment's file), ORed with
+ *		%HEAPLOAD_LOAD_INTO, %HEAPLOAD_LOAD_NUMA_NODE and
+ *		%HEAPLOAD_LOAD_VERIFY. %HEAPLOAD_LOAD_ASYNC is the business
+ *		of heapload_load_start().
+ * @target_fd:	with %HEAPLOAD_LOAD_INTO, the heapload dma-buf to fill (open
+ *		for writing); ignored without it.
+ * @numa_node:	with %HEAPLOAD_LOAD_NUMA_NODE, the node the pages must come
+ *		from; ignored without it.
+ * @digest_alg:	%HEAPLOAD_DIGEST_NONE, %HEAPLOAD_DIGEST_SHA256 or
+ *		%HEAPLOAD_DIGEST_XXH64: the digest the kernel computes over
+ *		the loaded bytes, in segment order.
+ * @reserved:	must be zero.
+ * @expected_digest: with %HEAPLOAD_LOAD_VERIFY, the digest the loaded bytes
+ *		must have, in the form of @digest_alg, zero-padded
+ *		(heapload_digest_parse() writes it from hex); ignored without.
+ *
+ * 56 bytes, no implicit padding.
+ */
+struct heapload_load_opts {
+	uint32_t size;
+	uint32_t flags;
+	int32_t target_fd;
+	int32_t numa_node;
+	uint32_t digest_alg;
+	uint32_t reserved;
+	uint8_t expected_digest[HEAPLOAD_DIGEST_SIZE];
+};
+
+/** HEAPLOAD_LOAD_OPTS_SIZE_VER0 - size of the first struct heapload_load_opts */
+#define HEAPLOAD_LOAD_OPTS_SIZE_VER0	56
+
+/** HEAPLOAD_LOAD_OPTS_INIT - initialiser of a struct heapload_load_opts: no options */
+#define HEAPLOAD_LOAD_OPTS_INIT	{ sizeof(struct heapload_load_opts), 0, -1, 0, 0, 0, { 0 } }
 
 /**
  * heapload_open() - open the loader device
@@ -144,7 +215,8 @@ int heapload_load(int devfd, struct heapload_load *req);
  *		another thread to show progress: read it with
  *		heapload_progress_get(). It must stay valid, and 8-byte
  *		aligned, until this call returns. Set to 0 here first.
- * @res:	receives the dma-buf fd, sizes and statistics; the caller
+ * @res:	receives the dma-buf fd, sizes and statistics (and with a
+ *		%HEAPLOAD_RESULT_SIZE_VER1 struct @placed_node); the caller
  *		sets @res->size first (%HEAPLOAD_RESULT_INIT). Untouched on
  *		failure.
  *
@@ -175,6 +247,161 @@ static inline uint64_t heapload_progress_get(const uint64_t *progress)
 {
 	return __atomic_load_n(progress, __ATOMIC_RELAXED);
 }
+
+/**
+ * heapload_load_segments() - load file ranges into one heap buffer
+ * @devfd:	fd returned by heapload_open().
+ * @heap:	heap name as under %HEAPLOAD_HEAP_DIR; NULL means
+ *		%HEAPLOAD_DEFAULT_HEAP. Must be NULL with %HEAPLOAD_LOAD_INTO.
+ * @segs:	the file ranges and where each lands in the buffer (struct
+ *		heapload_segment of <linux/heapload.h>: @file_fd, @flags 0,
+ *		@file_offset, @length (0: to the end of the file),
+ *		@buf_offset); with direct I/O offsets are multiples of the
+ *		file's direct-I/O alignment. They may not overlap.
+ * @nr_segs:	1 to %HEAPLOAD_MAX_SEGMENTS.
+ * @opts:	NULL for none, or digests, verification, NUMA node, target
+ *		buffer and I/O mode (struct heapload_load_opts).
+ * @progress:	NULL, or a word the kernel sets to the bytes read so far,
+ *		as for heapload_load_file().
+ * @res:	receives the outcome; the caller sets @res->size first
+ *		(%HEAPLOAD_RESULT_INIT). On success all of it; on a failure
+ *		reported by the module, @dmabuf_fd -1 and the fields of
+ *		version 1 of the struct: @error_segment, and @digest (the
+ *		computed one after -EBADMSG); untouched on -EINVAL, -E2BIG or
+ *		-ENAMETOOLONG from the library itself.
+ *
+ * A single segment at buffer offset 0 is sent as the single range of the
+ * request, so that a module before version 2 loads it as long as no other
+ * version 2 option is used; several segments are sent as the segment
+ * array. New buffers are O_RDWR | O_CLOEXEC.
+ *
+ * Return: 0, -EINVAL if @res is NULL or @res->size smaller than
+ * %HEAPLOAD_RESULT_SIZE_VER0, @segs is NULL or @nr_segs is 0, @opts->size
+ * smaller than %HEAPLOAD_LOAD_OPTS_SIZE_VER0, @opts->flags has
+ * %HEAPLOAD_LOAD_ASYNC or a bit <linux/heapload.h> does not define,
+ * @opts->reserved is not zero, @heap is empty or given with
+ * %HEAPLOAD_LOAD_INTO, or @progress is not 8-byte aligned; -E2BIG if
+ * @nr_segs is above %HEAPLOAD_MAX_SEGMENTS or @opts is larger than this
+ * library knows and not zero there; -ENAMETOOLONG if @heap does not fit
+ * in %HEAPLOAD_HEAP_NAME_MAX bytes with its NUL; or any error of
+ * heapload_load(): among them -EBADMSG (verification failed),
+ * -EXDEV, -ENOSPC and -EBUSY (the target), -EOPNOTSUPP (a heap that
+ * cannot place its pages, a digest the kernel lacks), and -E2BIG from a
+ * module before version 2 when a version 2 option is used.
+ */
+int heapload_load_segments(int devfd, const char *heap,
+			   const struct heapload_segment *segs, uint32_t nr_segs,
+			   const struct heapload_load_opts *opts,
+			   uint64_t *progress, struct heapload_result *res);
+
+/**
+ * heapload_load_start() - start a load without waiting for it
+ * @devfd:	fd returned by heapload_open().
+ * @heap:	as for heapload_load_segments().
+ * @segs:	as for heapload_load_segments().
+ * @nr_segs:	as for heapload_load_segments().
+ * @opts:	as for heapload_load_segments(); %HEAPLOAD_LOAD_ASYNC is added.
+ *
+ * Issues %HEAPLOAD_IOC_LOAD with %HEAPLOAD_LOAD_ASYNC: the kernel checks
+ * the request and loads on a worker. The returned load fd (O_CLOEXEC) is
+ * pollable (POLLIN once the load has ended, see heapload_load_wait());
+ * heapload_load_result() fetches the progress and the outcome. Closing it
+ * with close(2) before the end cancels the load and frees what it had
+ * allocated.
+ *
+ * Return: the load fd, or the errors of heapload_load_segments() but the
+ * ones of @progress and @res (the load's own errors come from
+ * heapload_load_result()); -E2BIG from a module before version 2.
+ */
+int heapload_load_start(int devfd, const char *heap,
+			const struct heapload_segment *segs, uint32_t nr_segs,
+			const struct heapload_load_opts *opts);
+
+/**
+ * heapload_load_result() - progress or outcome of a started load
+ * @load_fd:	fd returned by heapload_load_start().
+ * @res:	the caller sets @res->size first (%HEAPLOAD_RESULT_INIT).
+ *		While the load runs, @loaded is the bytes read so far and the
+ *		statistics those so far; once it ended, as after
+ *		heapload_load_segments(): the first successful call installs
+ *		the dma-buf fd in @dmabuf_fd (-1 with %HEAPLOAD_LOAD_INTO).
+ *		Untouched when the module wrote nothing back (-EALREADY,
+ *		-EINVAL, -ENOTTY, -EBADF).
+ *
+ * Issues %HEAPLOAD_IOC_LOAD_RESULT.
+ *
+ * Return: 0 when the load succeeded, -EAGAIN while it runs, -EALREADY if
+ * an earlier call already installed the dma-buf fd, -EINVAL if @res is
+ * NULL or @res->size is smaller than %HEAPLOAD_RESULT_SIZE_VER0, -ENOTTY
+ * if @load_fd is not a load fd, -EBADF if it is not an open fd, -EMFILE
+ * (no fd for the dma-buf; call again), or the error the load failed with
+ * (any of heapload_load_segments()).
+ */
+int heapload_load_result(int load_fd, struct heapload_result *res);
+
+/**
+ * heapload_load_wait() - wait for a started load to end
+ * @load_fd:	fd returned by heapload_load_start().
+ * @timeout_ms:	most milliseconds to wait; -1 for no limit, 0 to only look.
+ *
+ * Polls @load_fd for POLLIN, retrying when a signal interrupts the wait
+ * (the timeout then starts again). Fetch the outcome afterwards with
+ * heapload_load_result().
+ *
+ * Return: 0 once the load has ended, -ETIMEDOUT if it still runs after
+ * @timeout_ms, -EBADF if @load_fd is not an open fd, -EINVAL for a fd
+ * poll(2) refuses, -ENOMEM.
+ */
+int heapload_load_wait(int load_fd, int timeout_ms);
+
+/**
+ * heapload_digest_size() - bytes of a digest
+ * @alg:	%HEAPLOAD_DIGEST_NONE, %HEAPLOAD_DIGEST_SHA256 or
+ *		%HEAPLOAD_DIGEST_XXH64.
+ *
+ * Return: 0 for none, 32 for SHA-256, 8 for XXH64; -EINVAL for an
+ * unknown @alg.
+ */
+int heapload_digest_size(uint32_t alg);
+
+/**
+ * heapload_digest_name() - name of a digest algorithm
+ * @alg:	a %HEAPLOAD_DIGEST_* value.
+ *
+ * Return: "none", "sha256" or "xxh64"; NULL for an unknown @alg.
+ */
+const char *heapload_digest_name(uint32_t alg);
+
+/**
+ * heapload_digest_parse() - a digest from its hex form
+ * @alg:	%HEAPLOAD_DIGEST_SHA256 or %HEAPLOAD_DIGEST_XXH64.
+ * @hex:	exactly 2 * heapload_digest_size(@alg) hex digits, either
+ *		case, as sha256sum and xxhsum -H1 print them; nothing else.
+ * @digest:	receives the digest, zero-padded to %HEAPLOAD_DIGEST_SIZE
+ *		bytes: what &struct heapload_load_opts.expected_digest wants.
+ *		Untouched on failure.
+ *
+ * Return: 0, or -EINVAL if @alg is not one of those two, @hex or @digest
+ * is NULL, or @hex has another length or a character that is not a hex
+ * digit.
+ */
+int heapload_digest_parse(uint32_t alg, const char *hex,
+			  uint8_t digest[HEAPLOAD_DIGEST_SIZE]);
+
+/**
+ * heapload_digest_format() - the hex form of a digest
+ * @alg:	%HEAPLOAD_DIGEST_SHA256 or %HEAPLOAD_DIGEST_XXH64.
+ * @digest:	the digest, e.g. &struct heapload_result.digest.
+ * @buf:	receives 2 * heapload_digest_size(@alg) lower-case hex digits
+ *		and a NUL, as sha256sum and xxhsum -H1 print them.
+ * @size:	size of @buf: 65 bytes hold any digest.
+ *
+ * Return: the number of digits, -EINVAL if @alg is not one of those two
+ * or @digest or @buf is NULL, -ENOSPC if @size is too small (then @buf is
+ * untouched).
+ */
+int heapload_digest_format(uint32_t alg, const uint8_t digest[HEAPLOAD_DIGEST_SIZE],
+			   char *buf, size_t size);
 
 /**
  * heapload_heap_alloc() - allocate a buffer the classic dma-heap way

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "libheapload.h"
@@ -764,6 +765,104 @@ static bool json_writer_object(void)
 	return ok;
 }
 
+/* ---- libheapload: digests in hex, waiting for a load fd ---- */
+
+static bool digest_sizes_and_names(void)
+{
+	bool ok = true;
+
+	CHECK(heapload_digest_size(HEAPLOAD_DIGEST_NONE) == 0);
+	CHECK(heapload_digest_size(HEAPLOAD_DIGEST_SHA256) == 32);
+	CHECK(heapload_digest_size(HEAPLOAD_DIGEST_XXH64) == 8);
+	CHECK(heapload_digest_size(3) == -EINVAL);
+	CHECK(!strcmp(heapload_digest_name(HEAPLOAD_DIGEST_NONE), "none"));
+	CHECK(!strcmp(heapload_digest_name(HEAPLOAD_DIGEST_SHA256), "sha256"));
+	CHECK(!strcmp(heapload_digest_name(HEAPLOAD_DIGEST_XXH64), "xxh64"));
+	CHECK(heapload_digest_name(3) == NULL);
+	return ok;
+}
+
+static bool digest_hex_round_trip(void)
+{
+	/* SHA-256 of "abc" (FIPS 180-4), XXH64 of "" with seed 0. */
+	static const char sha[] =
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	static const char upper[] =
+		"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD";
+	uint8_t d[HEAPLOAD_DIGEST_SIZE];
+	char out[65];
+	bool ok = true;
+	int i;
+
+	CHECK(heapload_digest_parse(HEAPLOAD_DIGEST_SHA256, sha, d) == 0);
+	CHECK(d[0] == 0xba && d[1] == 0x78 && d[31] == 0xad);
+	CHECK(heapload_digest_format(HEAPLOAD_DIGEST_SHA256, d, out, sizeof(out)) == 64);
+	CHECK(!strcmp(out, sha));
+	CHECK(heapload_digest_parse(HEAPLOAD_DIGEST_SHA256, upper, d) == 0 && d[0] == 0xba);
+	memset(d, 0x77, sizeof(d));
+	CHECK(heapload_digest_parse(HEAPLOAD_DIGEST_XXH64, "ef46db3751d8e999", d) == 0);
+	/* Most significant byte first, the rest of the field zero. */
+	CHECK(d[0] == 0xef && d[7] == 0x99);
+	for (i = 8; i < HEAPLOAD_DIGEST_SIZE; i++)
+		CHECK(d[i] == 0);
+	CHECK(heapload_digest_format(HEAPLOAD_DIGEST_XXH64, d, out, 17) == 16);
+	CHECK(!strcmp(out, "ef46db3751d8e999"));
+	return ok;
+}
+
+static bool digest_hex_rejects_bad_input(void)
+{
+	static const char *const bad[] = {
+		"", "ef46db3751d8e99", "ef46db3751d8e9990", "ef46db3751d8e99g",
+		" ef46db3751d8e99", "0xef46db3751d8e9", "ef46db3751d8e99\n",
+	};
+	uint8_t d[HEAPLOAD_DIGEST_SIZE];
+	char out[65];
+	bool ok = true;
+	size_t i;
+
+	memset(d, 0x77, sizeof(d));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (heapload_digest_parse(HEAPLOAD_DIGEST_XXH64, bad[i], d) != -EINVAL) {
+			printf("# '%s' was taken\n", bad[i]);
+			ok = false;
+		}
+	}
+	CHECK(d[0] == 0x77 && d[31] == 0x77);
+	CHECK(heapload_digest_parse(HEAPLOAD_DIGEST_NONE, "", d) == -EINVAL);
+	CHECK(heapload_digest_parse(HEAPLOAD_DIGEST_SHA256, "ef46db3751d8e999", d) == -EINVAL);
+	CHECK(heapload_digest_parse(HEAPLOAD_DIGEST_XXH64, NULL, d) == -EINVAL);
+	CHECK(heapload_digest_parse(HEAPLOAD_DIGEST_XXH64, "ef46db3751d8e999", NULL) == -EINVAL);
+	strcpy(out, "x");
+	CHECK(heapload_digest_format(HEAPLOAD_DIGEST_SHA256, d, out, 64) == -ENOSPC &&
+	      !strcmp(out, "x"));
+	CHECK(heapload_digest_format(HEAPLOAD_DIGEST_NONE, d, out, sizeof(out)) == -EINVAL);
+	CHECK(heapload_digest_format(9, d, out, sizeof(out)) == -EINVAL);
+	CHECK(heapload_digest_format(HEAPLOAD_DIGEST_XXH64, NULL, out, sizeof(out)) == -EINVAL);
+	return ok;
+}
+
+/* A pipe stands in for a load fd: readable is "ended". */
+static bool load_wait_polls_for_the_end(void)
+{
+	bool ok = true;
+	int p[2];
+
+	if (pipe(p)) {
+		printf("# pipe: %s\n", strerror(errno));
+		return false;
+	}
+	CHECK(heapload_load_wait(p[0], 0) == -ETIMEDOUT);
+	CHECK(heapload_load_wait(p[0], 20) == -ETIMEDOUT);
+	CHECK(write(p[1], "x", 1) == 1);
+	CHECK(heapload_load_wait(p[0], -1) == 0);
+	CHECK(heapload_load_wait(p[0], 0) == 0);
+	close(p[0]);
+	close(p[1]);
+	CHECK(heapload_load_wait(p[0], 0) == -EBADF);
+	return ok;
+}
+
 #define TEST(fn) { #fn, fn }
 
 static const struct {
@@ -810,6 +909,10 @@ static const struct {
 	TEST(json_escape_strings),
 	TEST(json_escape_short_buffer),
 	TEST(json_writer_object),
+	TEST(digest_sizes_and_names),
+	TEST(digest_hex_round_trip),
+	TEST(digest_hex_rejects_bad_input),
+	TEST(load_wait_polls_for_the_end),
 };
 
 int main(void)

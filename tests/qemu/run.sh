@@ -7,7 +7,8 @@
 #
 # Usage:
 #   tests/qemu/run.sh --kver KVER --mode check|demo|bench|planted [--mem 4G]
-#                     [--timeout SEC] [--test-timeout SEC] [--append ARGS]
+#                     [--numa 1|2] [--timeout SEC] [--test-timeout SEC]
+#                     [--append ARGS]
 #                     [--bench-files "bench-512k bench-8m"] [--bench-runs N]
 #                     [--bench-csv FILE] [--verbose] [--keep]
 #
@@ -38,6 +39,14 @@
 # results port ttyS1); arm64 in qemu-system-aarch64 ("virt" machine,
 # -cpu max, console ttyAMA0, results port a PCI 16550, ttyS0), both under
 # TCG with 2 vCPUs.  The guest programs must be built for that architecture.
+#
+# NUMA: the guest has two memory nodes (--numa 2, the default but in bench
+# mode), each with one vCPU and half the memory (node 0 the lower half,
+# rounded down to 128 MiB), so the tests of NUMA placement run on every
+# kernel; --numa 1 boots one node (bench mode's default, so that its numbers
+# stay comparable; also for boots that need one zone larger than half the
+# memory, e.g. a cma= area of more than half of it). HL_NUMA_NODES sets the
+# default.
 #
 # Check mode prints each KTAP result line as "PROGRAM: ok N name", and as
 # its last line "N passed, N failed, N skipped"; exit status 1 if anything
@@ -104,12 +113,14 @@ usage() {
 
 # ---------------------------------------------------------------- options --
 KVER='' MODE='' MEM='' TIMEOUT='' TEST_TIMEOUT=0 APPEND_EXTRA='' KEEP=0 VERBOSE=0
+NUMA_NODES=${HL_NUMA_NODES:-}
 BENCH_SEL=${HL_BENCH_FILES:-} BENCH_RUNS=${HL_BENCH_RUNS:-3} BENCH_CSV=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) KVER=${2:?}; shift 2 ;;
 	--mode) MODE=${2:?}; shift 2 ;;
 	--mem) MEM=${2:?}; shift 2 ;;
+	--numa) NUMA_NODES=${2:?}; shift 2 ;;
 	--bench-files) BENCH_SEL=${2:?}; shift 2 ;;
 	--bench-runs) BENCH_RUNS=${2:?}; shift 2 ;;
 	--bench-csv) BENCH_CSV=${2:?}; shift 2 ;;
@@ -153,6 +164,24 @@ if [ "$MODE" = bench ]; then
 	esac
 fi
 MEM=${MEM:-4G}
+if [ -z "$NUMA_NODES" ]; then
+	if [ "$MODE" = bench ]; then NUMA_NODES=1; else NUMA_NODES=2; fi
+fi
+case "$NUMA_NODES" in
+1|2) ;;
+*) die "--numa takes 1 or 2 (nodes, one vCPU each at most): '$NUMA_NODES'" ;;
+esac
+# The memory in MiB, as QEMU reads -m: a number of MiB, or with M, G or T.
+case "$MEM" in
+*[0-9][Mm]) MEM_MIB=${MEM%?} ;;
+*[0-9][Gg]) MEM_MIB=$((${MEM%?} * 1024)) ;;
+*[0-9][Tt]) MEM_MIB=$((${MEM%?} * 1024 * 1024)) ;;
+*[0-9]) MEM_MIB=$MEM ;;
+*) die "--mem: a size in MiB, or with M, G or T: '$MEM'" ;;
+esac
+case "$MEM_MIB" in
+''|*[!0-9]*) die "--mem: a whole number of MiB, GiB or TiB: '$MEM'" ;;
+esac
 
 TREE=${HL_CACHE:-${HL_KERNEL_STORE:-/var/cache/heapload-rig/kernels}/$KVER}
 MODULE=${HL_MODULE:-$REPO/module/heapload.ko}
@@ -575,6 +604,25 @@ add_disk() {
 }
 add_disk "$WORK/data.img" cache=none
 [ "$MODE" != bench ] || add_disk "$BENCH_IMG" cache=none,readonly=on
+# Memory and NUMA topology: one node, or two with one vCPU and half the
+# memory each (node 0 rounded down to 128 MiB, the rest on node 1). The
+# two vCPUs are then two sockets: as cores of one socket they would share
+# a last-level cache across nodes, which x86 kernels warn about (and
+# panic_on_warn turns that into a panic at boot).
+MEMORY=(-smp 2 -m "${MEM_MIB}M")
+if [ "$NUMA_NODES" = 2 ]; then
+	MEMORY=(-smp 2,sockets=2,cores=1,threads=1 -m "${MEM_MIB}M")
+	node0=$((MEM_MIB / 2))
+	[ "$node0" -lt 256 ] || node0=$((node0 / 128 * 128))
+	node1=$((MEM_MIB - node0))
+	[ "$node0" -gt 0 ] && [ "$node1" -gt 0 ] ||
+		die "--mem $MEM is too small for two NUMA nodes"
+	MEMORY+=(-object "memory-backend-ram,id=hlmem0,size=${node0}M"
+		 -numa "node,nodeid=0,cpus=0,memdev=hlmem0"
+		 -object "memory-backend-ram,id=hlmem1,size=${node1}M"
+		 -numa "node,nodeid=1,cpus=1,memdev=hlmem1")
+	log "two NUMA nodes: ${node0} MiB and ${node1} MiB, one vCPU each"
+fi
 
 APPEND="console=$CONSOLE_DEV panic=-1 panic_on_warn=1 oops=panic quiet"
 APPEND+=" hlrig.mode=$MODE hlrig.results=$RESULTS_DEV"
@@ -594,7 +642,7 @@ for attempt in 1 2; do
 	# Console and results port into files the host reads.
 	# -nodefaults: no NIC (and no option ROM), no VGA, no monitor on stdio.
 	timeout -k 10 "$TIMEOUT" "${MACHINE[@]}" \
-		-accel tcg,thread=multi -smp 2 -m "$MEM" \
+		-accel tcg,thread=multi "${MEMORY[@]}" \
 		-nographic -nodefaults -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" \
 		-append "$APPEND" \

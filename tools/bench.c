@@ -14,6 +14,13 @@
  *                             pages allocated, then read (direct I/O)
  *   heapload-gather-direct    the loader with the module's parameters as
  *   heapload-gather-buffered  found at start, direct and buffered
+ *   heapload-gather-direct-sha256  heapload-gather-direct, the kernel
+ *   heapload-gather-direct-xxh64   verifying the digest of the loaded
+ *                             bytes (HEAPLOAD_LOAD_VERIFY); the expected
+ *                             digest is the one an untimed load of the
+ *                             file computed first. n/a with the errno on
+ *                             a module before version 2 of the UAPI or a
+ *                             kernel without that digest
  *   alloc-only                floor: DMA_HEAP_IOCTL_ALLOC alone
  *   odirect-floor             floor: O_DIRECT read into pre-faulted memory
  *
@@ -211,6 +218,9 @@ struct bfile {
 	uint64_t len;		/* bytes a load holds */
 	uint64_t pagelen;	/* @len rounded up to pages */
 	struct cell cells[HL_BM_COUNT];
+	/* Per HEAPLOAD_DIGEST_*: the digest an untimed load computed. */
+	bool have_digest[HEAPLOAD_DIGEST_XXH64 + 1];
+	uint8_t digest[HEAPLOAD_DIGEST_XXH64 + 1][HEAPLOAD_DIGEST_SIZE];
 };
 
 struct bench {
@@ -237,10 +247,11 @@ struct sample {
 
 struct run {
 	struct bench *b;
-	const struct bfile *f;
+	struct bfile *f;
 	struct sample *s;
 	uint64_t t0;
 	double cache0, shmem0;
+	bool na;		/* the failure means: not available here */
 	char err[256];
 };
 
@@ -583,25 +594,82 @@ out_close:
 	return ret;
 }
 
-static int m_load(struct run *r, bool direct)
+/*
+ * One load of the file into a new buffer, direct or buffered, with the
+ * kernel verifying a digest of algorithm @alg (HEAPLOAD_DIGEST_NONE: none)
+ * against @expected. Timed when @timed.
+ */
+static int load_once(struct run *r, bool direct, uint32_t alg, const uint8_t *expected,
+		     bool timed)
+{
+	struct heapload_load_opts opts = HEAPLOAD_LOAD_OPTS_INIT;
+	struct heapload_result *res = &r->s->res;
+	const struct bench *b = r->b;
+	struct heapload_segment seg;
+	int fd, ret;
+
+	fd = open_file(r, direct);
+	if (fd < 0)
+		return fd;
+	memset(&seg, 0, sizeof(seg));
+	seg.file_fd = fd;
+	seg.file_offset = b->a->offset;
+	seg.length = b->a->length;
+	opts.flags = direct ? HEAPLOAD_LOAD_DIRECT : HEAPLOAD_LOAD_BUFFERED;
+	opts.digest_alg = alg;
+	if (expected) {
+		opts.flags |= HEAPLOAD_LOAD_VERIFY;
+		memcpy(opts.expected_digest, expected, sizeof(opts.expected_digest));
+	}
+	*res = (struct heapload_result)HEAPLOAD_RESULT_INIT;
+	if (timed)
+		run_start(r);
+	ret = heapload_load_segments(b->devfd, b->a->heap, &seg, 1, &opts, NULL, res);
+	if (timed)
+		run_stop(r);
+	close(fd);
+	return ret;
+}
+
+/* The digest of the file as the kernel computes it, from an untimed load. */
+static int expected_digest(struct run *r, uint32_t alg)
+{
+	struct bfile *f = r->f;
+	int ret;
+
+	if (f->have_digest[alg])
+		return 0;
+	ret = load_once(r, true, alg, NULL, false);
+	if (ret) {
+		/* A module before version 2, or a kernel without that digest. */
+		r->na = ret == -E2BIG || ret == -EOPNOTSUPP;
+		return rfail(r, -ret, "HEAPLOAD_IOC_LOAD with digest %s",
+			     heapload_digest_name(alg));
+	}
+	close(r->s->res.dmabuf_fd);
+	memcpy(f->digest[alg], r->s->res.digest, HEAPLOAD_DIGEST_SIZE);
+	f->have_digest[alg] = true;
+	return 0;
+}
+
+static int m_load(struct run *r, bool direct, uint32_t alg)
 {
 	const struct bench *b = r->b;
 	const struct bfile *f = r->f;
 	struct heapload_result *res = &r->s->res;
-	int fd, ret;
+	int ret;
 
 	if (b->devfd < 0)
 		return rfail(r, b->dev_err, "open " HEAPLOAD_DEV_PATH);
-	fd = open_file(r, direct);
-	if (fd < 0)
-		return fd;
-	res->size = sizeof(*res);
-	run_start(r);
-	ret = heapload_load_file(b->devfd, fd, b->a->heap, b->a->offset, b->a->length,
-				 direct ? HEAPLOAD_LOAD_DIRECT : HEAPLOAD_LOAD_BUFFERED,
-				 NULL, res);
-	run_stop(r);
-	close(fd);
+	if (alg != HEAPLOAD_DIGEST_NONE) {
+		ret = expected_digest(r, alg);
+		if (ret)
+			return ret;
+	}
+	ret = load_once(r, direct, alg, alg ? f->digest[alg] : NULL, true);
+	if (ret == -EBADMSG)
+		return rfail(r, EBADMSG, "the kernel's %s differs from the first load's",
+			     heapload_digest_name(alg));
 	if (ret)
 		return rfail(r, -ret, "HEAPLOAD_IOC_LOAD");
 	r->s->kstats = res->total_ns != 0;
@@ -625,7 +693,7 @@ static int m_sync(struct run *r)
 			return rfail(r, -ret, "setting gather_batch_mb");
 		}
 	}
-	ret = m_load(r, true);
+	ret = m_load(r, true, HEAPLOAD_DIGEST_NONE);
 	param_restore(P_GATHER_BATCH);
 	if (params[P_GATHER_BATCH].changed && !ret)
 		ret = rfail(r, 0, "could not restore gather_batch_mb");
@@ -685,9 +753,13 @@ static int run_method(struct run *r, enum hl_bench_method m)
 	case HL_BM_SYNC:
 		return m_sync(r);
 	case HL_BM_GATHER_DIRECT:
-		return m_load(r, true);
+		return m_load(r, true, HEAPLOAD_DIGEST_NONE);
+	case HL_BM_GATHER_SHA256:
+		return m_load(r, true, HEAPLOAD_DIGEST_SHA256);
+	case HL_BM_GATHER_XXH64:
+		return m_load(r, true, HEAPLOAD_DIGEST_XXH64);
 	case HL_BM_GATHER_BUFFERED:
-		return m_load(r, false);
+		return m_load(r, false, HEAPLOAD_DIGEST_NONE);
 	case HL_BM_ALLOC_ONLY:
 		return m_alloc_only(r);
 	case HL_BM_ODIRECT_FLOOR:
@@ -956,11 +1028,13 @@ static void bench_one_file(struct bench *b, struct bfile *f)
 				make_cold(b, f->path);
 			ret = run_method(&r, m);
 			if (ret) {
-				c->status = ST_FAILED;
+				/* Not available here (a module without it): skipped. */
+				c->status = r.na ? ST_NA : ST_FAILED;
 				snprintf(c->note, sizeof(c->note), "%s", r.err);
-				fprintf(stderr, "bench: %s run %u/%u %s: failed: %s\n",
+				fprintf(stderr, "bench: %s run %u/%u %s: %s: %s\n",
 					f->path, run + 1, a->runs,
-					hl_bench_method_name(m), r.err);
+					hl_bench_method_name(m),
+					r.na ? "n/a" : "failed", r.err);
 				continue;
 			}
 			cell_record(c, &smp);

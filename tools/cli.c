@@ -25,6 +25,7 @@
 #define OPT_METHODS	(1U << 7)
 #define OPT_JSON	(1U << 8)
 #define OPT_DROP	(1U << 9)
+#define OPT_NUMA	(1U << 10)
 
 struct cmd_desc {
 	const char *name;
@@ -34,10 +35,12 @@ struct cmd_desc {
 };
 
 static const struct cmd_desc cmds[] = {
-	{ "load", HL_CMD_LOAD, 1,
-	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS | OPT_JSON },
+	{ "load", HL_CMD_LOAD, HL_MAX_FILES,
+	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS | OPT_JSON |
+	  OPT_NUMA },
 	{ "verify", HL_CMD_VERIFY, 1,
-	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS | OPT_JSON },
+	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS | OPT_JSON |
+	  OPT_NUMA },
 	{ "info", HL_CMD_INFO, 0, OPT_JSON },
 	{ "bench", HL_CMD_BENCH, HL_MAX_FILES,
 	  OPT_HEAP | OPT_RANGE | OPT_RUNS | OPT_CSV | OPT_METHODS | OPT_DROP },
@@ -49,30 +52,37 @@ static const char *const bench_methods[HL_BM_COUNT] = {
 	[HL_BM_UDMABUF_PRESTART] = "udmabuf-prestart",
 	[HL_BM_SYNC] = "heapload-sync",
 	[HL_BM_GATHER_DIRECT] = "heapload-gather-direct",
+	[HL_BM_GATHER_SHA256] = "heapload-gather-direct-sha256",
+	[HL_BM_GATHER_XXH64] = "heapload-gather-direct-xxh64",
 	[HL_BM_GATHER_BUFFERED] = "heapload-gather-buffered",
 	[HL_BM_ALLOC_ONLY] = "alloc-only",
 	[HL_BM_ODIRECT_FLOOR] = "odirect-floor",
 };
 
+/* has_value: no value, a value, or an optional one (see hl_parse_args()). */
+enum { VAL_NONE, VAL_NEEDED, VAL_OPTIONAL };
+
 struct opt_desc {
 	const char *name;
 	unsigned int mask;
-	bool has_value;
+	int has_value;
 };
 
 static const struct opt_desc opts[] = {
-	{ "heap", OPT_HEAP, true },
-	{ "direct", OPT_MODE, false },
-	{ "buffered", OPT_MODE, false },
-	{ "offset", OPT_RANGE, true },
-	{ "length", OPT_RANGE, true },
-	{ "sha256", OPT_SHA256, false },
-	{ "runs", OPT_RUNS, true },
-	{ "no-progress", OPT_PROGRESS, false },
-	{ "csv", OPT_CSV, true },
-	{ "methods", OPT_METHODS, true },
-	{ "json", OPT_JSON, false },
-	{ "drop-caches", OPT_DROP, false },
+	{ "heap", OPT_HEAP, VAL_NEEDED },
+	{ "direct", OPT_MODE, VAL_NONE },
+	{ "buffered", OPT_MODE, VAL_NONE },
+	{ "offset", OPT_RANGE, VAL_NEEDED },
+	{ "length", OPT_RANGE, VAL_NEEDED },
+	{ "sha256", OPT_SHA256, VAL_OPTIONAL },
+	{ "xxh64", OPT_SHA256, VAL_OPTIONAL },
+	{ "numa-node", OPT_NUMA, VAL_NEEDED },
+	{ "runs", OPT_RUNS, VAL_NEEDED },
+	{ "no-progress", OPT_PROGRESS, VAL_NONE },
+	{ "csv", OPT_CSV, VAL_NEEDED },
+	{ "methods", OPT_METHODS, VAL_NEEDED },
+	{ "json", OPT_JSON, VAL_NONE },
+	{ "drop-caches", OPT_DROP, VAL_NONE },
 };
 
 struct parser {
@@ -84,6 +94,7 @@ struct parser {
 	char *err;
 	size_t err_size;
 	bool seen_mode;
+	bool seen_range;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -152,8 +163,6 @@ static int parse_heap(struct parser *p, const char *val)
 /* The field of an option without a value, or NULL. */
 static bool *flag_of(struct hl_args *a, const char *name)
 {
-	if (!strcmp(name, "sha256"))
-		return &a->sha256;
 	if (!strcmp(name, "no-progress"))
 		return &a->no_progress;
 	if (!strcmp(name, "json"))
@@ -163,6 +172,38 @@ static bool *flag_of(struct hl_args *a, const char *name)
 	return NULL;
 }
 
+/* --sha256 or --xxh64, with the expected digest as @val or without (NULL). */
+static int parse_digest(struct parser *p, const char *name, const char *val)
+{
+	struct hl_args *a = p->args;
+	uint32_t alg = !strcmp(name, "sha256") ? HEAPLOAD_DIGEST_SHA256 :
+						 HEAPLOAD_DIGEST_XXH64;
+
+	if (a->digest_alg && a->digest_alg != alg)
+		return fail(p, "--sha256 and --xxh64 are exclusive: the kernel computes one digest per load");
+	if (a->digest_alg && (a->verify_digest || val))
+		return fail(p, "--%s given twice", name);
+	if (val && heapload_digest_parse(alg, val, a->expected_digest))
+		return fail(p, "--%s: '%s' is not a digest: %d hex digits", name, val,
+			    2 * heapload_digest_size(alg));
+	a->digest_alg = alg;
+	a->sha256 = alg == HEAPLOAD_DIGEST_SHA256;
+	a->verify_digest = val != NULL;
+	return 0;
+}
+
+static int parse_numa_node(struct parser *p, const char *val)
+{
+	size_t len = strlen(val);
+	uint64_t node;
+
+	if (!len || len > 9 || strspn(val, "0123456789") != len ||
+	    hl_parse_size(val, &node))
+		return fail(p, "--numa-node: '%s' is not a node number", val);
+	p->args->numa_node = (int)node;
+	return 0;
+}
+
 static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val)
 {
 	struct hl_args *a = p->args;
@@ -170,10 +211,16 @@ static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val
 
 	if (!strcmp(o->name, "heap"))
 		return parse_heap(p, val);
+	if (o->mask == OPT_RANGE)
+		p->seen_range = true;
 	if (!strcmp(o->name, "offset"))
 		return parse_size_opt(p, o->name, val, &a->offset);
 	if (!strcmp(o->name, "length"))
 		return parse_size_opt(p, o->name, val, &a->length);
+	if (o->mask == OPT_SHA256)
+		return parse_digest(p, o->name, val);
+	if (!strcmp(o->name, "numa-node"))
+		return parse_numa_node(p, val);
 	if (!strcmp(o->name, "runs"))
 		return parse_runs(p, val);
 	flag = flag_of(a, o->name);
@@ -191,7 +238,8 @@ static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val
 		if (hl_parse_methods(val, &a->methods))
 			return fail(p, "--methods: '%s' is not a comma-separated list of: "
 				    "normal, udmabuf, udmabuf-prestart, heapload-sync, "
-				    "heapload-gather-direct, heapload-gather-buffered, "
+				    "heapload-gather-direct, heapload-gather-direct-sha256, "
+				    "heapload-gather-direct-xxh64, heapload-gather-buffered, "
 				    "alloc-only, odirect-floor", val);
 		return 0;
 	}
@@ -201,6 +249,15 @@ static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val
 	p->seen_mode = true;
 	a->mode = !strcmp(o->name, "direct") ? HL_MODE_DIRECT : HL_MODE_BUFFERED;
 	return 0;
+}
+
+/* Is @arg, the word after --sha256 or --xxh64, a digest of that algorithm? */
+static bool digest_like(const char *name, const char *arg)
+{
+	uint8_t d[HEAPLOAD_DIGEST_SIZE];
+
+	return !heapload_digest_parse(!strcmp(name, "sha256") ? HEAPLOAD_DIGEST_SHA256 :
+				      HEAPLOAD_DIGEST_XXH64, arg, d);
 }
 
 /* Handle argv[p->i], which starts with "--" and is not "--" itself. */
@@ -219,13 +276,18 @@ static int parse_long_opt(struct parser *p)
 	if (!o || !(o->mask & p->cmd->opts))
 		return fail(p, "%s: unknown option '--%.*s'", p->cmd->name,
 			    (int)len, arg);
-	if (o->has_value) {
+	if (o->has_value == VAL_NEEDED) {
 		if (eq)
 			val = eq + 1;
 		else if (p->i + 1 < p->argc)
 			val = p->argv[++p->i];
 		else
 			return fail(p, "--%s needs a value", o->name);
+	} else if (o->has_value == VAL_OPTIONAL) {
+		if (eq)
+			val = eq + 1;
+		else if (p->i + 1 < p->argc && digest_like(o->name, p->argv[p->i + 1]))
+			val = p->argv[++p->i];
 	} else if (eq) {
 		return fail(p, "--%s takes no value", o->name);
 	}
@@ -283,6 +345,8 @@ static int parse_cmd_args(struct parser *p)
 	}
 	if (p->cmd->max_files && !p->args->nfiles)
 		return fail(p, "%s: missing FILE", p->cmd->name);
+	if (p->args->cmd == HL_CMD_LOAD && p->args->nfiles > 1 && p->seen_range)
+		return fail(p, "%s: --offset and --length take one FILE", p->cmd->name);
 	return 0;
 }
 
@@ -301,6 +365,7 @@ int hl_parse_args(int argc, char *const argv[], struct hl_args *args,
 	args->mode = HL_MODE_AUTO;
 	args->runs = HL_DEFAULT_RUNS;
 	args->methods = HL_BM_ALL;
+	args->numa_node = -1;
 	if (err_size)
 		err[0] = '\0';
 
@@ -622,6 +687,29 @@ int hl_exit_code(int result)
 static uint64_t round_up(uint64_t v, uint64_t to)
 {
 	return (v + to - 1) / to * to;
+}
+
+int hl_layout_segments(const uint64_t *lens, const uint64_t *aligns,
+		       unsigned int n, uint64_t *offs, uint64_t *end)
+{
+	const uint64_t max = (uint64_t)INT64_MAX;
+	uint64_t at = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t align = aligns[i];
+
+		if (!lens[i] || !align || (align & (align - 1)))
+			return -EINVAL;
+		if (at > max - (align - 1))
+			return -EOVERFLOW;
+		offs[i] = round_up(at, align);
+		if (lens[i] > max - (align - 1) || offs[i] > max - round_up(lens[i], align))
+			return -EOVERFLOW;
+		at = offs[i] + round_up(lens[i], align);
+	}
+	*end = n ? offs[n - 1] + lens[n - 1] : 0;
+	return 0;
 }
 
 enum hl_fallback hl_direct_check(uint64_t offset, uint64_t length,

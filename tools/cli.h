@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libheapload.h"
+
 #define HL_DEFAULT_RUNS		5
 #define HL_MAX_RUNS		1000
 /** HL_MAX_FILES - most FILE arguments bench takes */
@@ -220,6 +222,8 @@ void hl_json_num(struct hl_json *j, const char *key, double val, int decimals);
  *			UDMABUF_CREATE.
  * @HL_BM_SYNC:		the loader, one batch (allocate all, then read), direct.
  * @HL_BM_GATHER_DIRECT: the loader with the module's defaults, direct.
+ * @HL_BM_GATHER_SHA256: the same, the kernel verifying a SHA-256 digest.
+ * @HL_BM_GATHER_XXH64: the same, the kernel verifying an XXH64 digest.
  * @HL_BM_GATHER_BUFFERED: the loader with the module's defaults, buffered.
  * @HL_BM_ALLOC_ONLY:	floor: DMA_HEAP_IOCTL_ALLOC of the size alone.
  * @HL_BM_ODIRECT_FLOOR: floor: O_DIRECT read into pre-faulted memory.
@@ -231,6 +235,8 @@ enum hl_bench_method {
 	HL_BM_UDMABUF_PRESTART,
 	HL_BM_SYNC,
 	HL_BM_GATHER_DIRECT,
+	HL_BM_GATHER_SHA256,
+	HL_BM_GATHER_XXH64,
 	HL_BM_GATHER_BUFFERED,
 	HL_BM_ALLOC_ONLY,
 	HL_BM_ODIRECT_FLOOR,
@@ -243,17 +249,22 @@ enum hl_bench_method {
 /**
  * struct hl_args - a parsed command line
  * @cmd:	the subcommand, or HL_CMD_HELP / HL_CMD_VERSION.
- * @file:	FILE argument of load and verify, the first FILE of bench
- *		(points into argv).
- * @files:	all FILE arguments, in order (bench takes up to
- *		HL_MAX_FILES, load and verify exactly one).
+ * @file:	the first FILE argument (points into argv).
+ * @files:	all FILE arguments, in order (load and bench take up to
+ *		HL_MAX_FILES, verify exactly one).
  * @nfiles:	number of @files.
  * @heap:	--heap, default HEAPLOAD_DEFAULT_HEAP (points into argv or
  *		is a string literal).
  * @mode:	--direct, --buffered, or %HL_MODE_AUTO (default).
  * @offset:	--offset in bytes, default 0.
  * @length:	--length in bytes, default 0 (to the end of the file).
- * @sha256:	--sha256 was given.
+ * @sha256:	--sha256 was given (with or without a value).
+ * @digest_alg:	%HEAPLOAD_DIGEST_SHA256 with --sha256, %HEAPLOAD_DIGEST_XXH64
+ *		with --xxh64, else %HEAPLOAD_DIGEST_NONE.
+ * @verify_digest: a value was given to --sha256 or --xxh64: the kernel
+ *		checks it (%HEAPLOAD_LOAD_VERIFY).
+ * @expected_digest: that value, zero-padded (heapload_digest_parse()).
+ * @numa_node:	--numa-node of load and verify, or -1.
  * @runs:	--runs of bench, default HL_DEFAULT_RUNS.
  * @no_progress: --no-progress of load and verify.
  * @csv:	--csv FILE of bench ("-" is stdout), or NULL.
@@ -273,6 +284,10 @@ struct hl_args {
 	uint64_t offset;
 	uint64_t length;
 	bool sha256;
+	uint32_t digest_alg;
+	bool verify_digest;
+	uint8_t expected_digest[HEAPLOAD_DIGEST_SIZE];
+	int numa_node;
 	unsigned int runs;
 	bool no_progress;
 	const char *csv;
@@ -291,12 +306,34 @@ struct hl_args {
  * @err_size:	size of @err.
  *
  * Options may appear before or after FILE, as "--opt VALUE" or
- * "--opt=VALUE"; "--" ends the options.
+ * "--opt=VALUE"; "--" ends the options. The value of --sha256 and --xxh64
+ * is optional: "--sha256=HEX", or "--sha256 HEX" when the next argument
+ * is a digest of that algorithm (64, resp. 16, hex digits); otherwise the
+ * next argument is not theirs. --offset and --length take one FILE.
  *
  * Return: 0, or -EINVAL with @err set (a usage error).
  */
 int hl_parse_args(int argc, char *const argv[], struct hl_args *args,
 		  char *err, size_t err_size);
+
+/**
+ * hl_layout_segments() - where each file of a load lands in the buffer
+ * @lens:	bytes of each file's range; none 0.
+ * @aligns:	alignment of each file's start in the buffer: a power of two
+ *		(the page size, or with direct I/O the larger of the page
+ *		size and the file's direct-I/O alignment).
+ * @n:		number of files.
+ * @offs:	receives each file's buffer offset: the first at 0, each
+ *		next one at the end of the previous one (its length rounded
+ *		up to its alignment) rounded up to its own alignment.
+ * @end:	receives the end of the last range.
+ *
+ * Return: 0, -EINVAL for a length of 0 or an alignment that is not a
+ * power of two, -EOVERFLOW if an offset passes 2^63 - 1 (the largest
+ * file and buffer offset).
+ */
+int hl_layout_segments(const uint64_t *lens, const uint64_t *aligns,
+		       unsigned int n, uint64_t *offs, uint64_t *end);
 
 /** hl_cmd_name() - name of a subcommand as typed, or "heapload" */
 const char *hl_cmd_name(enum hl_cmd cmd);

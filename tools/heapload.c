@@ -42,25 +42,36 @@ static void usage(FILE *f)
 	fputs("Usage: heapload COMMAND [OPTIONS]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  load FILE     load FILE into a new dma-buf heap buffer and report\n"
+	      "  load FILE...  load the FILEs into one new dma-buf heap buffer and report;\n"
+	      "                each FILE starts at the next offset aligned to the page\n"
+	      "                size and, with direct I/O, to the FILE's direct-I/O\n"
+	      "                alignment (statx STATX_DIOALIGN); one 'segment:' line\n"
+	      "                per FILE says where it landed\n"
 	      "  verify FILE   load, then compare the buffer with FILE read with read()\n"
 	      "  info          show the module, its parameters and statistics, and the heaps\n"
 	      "  bench FILE... compare, per FILE, the loader (one batch, gathered direct\n"
-	      "                and buffered) with dma-heap alloc + mmap + read(), memfd +\n"
-	      "                O_DIRECT + udmabuf, and the floors (allocation alone,\n"
-	      "                O_DIRECT read alone); median, min and max of --runs runs\n"
+	      "                with and without a verified digest, gathered buffered)\n"
+	      "                with dma-heap alloc + mmap + read(), memfd + O_DIRECT +\n"
+	      "                udmabuf, and the floors (allocation alone, O_DIRECT read\n"
+	      "                alone); median, min and max of --runs runs\n"
 	      "\n"
 	      "Options of load, verify and bench:\n"
 	      "  --heap NAME   heap under " HEAPLOAD_HEAP_DIR " (default: " HEAPLOAD_DEFAULT_HEAP ")\n"
-	      "  --offset N    start at byte N of FILE (default: 0)\n"
-	      "  --length N    load N bytes (default: 0, up to the end of FILE)\n"
+	      "  --offset N    start at byte N of FILE (default: 0; one FILE only)\n"
+	      "  --length N    load N bytes (default: 0, up to the end of FILE; one FILE\n"
+	      "                only)\n"
 	      "Options of load and verify:\n"
 	      "  --direct      direct I/O only: an error where it is not possible\n"
 	      "  --buffered    read through the page cache\n"
 	      "                (default: direct I/O, buffered where the file system\n"
 	      "                refuses O_DIRECT or --offset is not a multiple of the\n"
 	      "                file's direct-I/O alignment; the output says which)\n"
-	      "  --sha256      print the SHA-256 of the loaded bytes, read back via mmap\n"
+	      "  --sha256[=HEX]  print the SHA-256 of the loaded bytes, computed by the\n"
+	      "                kernel while it reads them (also for heapload,restricted);\n"
+	      "                with HEX (64 hex digits, '--sha256 HEX' too) the kernel\n"
+	      "                checks it and a mismatch loads nothing (exit status 1)\n"
+	      "  --xxh64[=HEX] the same with XXH64 (16 hex digits, as xxhsum -H1 prints)\n"
+	      "  --numa-node N take every page of the buffer from NUMA node N\n"
 	      "  --no-progress never draw the progress bar (drawn on stderr when it is a\n"
 	      "                terminal and the load takes more than a second)\n"
 	      "Options of load, verify and info:\n"
@@ -71,6 +82,7 @@ static void usage(FILE *f)
 	      "                stdout)\n"
 	      "  --methods L   only these methods, comma-separated: normal, udmabuf,\n"
 	      "                udmabuf-prestart, heapload-sync, heapload-gather-direct,\n"
+	      "                heapload-gather-direct-sha256, heapload-gather-direct-xxh64,\n"
 	      "                heapload-gather-buffered, alloc-only, odirect-floor\n"
 	      "                (default: all)\n"
 	      "  --drop-caches before each run drop the whole page cache (root) instead\n"
@@ -82,25 +94,46 @@ static void usage(FILE *f)
 	      "  -h, --help     show this help\n"
 	      "  -V, --version  show the version of this tool\n"
 	      "\n"
-	      "Exit status: 0 success, 1 verify found different bytes, 2 trouble (any\n"
-	      "error, a usage error, info: module not loaded, bench: a method failed).\n", f);
+	      "Exit status: 0 success, 1 verify found different bytes or the kernel a\n"
+	      "digest other than --sha256 or --xxh64 gave, 2 trouble (any error, a\n"
+	      "usage error, info: module not loaded, bench: a method failed).\n", f);
+}
+
+/* "heapload: CMD: FILE: STEP: message", FILE and STEP if not NULL. */
+static void vfail(const struct hl_args *a, const char *file, const char *step,
+		  const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "heapload: %s: ", hl_cmd_name(a->cmd));
+	if (file)
+		fprintf(stderr, "%s: ", file);
+	if (step)
+		fprintf(stderr, "%s: ", step);
+	fprintf(stderr, "%s\n", msg);
 }
 
 __attribute__((format(printf, 3, 4)))
 static void fail(const struct hl_args *a, const char *step, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vfail(a, a->file, step, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "heapload: %s: ", hl_cmd_name(a->cmd));
-	if (a->file)
-		fprintf(stderr, "%s: ", a->file);
-	if (step)
-		fprintf(stderr, "%s: ", step);
-	fprintf(stderr, "%s\n", msg);
+}
+
+/* The same about another FILE of the command line. */
+__attribute__((format(printf, 4, 5)))
+static void fail_file(const struct hl_args *a, const char *file, const char *step,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(a, file, step, fmt, ap);
+	va_end(ap);
 }
 
 static uint64_t now_ns(void)
@@ -269,20 +302,32 @@ static void progress_stop(struct progress *p)
  * What load and verify found, printed at the end as text or JSON.
  * @mode:	the mode used, HL_MODE_DIRECT or HL_MODE_BUFFERED.
  * @fallback:	why the default mode did not use direct I/O, or HL_FB_NONE.
- * @dio_align:	the alignment the decision used (0 if not looked up).
- * @expect:	bytes of the range.
+ * @fb_file:	the file that made it fall back.
+ * @dio_align:	the alignment the decision used (0 if not looked up), of
+ *		@fb_file when it fell back, else of the first file.
+ * @expect:	bytes of all ranges together.
+ * @nseg:	files loaded, one segment each.
+ * @seg:	the segments as sent: each file's range and buffer offset.
+ * @seg_align:	each file's direct-I/O alignment (0 if not looked up).
  * @ns:		time of the load as this process saw it.
- * @sha256:	hex digest with --sha256, else "".
+ * @digest:	hex digest with --sha256 or --xxh64, else "".
+ * @digest_mmap: @digest was computed here through mmap (a module before
+ *		version 2), not by the kernel.
  * @verify:	verify: 0 same, 1 a mismatch described by @mismatch.
  */
 struct report {
 	enum hl_mode mode;
 	enum hl_fallback fallback;
+	const char *fb_file;
 	uint64_t dio_align;
 	uint64_t expect;
+	unsigned int nseg;
+	struct heapload_segment seg[HL_MAX_FILES];
+	uint64_t seg_align[HL_MAX_FILES];
 	struct heapload_result res;
 	uint64_t ns;
-	char sha256[2 * HL_SHA256_LEN + 1];
+	char digest[2 * HEAPLOAD_DIGEST_SIZE + 1];
+	bool digest_mmap;
 	int verify;
 	char mismatch[256];
 };
@@ -295,113 +340,232 @@ static const char *fallback_text(const struct hl_args *a, const struct report *r
 
 /* The mode to open and load with; prints an error for --direct. */
 static int choose_mode(const struct hl_args *a, struct report *r,
-		       enum hl_fallback why)
+		       enum hl_fallback why, const char *file)
 {
 	char text[256];
 
 	if (hl_fallback_decide(a->mode, why, &r->mode)) {
-		fail(a, "--direct", "%s",
-		     hl_fallback_text(why, a->offset, r->dio_align, text, sizeof(text)));
+		fail_file(a, file, "--direct", "%s",
+			  hl_fallback_text(why, a->offset, r->dio_align, text, sizeof(text)));
 		return -1;
 	}
 	r->fallback = r->mode == HL_MODE_BUFFERED && a->mode == HL_MODE_AUTO ?
 		      why : HL_FB_NONE;
+	if (r->fallback != HL_FB_NONE)
+		r->fb_file = file;
 	return 0;
 }
 
-/* Open FILE in the chosen mode; falls back if O_DIRECT is refused. */
-static int open_file(const struct hl_args *a, struct report *r)
+/* Open @file in the chosen mode; falls back if O_DIRECT is refused. */
+static int open_file(const struct hl_args *a, struct report *r, const char *file)
 {
 	int fd;
 
 	for (;;) {
-		fd = open(a->file, O_RDONLY | O_CLOEXEC |
+		fd = open(file, O_RDONLY | O_CLOEXEC |
 			  (r->mode == HL_MODE_DIRECT ? O_DIRECT : 0));
 		if (fd >= 0)
 			return fd;
 		if (errno != EINVAL || r->mode != HL_MODE_DIRECT) {
-			fail(a, "open", "%s", strerror(errno));
+			fail_file(a, file, "open", "%s", strerror(errno));
 			return -1;
 		}
-		if (choose_mode(a, r, HL_FB_NO_O_DIRECT))
+		r->dio_align = 0;
+		if (choose_mode(a, r, HL_FB_NO_O_DIRECT, file))
 			return -1;
 	}
+}
+
+/* Each file's buffer offset: page-aligned, and with direct I/O aligned for it. */
+static int place_segments(const struct hl_args *a, struct report *r)
+{
+	uint64_t lens[HL_MAX_FILES], aligns[HL_MAX_FILES], offs[HL_MAX_FILES], end;
+	unsigned int i;
+
+	for (i = 0; i < r->nseg; i++) {
+		lens[i] = r->seg[i].length;
+		aligns[i] = page_size();
+		if (r->mode == HL_MODE_DIRECT && r->seg_align[i] > aligns[i])
+			aligns[i] = r->seg_align[i];
+	}
+	if (hl_layout_segments(lens, aligns, r->nseg, offs, &end)) {
+		fail(a, NULL, "the files do not fit in one buffer");
+		return -1;
+	}
+	for (i = 0; i < r->nseg; i++)
+		r->seg[i].buf_offset = offs[i];
+	return 0;
 }
 
 static int load_with(const struct hl_args *a, struct report *r, int devfd,
-		     int file_fd, struct progress *prog)
+		     struct progress *prog, bool kernel_digest)
 {
-	uint32_t flags = r->mode == HL_MODE_DIRECT ? HEAPLOAD_LOAD_DIRECT :
-						     HEAPLOAD_LOAD_BUFFERED;
+	struct heapload_load_opts opts = HEAPLOAD_LOAD_OPTS_INIT;
 
-	return heapload_load_file(devfd, file_fd, a->heap, a->offset, a->length,
-				  flags, &prog->word, &r->res);
+	opts.flags = r->mode == HL_MODE_DIRECT ? HEAPLOAD_LOAD_DIRECT :
+						 HEAPLOAD_LOAD_BUFFERED;
+	if (a->numa_node >= 0) {
+		opts.flags |= HEAPLOAD_LOAD_NUMA_NODE;
+		opts.numa_node = a->numa_node;
+	}
+	if (kernel_digest) {
+		opts.digest_alg = a->digest_alg;
+		if (a->verify_digest) {
+			opts.flags |= HEAPLOAD_LOAD_VERIFY;
+			memcpy(opts.expected_digest, a->expected_digest,
+			       sizeof(opts.expected_digest));
+		}
+	}
+	return heapload_load_segments(devfd, a->heap, r->seg, r->nseg, &opts,
+				      &prog->word, &r->res);
 }
 
 /*
- * Check FILE and the range, choose the mode, open FILE and the device,
- * and load. Prints its own errors. On success r->res holds the dma-buf.
+ * A module before version 2 refuses digests (E2BIG); for SHA-256 of a
+ * single range this command can still hash the buffer through mmap, as
+ * it always did, where the heap lets the CPU read it.
+ */
+static bool digest_here_instead(const struct hl_args *a, const struct report *r, int ret)
+{
+	return ret == -E2BIG && a->digest_alg == HEAPLOAD_DIGEST_SHA256 &&
+	       r->nseg == 1 && a->numa_node < 0;
+}
+
+static void print_digest_mismatch(const struct hl_args *a, const char *got)
+{
+	char want[2 * HEAPLOAD_DIGEST_SIZE + 1];
+
+	heapload_digest_format(a->digest_alg, a->expected_digest, want, sizeof(want));
+	fail(a, NULL, "%s mismatch: the loaded bytes have %s, expected %s; nothing was loaded",
+	     heapload_digest_name(a->digest_alg), got, want);
+}
+
+/* Report a failed load; returns 1 for a digest mismatch, else -1. */
+static int load_failed(const struct hl_args *a, struct report *r, int ret)
+{
+	struct hl_load_ctx ctx = { .heap = a->heap };
+	const char *file = a->file;
+	char msg[512], text[256];
+
+	if (ret == -EBADMSG && a->verify_digest) {
+		heapload_digest_format(a->digest_alg, r->res.digest, text, sizeof(text));
+		print_digest_mismatch(a, text);
+		return 1;
+	}
+	if (r->res.error_segment >= 0 && (unsigned int)r->res.error_segment < r->nseg)
+		file = a->files[r->res.error_segment];
+	ctx.direct = r->mode == HL_MODE_DIRECT;
+	ctx.fallback = r->fallback;
+	hl_load_strerror(-ret, &ctx, msg, sizeof(msg));
+	if (ret == -EINVAL && r->fallback != HL_FB_NONE)
+		fail_file(a, file, NULL, "%s: %s", msg, fallback_text(a, r, text, sizeof(text)));
+	else
+		fail_file(a, file, NULL, "%s", msg);
+	return -1;
+}
+
+/* Check each FILE and its range; sets r->seg[].length and r->expect. */
+static int check_files(const struct hl_args *a, struct report *r)
+{
+	const char *problem;
+	struct stat st;
+	unsigned int i;
+	uint64_t len;
+
+	r->nseg = a->nfiles;
+	for (i = 0; i < a->nfiles; i++) {
+		if (stat(a->files[i], &st) < 0) {
+			fail_file(a, a->files[i], NULL, "%s", strerror(errno));
+			return -1;
+		}
+		problem = hl_check_range(S_ISDIR(st.st_mode), S_ISREG(st.st_mode),
+					 (uint64_t)st.st_size, a->offset, a->length, &len);
+		if (problem) {
+			fail_file(a, a->files[i], NULL, "%s", problem);
+			return -1;
+		}
+		r->seg[i].length = len;
+		r->seg[i].file_offset = a->offset;
+		r->seg[i].file_fd = -1;
+		r->expect += r->seg[i].length;
+	}
+	return 0;
+}
+
+/* Direct I/O unless a file cannot have it; the first such file decides. */
+static int decide_mode(const struct hl_args *a, struct report *r)
+{
+	enum hl_fallback why;
+	unsigned int i;
+
+	if (a->mode == HL_MODE_BUFFERED)
+		return choose_mode(a, r, HL_FB_NONE, a->file);
+	for (i = 0; i < r->nseg; i++) {
+		r->seg_align[i] = dio_alignment(a->files[i]);
+		why = hl_direct_check(a->offset, r->seg[i].length, r->seg_align[i],
+				      page_size());
+		if (why != HL_FB_NONE) {
+			r->dio_align = r->seg_align[i];
+			return choose_mode(a, r, why, a->files[i]);
+		}
+	}
+	r->dio_align = r->seg_align[0];
+	return choose_mode(a, r, HL_FB_NONE, a->file);
+}
+
+/*
+ * Check the files and ranges, choose the mode, open the files and the
+ * device, place the files in the buffer and load. Prints its own errors.
+ * On success r->res holds the dma-buf. Returns 0, 1 (the kernel found
+ * another digest than --sha256 or --xxh64 gave) or -1.
  */
 static int do_load(const struct hl_args *a, struct report *r)
 {
-	enum hl_fallback why = HL_FB_NONE;
-	struct hl_load_ctx ctx = { .heap = a->heap };
+	bool kernel_digest = a->digest_alg != HEAPLOAD_DIGEST_NONE;
 	struct progress prog;
-	char msg[512], text[256];
-	const char *problem;
-	int file_fd, devfd, ret;
-	struct stat st;
+	unsigned int i;
+	int devfd, ret = -1;
 
-	if (stat(a->file, &st) < 0) {
-		fail(a, NULL, "%s", strerror(errno));
+	if (check_files(a, r) || decide_mode(a, r))
 		return -1;
+	for (i = 0; i < r->nseg; i++) {
+		r->seg[i].file_fd = open_file(a, r, a->files[i]);
+		if (r->seg[i].file_fd < 0)
+			goto out_close;
 	}
-	problem = hl_check_range(S_ISDIR(st.st_mode), S_ISREG(st.st_mode),
-				 (uint64_t)st.st_size, a->offset, a->length,
-				 &r->expect);
-	if (problem) {
-		fail(a, NULL, "%s", problem);
-		return -1;
-	}
-	if (a->mode != HL_MODE_BUFFERED) {
-		r->dio_align = dio_alignment(a->file);
-		why = hl_direct_check(a->offset, r->expect, r->dio_align, page_size());
-	}
-	if (choose_mode(a, r, why))
-		return -1;
-	file_fd = open_file(a, r);
-	if (file_fd < 0)
-		return -1;
+	if (place_segments(a, r))
+		goto out_close;
 	devfd = open_device(hl_cmd_name(a->cmd));
-	if (devfd < 0) {
-		ret = -1;
-		goto out_close_file;
-	}
+	if (devfd < 0)
+		goto out_close;
 
 	progress_start(&prog, a, r->expect);
-	ret = load_with(a, r, devfd, file_fd, &prog);
+	ret = load_with(a, r, devfd, &prog, kernel_digest);
 	if (ret == -EINVAL && r->mode == HL_MODE_DIRECT && a->mode == HL_MODE_AUTO) {
 		/* The kernel knows better (an alignment statx did not tell). */
 		r->mode = HL_MODE_BUFFERED;
 		r->fallback = HL_FB_KERNEL_EINVAL;
-		ret = load_with(a, r, devfd, file_fd, &prog);
+		r->fb_file = a->file;
+		ret = load_with(a, r, devfd, &prog, kernel_digest);
+	}
+	if (digest_here_instead(a, r, ret)) {
+		kernel_digest = false;
+		r->digest_mmap = true;
+		ret = load_with(a, r, devfd, &prog, false);
 	}
 	r->ns = now_ns() - prog.t0;
 	progress_stop(&prog);
-	if (ret) {
-		ctx.direct = r->mode == HL_MODE_DIRECT;
-		ctx.fallback = r->fallback;
-		hl_load_strerror(-ret, &ctx, msg, sizeof(msg));
-		if (ret == -EINVAL && r->fallback != HL_FB_NONE)
-			fail(a, NULL, "%s: %s", msg, fallback_text(a, r, text, sizeof(text)));
-		else
-			fail(a, NULL, "%s", msg);
-		ret = -1;
-	}
-
 	close(devfd);
-out_close_file:
-	close(file_fd);
+	if (ret)
+		ret = load_failed(a, r, ret);
+	else if (kernel_digest)
+		heapload_digest_format(a->digest_alg, r->res.digest, r->digest,
+				       sizeof(r->digest));
+
+out_close:
+	for (i = 0; i < r->nseg; i++)
+		if (r->seg[i].file_fd >= 0)
+			close(r->seg[i].file_fd);
 	return ret;
 }
 
@@ -414,12 +578,17 @@ static void print_load_text(const struct hl_args *a, const struct report *r)
 {
 	const struct heapload_result *res = &r->res;
 	char text[256];
+	unsigned int i;
 
-	printf("file: %s\n", a->file);
+	if (r->nseg == 1)
+		printf("file: %s\n", a->file);
+	else
+		printf("files: %u\n", r->nseg);
 	printf("heap: %s\n", a->heap);
 	printf("mode: %s\n", mode_name(r->mode));
 	if (r->fallback != HL_FB_NONE)
-		printf("fallback: %s\n", fallback_text(a, r, text, sizeof(text)));
+		printf("fallback: %s%s%s\n", fallback_text(a, r, text, sizeof(text)),
+		       r->nseg > 1 ? ": " : "", r->nseg > 1 ? r->fb_file : "");
 	printf("loaded: %" PRIu64 "\n", res->loaded);
 	printf("buffer: %" PRIu64 "\n", res->buf_size);
 	printf("time: %.3f\n", (double)r->ns / 1e9);
@@ -434,8 +603,19 @@ static void print_load_text(const struct hl_args *a, const struct report *r)
 		printf("batches: %" PRIu32 "\n", res->batches);
 		printf("max_inflight: %" PRIu32 "\n", res->max_inflight);
 	}
-	if (r->sha256[0])
-		printf("sha256: %s\n", r->sha256);
+	/* INDEX BUFFER-OFFSET LENGTH FILE: the name last, it may hold spaces. */
+	for (i = 0; i < r->nseg; i++)
+		printf("segment: %u %" PRIu64 " %" PRIu64 " %s\n", i,
+		       (uint64_t)r->seg[i].buf_offset, (uint64_t)r->seg[i].length,
+		       a->files[i]);
+	if (res->uapi_version >= 2 && res->placed_node >= 0)
+		printf("placed_node: %" PRId32 "\n", res->placed_node);
+	else if (res->uapi_version >= 2)
+		printf("placed_node: several\n");
+	if (r->digest[0])
+		printf("%s: %s\n", heapload_digest_name(a->digest_alg), r->digest);
+	if (r->digest[0] && a->verify_digest)
+		printf("verified: %s\n", heapload_digest_name(a->digest_alg));
 	if (a->cmd != HL_CMD_VERIFY)
 		return;
 	if (r->verify)
@@ -450,6 +630,7 @@ static void print_load_json(const struct hl_args *a, const struct report *r)
 	bool stats = res->total_ns != 0;
 	struct hl_json j;
 	char text[256];
+	unsigned int i;
 
 	hl_json_begin(&j, stdout);
 	hl_json_str(&j, "command", hl_cmd_name(a->cmd));
@@ -459,6 +640,8 @@ static void print_load_json(const struct hl_args *a, const struct report *r)
 	if (r->fallback != HL_FB_NONE) {
 		hl_json_str(&j, "fallback_reason", hl_fallback_name(r->fallback));
 		hl_json_str(&j, "fallback_detail", fallback_text(a, r, text, sizeof(text)));
+		if (r->nseg > 1)
+			hl_json_str(&j, "fallback_file", r->fb_file);
 	}
 	if (r->dio_align)
 		hl_json_u64(&j, "dio_align_bytes", r->dio_align);
@@ -473,8 +656,26 @@ static void print_load_json(const struct hl_args *a, const struct report *r)
 	hl_json_num(&j, "total_ns", stats ? (double)res->total_ns : NAN, 0);
 	hl_json_num(&j, "batches", stats ? res->batches : NAN, 0);
 	hl_json_num(&j, "max_inflight_batches", stats ? res->max_inflight : NAN, 0);
-	if (r->sha256[0])
-		hl_json_str(&j, "sha256", r->sha256);
+	if (r->digest[0])
+		hl_json_str(&j, heapload_digest_name(a->digest_alg), r->digest);
+	if (r->digest[0])
+		hl_json_bool(&j, "digest_verified", a->verify_digest);
+	hl_json_open(&j, "segments", '[');
+	for (i = 0; i < r->nseg; i++) {
+		hl_json_open(&j, NULL, '{');
+		hl_json_u64(&j, "index", i);
+		hl_json_str(&j, "file", a->files[i]);
+		hl_json_u64(&j, "buffer_offset_bytes", r->seg[i].buf_offset);
+		hl_json_u64(&j, "file_offset_bytes", r->seg[i].file_offset);
+		hl_json_u64(&j, "length_bytes", r->seg[i].length);
+		hl_json_close(&j, '}');
+	}
+	hl_json_close(&j, ']');
+	/* null: pages from several nodes; absent: the module does not say */
+	if (res->uapi_version >= 2 && res->placed_node >= 0)
+		hl_json_u64(&j, "placed_node", (uint64_t)res->placed_node);
+	else if (res->uapi_version >= 2)
+		hl_json_null(&j, "placed_node");
 	if (a->cmd == HL_CMD_VERIFY) {
 		hl_json_str(&j, "verify", r->verify ? "mismatch" : "ok");
 		if (r->verify)
@@ -483,6 +684,7 @@ static void print_load_json(const struct hl_args *a, const struct report *r)
 	hl_json_end(&j);
 }
 
+/* SHA-256 through mmap, for a module that computes no digest. */
 static int get_sha256(const struct hl_args *a, struct report *r)
 {
 	unsigned char digest[HL_SHA256_LEN];
@@ -490,10 +692,14 @@ static int get_sha256(const struct hl_args *a, struct report *r)
 
 	ret = hl_dmabuf_sha256(r->res.dmabuf_fd, r->res.loaded, digest);
 	if (!ret)
-		ret = hl_format_hex(digest, sizeof(digest), r->sha256, sizeof(r->sha256));
+		ret = hl_format_hex(digest, sizeof(digest), r->digest, sizeof(r->digest));
 	if (ret) {
 		fail(a, "sha256", "%s", strerror(-ret));
 		return -1;
+	}
+	if (a->verify_digest && memcmp(digest, a->expected_digest, sizeof(digest))) {
+		print_digest_mismatch(a, r->digest);
+		return 1;
 	}
 	return 0;
 }
@@ -631,24 +837,25 @@ out_close:
 }
 
 /*
- * load and verify: load FILE, with --sha256 hash the buffer, for verify
- * compare it with FILE; then print it all. Returns 0, 1 (verify: a
- * mismatch) or -1 (an error, reported).
+ * load and verify: load the FILEs, for verify compare the buffer with
+ * FILE; then print it all. Returns 0, 1 (verify: a mismatch; a digest
+ * other than the expected one) or -1 (an error, reported).
  */
 static int cmd_load(const struct hl_args *a)
 {
 	struct report r = { .res = HEAPLOAD_RESULT_INIT };
-	int ret = 0;
+	int ret;
 
-	if (do_load(a, &r))
-		return -1;
-	if (a->sha256)
+	ret = do_load(a, &r);
+	if (ret)
+		return ret;
+	if (r.digest_mmap)
 		ret = get_sha256(a, &r);
 	if (!ret && a->cmd == HL_CMD_VERIFY)
 		ret = verify_buffer(a, &r);
 	close(r.res.dmabuf_fd);
-	if (ret < 0)
-		return -1;
+	if (ret < 0 || (ret && a->cmd != HL_CMD_VERIFY))
+		return ret;
 	if (a->json)
 		print_load_json(a, &r);
 	else

@@ -249,14 +249,15 @@ static bool args_rejects_bad_input(void)
 	bool ok = true;
 
 	CHECK(PARSE(&a, "load") == -EINVAL && strstr(err, "missing FILE"));
-	CHECK(PARSE(&a, "load", "a", "b") == -EINVAL && strstr(err, "only one FILE"));
+	CHECK(PARSE(&a, "verify", "a", "b") == -EINVAL && strstr(err, "only one FILE"));
 	CHECK(PARSE(&a, "load", "a", "--bogus") == -EINVAL && strstr(err, "--bogus"));
 	CHECK(PARSE(&a, "load", "a", "-x") == -EINVAL);
 	CHECK(PARSE(&a, "load", "a", "--offset") == -EINVAL && strstr(err, "needs a value"));
 	CHECK(PARSE(&a, "load", "a", "--offset", "1Q") == -EINVAL && strstr(err, "--offset"));
 	CHECK(PARSE(&a, "load", "a", "--length=99999999999999999999") == -EINVAL &&
 	      strstr(err, "too large"));
-	CHECK(PARSE(&a, "load", "a", "--sha256=yes") == -EINVAL && strstr(err, "no value"));
+	CHECK(PARSE(&a, "load", "a", "--sha256=yes") == -EINVAL && strstr(err, "not a digest"));
+	CHECK(PARSE(&a, "load", "a", "--json=yes") == -EINVAL && strstr(err, "no value"));
 	CHECK(PARSE(&a, "load", "a", "--runs", "3") == -EINVAL);
 	CHECK(PARSE(&a, "bench", "a", "--direct") == -EINVAL);
 	CHECK(PARSE(&a, "frobnicate") == -EINVAL && strstr(err, "unknown command"));
@@ -863,6 +864,113 @@ static bool load_wait_polls_for_the_end(void)
 	return ok;
 }
 
+/* ---- version 2 options of load ---- */
+
+#define SHA_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+static bool args_load_several_files(void)
+{
+	struct hl_args a;
+	bool ok = true;
+
+	CHECK(PARSE(&a, "load", "a", "b", "--json", "c") == 0);
+	CHECK(a.nfiles == 3 && !strcmp(a.files[0], "a") && !strcmp(a.files[1], "b") &&
+	      !strcmp(a.files[2], "c") && !strcmp(a.file, "a") && a.json);
+	CHECK(PARSE(&a, "load", "a", "b", "--offset", "4K") == -EINVAL &&
+	      strstr(err, "--offset and --length take one FILE"));
+	CHECK(PARSE(&a, "load", "--length=1", "a", "b") == -EINVAL);
+	CHECK(PARSE(&a, "load", "a", "--length=1") == 0 && a.length == 1);
+	CHECK(PARSE(&a, "verify", "a", "b") == -EINVAL);
+	return ok;
+}
+
+static bool args_digest_print_or_verify(void)
+{
+	struct hl_args a;
+	bool ok = true;
+
+	/* No value: print the kernel's digest. */
+	CHECK(PARSE(&a, "load", "f", "--sha256") == 0 && a.sha256 &&
+	      a.digest_alg == HEAPLOAD_DIGEST_SHA256 && !a.verify_digest);
+	CHECK(PARSE(&a, "load", "--sha256", "f") == 0 && !strcmp(a.file, "f") &&
+	      !a.verify_digest && a.nfiles == 1);
+	CHECK(PARSE(&a, "load", "f") == 0 && a.digest_alg == HEAPLOAD_DIGEST_NONE && !a.sha256);
+	/* A value, attached or as the next word when it is a digest: verify. */
+	CHECK(PARSE(&a, "load", "f", "--sha256=" SHA_ABC) == 0 && a.verify_digest &&
+	      a.expected_digest[0] == 0xba && a.expected_digest[31] == 0xad);
+	CHECK(PARSE(&a, "load", "--sha256", SHA_ABC, "f") == 0 && a.verify_digest &&
+	      a.nfiles == 1 && !strcmp(a.file, "f") && a.expected_digest[1] == 0x78);
+	CHECK(PARSE(&a, "verify", "f", "--xxh64", "EF46DB3751D8E999") == 0 &&
+	      a.digest_alg == HEAPLOAD_DIGEST_XXH64 && a.verify_digest && !a.sha256 &&
+	      a.expected_digest[0] == 0xef && a.expected_digest[8] == 0);
+	/* A 16-digit word is a FILE for --sha256, not its value. */
+	CHECK(PARSE(&a, "load", "--sha256", "ef46db3751d8e999") == 0 &&
+	      !a.verify_digest && !strcmp(a.file, "ef46db3751d8e999"));
+	CHECK(PARSE(&a, "load", "f", "--xxh64=" SHA_ABC) == -EINVAL &&
+	      strstr(err, "16 hex digits"));
+	CHECK(PARSE(&a, "load", "f", "--sha256", "--xxh64") == -EINVAL &&
+	      strstr(err, "exclusive"));
+	CHECK(PARSE(&a, "load", "f", "--sha256=" SHA_ABC, "--sha256") == -EINVAL);
+	CHECK(PARSE(&a, "bench", "f", "--sha256") == -EINVAL);
+	return ok;
+}
+
+static bool args_numa_node(void)
+{
+	struct hl_args a;
+	bool ok = true;
+
+	CHECK(PARSE(&a, "load", "f") == 0 && a.numa_node == -1);
+	CHECK(PARSE(&a, "load", "f", "--numa-node", "1") == 0 && a.numa_node == 1);
+	CHECK(PARSE(&a, "verify", "f", "--numa-node=0") == 0 && a.numa_node == 0);
+	CHECK(PARSE(&a, "load", "f", "--numa-node", "-1") == -EINVAL &&
+	      strstr(err, "--numa-node"));
+	CHECK(PARSE(&a, "load", "f", "--numa-node", "1K") == -EINVAL);
+	CHECK(PARSE(&a, "load", "f", "--numa-node", "9999999999") == -EINVAL);
+	CHECK(PARSE(&a, "load", "f", "--numa-node=") == -EINVAL);
+	CHECK(PARSE(&a, "bench", "f", "--numa-node", "1") == -EINVAL);
+	return ok;
+}
+
+static bool layout_each_file_at_next_aligned_offset(void)
+{
+	uint64_t offs[3], end = 0;
+	bool ok = true;
+
+	{
+		const uint64_t lens[] = { 5000, 4096, 1 }, al[] = { 4096, 4096, 4096 };
+
+		CHECK(hl_layout_segments(lens, al, 3, offs, &end) == 0);
+		CHECK(offs[0] == 0 && offs[1] == 8192 && offs[2] == 12288 && end == 12289);
+	}
+	{
+		/* A file with a larger direct-I/O alignment starts on it... */
+		const uint64_t lens[] = { 100, 100, 100 }, al[] = { 4096, 16384, 4096 };
+
+		CHECK(hl_layout_segments(lens, al, 3, offs, &end) == 0);
+		CHECK(offs[0] == 0 && offs[1] == 16384 && offs[2] == 32768 && end == 32868);
+	}
+	{
+		/* ... and occupies its length rounded up to it. */
+		const uint64_t lens[] = { 5000, 10 }, al[] = { 16384, 4096 };
+
+		CHECK(hl_layout_segments(lens, al, 2, offs, &end) == 0);
+		CHECK(offs[1] == 16384 && end == 16394);
+	}
+	{
+		const uint64_t lens[] = { 1, 0 }, al[] = { 4096, 4096 };
+		const uint64_t bad_al[] = { 4096, 3000 };
+		const uint64_t big[] = { (uint64_t)INT64_MAX - 4095, 1 };
+
+		CHECK(hl_layout_segments(lens, al, 2, offs, &end) == -EINVAL);
+		CHECK(hl_layout_segments(big, bad_al, 2, offs, &end) == -EINVAL);
+		CHECK(hl_layout_segments(big, al, 2, offs, &end) == -EOVERFLOW);
+		CHECK(hl_layout_segments(big, al, 1, offs, &end) == 0 &&
+		      end == (uint64_t)INT64_MAX - 4095);
+	}
+	return ok;
+}
+
 #define TEST(fn) { #fn, fn }
 
 static const struct {
@@ -913,6 +1021,10 @@ static const struct {
 	TEST(digest_hex_round_trip),
 	TEST(digest_hex_rejects_bad_input),
 	TEST(load_wait_polls_for_the_end),
+	TEST(args_load_several_files),
+	TEST(args_digest_print_or_verify),
+	TEST(args_numa_node),
+	TEST(layout_each_file_at_next_aligned_offset),
 };
 
 int main(void)

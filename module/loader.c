@@ -711,10 +711,10 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 	ret = copy_struct_from_user(&req, sizeof(req), uarg, usize);
 	if (ret)
 		return ret;
+	heapload_load_reset_out(&req);
 	ret = heapload_load_check(&req, usize);
 	if (ret)
-		return ret;
-	heapload_load_reset_out(&req);
+		goto out_err;
 
 	plan = heapload_plan_new(&req, &heap, &error_seg);
 	if (IS_ERR(plan)) {

@@ -164,8 +164,10 @@ struct heapload_segment {
  *		order of the segment array (what sha256sum of the files, or
  *		of the ranges, in that order, prints). Computed while the
  *		batches are read.
- * @load_fd:	out (version 2): with %HEAPLOAD_LOAD_ASYNC, the load fd
- *		(O_CLOEXEC); -1 otherwise.
+ * @load_fd:	out (version 2): the load fd (O_CLOEXEC) when
+ *		%HEAPLOAD_IOC_LOAD started an asynchronous load; -1 in every
+ *		other struct the kernel writes back (errors, synchronous
+ *		loads, %HEAPLOAD_IOC_LOAD_RESULT).
  * @error_segment: out (version 2): index in the segment array of the
  *		segment an error is about (0 for the single range), or -1
  *		when the error is not about one segment.
@@ -296,9 +298,11 @@ struct heapload_load {
  *   %HEAPLOAD_LOAD_NUMA_NODE the worker allocates with the kernel's
  *   default policy, not the caller's mempolicy. @progress_addr must be 0.
  *
- * On an error, a caller of version 2 or later gets the struct back with
- * @error_segment and @digest set; older callers get nothing back, as
- * before.
+ * On an error found once the struct was read (every errno below but
+ * %EFAULT and an %E2BIG for unknown non-zero bytes of this struct), a caller of version
+ * 2 or later gets the struct back with its out fields set: @error_segment
+ * (-1 when the error is not about a segment), @digest, and @load_fd and
+ * @dmabuf_fd -1. Older callers get nothing back, as before.
  *
  * Return: 0 on success, or -1 with errno set to:
  * * %EFAULT - the argument, or the progress word, is not accessible.

@@ -4,12 +4,27 @@
  *
  *  - HEAPLOAD_IOC_LOAD on /dev/heapload: random and boundary values of
  *    every field of struct heapload_load, every struct size the UAPI knows
- *    and some it does not (0, 8, 127, 128, 168, 169, 256, 4096), size field
- *    matching or not, wrong directions and unknown numbers; every kind of
- *    file_fd (data files with and without O_DIRECT, memfd, tmpfs, pipe,
- *    socket, directory, device, O_PATH, closed, -1, write-only, a dma-buf,
- *    /dev/heapload itself); arguments and progress words that are
- *    unmapped, read-only, misaligned or kernel addresses;
+ *    (128, 168, 272: versions 0, 1, 2) and sizes around them (0, 8, 127,
+ *    129, 167, 169, sizes that cut version 2's fields, 271, 273, 280, 512,
+ *    4096), size field matching or not, wrong directions and unknown
+ *    numbers; every kind of file_fd (data files with and without O_DIRECT,
+ *    memfd, tmpfs, pipe, socket, directory, device, O_PATH, closed, -1,
+ *    write-only, a dma-buf, /dev/heapload itself); arguments and progress
+ *    words that are unmapped, read-only, misaligned or kernel addresses;
+ *  - version 2's fields: segment arrays (sane ones of up to 4096 segments
+ *    in any order; unmapped or straddling a PROT_NONE page; too many;
+ *    segment_size too small, larger with zero or non-zero tails, huge;
+ *    segment flags; overlapping, misaligned or huge offsets; every kind of
+ *    fd in a segment), HEAPLOAD_LOAD_INTO with dma-bufs of every heap
+ *    (read-only, write-only, restricted, another exporter's, one another
+ *    load is filling) and fds that are no dma-buf or no fd, NUMA nodes
+ *    (valid, negative, huge, without the flag), digest algorithms known
+ *    and not, HEAPLOAD_LOAD_VERIFY with random digests and, replaying a
+ *    load, with the digest it computed (and that digest with a bit
+ *    flipped), and HEAPLOAD_LOAD_ASYNC: every load fd is closed, at once
+ *    (cancelling the load) or after poll() and HEAPLOAD_IOC_LOAD_RESULT
+ *    calls, sane ones and ones with fuzzed numbers, sizes, size fields
+ *    and argument memory;
  *  - DMA_HEAP_IOCTL_ALLOC on every node in /dev/dma_heap, struct sizes
  *    0..64 in every direction, boundary lengths up to U64_MAX;
  *  - unknown ioctls (random type, number, direction, size) on every node.
@@ -25,7 +40,15 @@
  * errno is one that a condition the request violates names (an oracle of
  * the kernel-doc, independent of the order of the checks); invalid
  * requests never succeed; every returned dma-buf fd is new, of the right
- * size, and closed, and no call leaves an fd it did not report; the
+ * size, and closed, and no call leaves an fd it did not report; a
+ * successful load reports what it loaded (loaded, buf_size, placed_node
+ * on the node asked for, a digest of its algorithm's size, the expected
+ * one if verified, -1 for the fds it does not return); the same load
+ * computes the same digest; an asynchronous load returns a new O_CLOEXEC
+ * load fd, and its results (HEAPLOAD_IOC_LOAD_RESULT: errnos documented,
+ * no EAGAIN once poll() said it ended, the dma-buf fd installed once,
+ * then EALREADY) are those the same load would have had; a struct without
+ * load_fd (older than version 2) never starts one; the
  * kernel writes nothing past the bytes the ioctl number gives; no call
  * takes longer than HANG_MS (a watchdog thread reports the call and ends
  * the program); at the end allocated_bytes and buffers are back to their
@@ -38,6 +61,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -67,16 +91,24 @@
 #define RW_PAGES		5	/* 20 KiB: ARG_MAX_SIZE and the canary */
 #define RO_PAGES		4	/* 16 KiB: ARG_MAX_SIZE */
 #define CLOSED_FD		900	/* far above every fd the program opens */
+#define COMPANION_FD		600	/* a load kept running: not a stray */
 #define SCAN_SLOTS		32
 #define MAX_NOTES		3
+#define SEG_PAGES		64	/* 256 KiB: 4096 segments of 32 bytes, twice */
+#define SEG_BYTES		(SEG_PAGES * HL_PAGE)
+#define MAX_TGT			(MAX_FIX + 16)
+#define MAX_NODES		1024
 
 #define VER0			HEAPLOAD_LOAD_SIZE_VER0
 #define VER1			HEAPLOAD_LOAD_SIZE_VER1
+#define VER2			HEAPLOAD_LOAD_SIZE_VER2
 #define RW			(_IOC_READ | _IOC_WRITE)
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define PICK(a)			((a)[rnd(ARRAY_SIZE(a))])
 
-_Static_assert(sizeof(struct heapload_load) == VER1, "struct heapload_load is version 1");
+_Static_assert(sizeof(struct heapload_load) == VER2, "struct heapload_load is version 2");
+_Static_assert(sizeof(struct heapload_segment) == HEAPLOAD_SEGMENT_SIZE_VER0,
+	       "struct heapload_segment is version 0");
 _Static_assert(sizeof(struct dma_heap_allocation_data) == 24, "dma-heap struct size");
 
 /*
@@ -89,11 +121,30 @@ _Static_assert(sizeof(struct dma_heap_allocation_data) == 24, "dma-heap struct s
  * or any other error of the file's read_iter": the files loaded here are
  * on ext4 and tmpfs, whose reads fail with EIO. ENOTTY: heapload_ioctl()
  * for any number other than HEAPLOAD_IOC_LOAD's type, number and
- * direction.
+ * direction. Version 2 adds EXDEV (target_fd not a heapload dma-buf),
+ * ENOSPC (a segment past the end of the target), EBUSY (the target is
+ * mapped by a device or being loaded), EOPNOTSUPP (NUMA placement on the
+ * restricted heap, a digest the kernel was built without) and EBADMSG
+ * (HEAPLOAD_LOAD_VERIFY with another digest); its EFAULT also covers the
+ * segment array and its E2BIG a segment struct with unknown non-zero
+ * bytes, or more than HEAPLOAD_MAX_SEGMENTS segments.
  */
 static const int load_documented[] = {
 	EFAULT, EINVAL, E2BIG, ENODEV, EBADF, EISDIR, EOVERFLOW, ENODATA,
 	ENOMEM, EINTR, EMFILE, EIO, EPERM, EACCES, ENOTTY,
+	EXDEV, ENOSPC, EBUSY, EOPNOTSUPP, EBADMSG,
+};
+
+/*
+ * HEAPLOAD_IOC_LOAD_RESULT on a load fd: its kernel-doc lists EAGAIN (the
+ * load still runs), EALREADY (the dma-buf fd was installed by an earlier
+ * call), EINVAL (a struct older than version 2, size field not the ioctl's
+ * size), ENOTTY (not a load fd: any other type, number or direction on
+ * one), EFAULT, EMFILE, and any error of HEAPLOAD_IOC_LOAD (the load's
+ * own, load_documented[]).
+ */
+static const int result_documented[] = {
+	EAGAIN, EALREADY, EINVAL, ENOTTY, EFAULT, EMFILE,
 };
 
 /*
@@ -202,6 +253,9 @@ static void rng_iteration(uint64_t seed, uint64_t it)
 enum {
 	T_LOAD_DOC,
 	T_LOAD_ORACLE,
+	T_RESULT_DOC,
+	T_RESULT_ORACLE,
+	T_OLD_ASYNC,
 	T_ALLOC_DOC,
 	T_ALLOC_ORACLE,
 	T_UNKNOWN,
@@ -215,6 +269,9 @@ enum {
 static const char *const test_names[T_COUNT] = {
 	[T_LOAD_DOC]	 = "load_errnos_documented",
 	[T_LOAD_ORACLE]	 = "load_outcome_matches_request",
+	[T_RESULT_DOC]	 = "load_result_errnos_documented",
+	[T_RESULT_ORACLE] = "load_result_outcome_matches_load",
+	[T_OLD_ASYNC]	 = "async_load_needs_version_2_struct",
 	[T_ALLOC_DOC]	 = "heap_alloc_errnos_documented",
 	[T_ALLOC_ORACLE] = "heap_alloc_outcome_matches_request",
 	[T_UNKNOWN]	 = "unknown_ioctls_rejected",
@@ -227,14 +284,14 @@ static const char *const test_names[T_COUNT] = {
 struct verdict {
 	unsigned long long checked;
 	unsigned long long bad;
-	char note[MAX_NOTES][1000];
+	char note[MAX_NOTES][1700];
 };
 
 static struct verdict verdicts[T_COUNT];
 
 static uint64_t seed;
 static unsigned long long cur_it;
-static char cur_desc[700];
+static char cur_desc[1500];
 
 /* Count one check of test @t. */
 static void checked(int t)
@@ -256,7 +313,7 @@ flag(int t, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	snprintf(v->note[v->bad - 1], sizeof(v->note[0]),
-		 "%.255s; HL_FUZZ_SEED=0x%llx HL_FUZZ_FIRST=%llu HL_FUZZ_ITERS=1: %.600s",
+		 "%.255s; HL_FUZZ_SEED=0x%llx HL_FUZZ_FIRST=%llu HL_FUZZ_ITERS=1: %.1350s",
 		 why, (unsigned long long)seed, cur_it, cur_desc);
 }
 
@@ -274,7 +331,7 @@ static void wd_write(const char *s)
 /* A call did not return: report it and every result still due, then go. */
 static void *watchdog_main(void *arg)
 {
-	char buf[1200];
+	char buf[1800];
 	uint64_t start;
 	int t;
 
@@ -345,6 +402,28 @@ struct heap_node {
 static struct heap_node heaps[MAX_HEAPS];
 static unsigned int nheaps;
 
+/* A value for target_fd, and what the kernel will find behind it. */
+enum { TK_OURS, TK_FOREIGN, TK_NOT_DMABUF, TK_BADFD };
+
+struct target {
+	char name[56];
+	int fd;
+	bool owned;		/* close it at the end */
+	int kind;		/* TK_* */
+	bool writable;		/* open for writing (FMODE_WRITE) */
+	bool restricted;	/* of heapload,restricted */
+	uint64_t size;
+};
+
+static struct target tg[MAX_TGT];
+static unsigned int ntg;
+static unsigned int good_tg[MAX_TGT], ngood;	/* ours and writable */
+
+/* The nodes with memory, as /sys/devices/system/node/has_memory lists. */
+static bool node_mem[MAX_NODES];
+static int32_t mem_nodes[MAX_NODES];
+static unsigned int nr_mem_nodes;
+
 static unsigned int system_heap;	/* index of heapload,system */
 static int loader_fd = -1;
 static int dmabuf_fixture = -1;
@@ -360,6 +439,8 @@ static unsigned char *guard;		/* PROT_NONE */
 static unsigned char *ro_area;		/* read-only while a call runs */
 static unsigned char *prog_rw;		/* a writable progress word */
 static unsigned char *prog_ro;		/* a read-only page */
+static unsigned char *seg_area;		/* SEG_PAGES pages: segment arrays */
+static unsigned char *seg_guard;	/* PROT_NONE, right after */
 
 /* The fds open before the fuzzing, and the first free numbers after. */
 static bool fd_known[1024];
@@ -566,6 +647,7 @@ static void setup_other_fixtures(void)
 		}
 	}
 	fx_add("-1", -1, false);
+	fx_add("fd 0", 0, false);	/* with segments, file_fd is 0 */
 	fx_add("INT_MAX", INT_MAX, false);
 	fx_add("INT_MIN", INT_MIN, false);
 	if (dmabuf_fixture >= 0)
@@ -680,6 +762,121 @@ static void setup_dmabuf_fixture(void)
 		ktap_print_msg("dma-buf fd kind: alloc: %s", hl_errname(e));
 }
 
+/* The nodes with memory: "0", "0-1", "0,2-3"; node 0 without NUMA. */
+static void setup_nodes(void)
+{
+	char buf[256] = "";
+	char *p, *tok, *save = NULL;
+	long a, b, i;
+
+	if (hl_read_word("/sys/devices/system/node/has_memory", buf, sizeof(buf)))
+		snprintf(buf, sizeof(buf), "0");
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		a = strtol(tok, &p, 10);
+		b = *p == '-' ? strtol(p + 1, NULL, 10) : a;
+		for (i = a; i <= b && i >= 0 && i < MAX_NODES; i++) {
+			if (!node_mem[i])
+				mem_nodes[nr_mem_nodes++] = (int32_t)i;
+			node_mem[i] = true;
+		}
+	}
+	if (!nr_mem_nodes) {
+		node_mem[0] = true;
+		mem_nodes[nr_mem_nodes++] = 0;
+	}
+	ktap_print_msg("NUMA nodes with memory: %s (%u)", buf, nr_mem_nodes);
+}
+
+static void tg_add(const char *name, int fd, bool owned, int kind,
+		   bool restricted)
+{
+	struct target *t;
+	off_t end;
+	int fl;
+
+	if (ntg >= MAX_TGT) {
+		if (owned && fd >= 0)
+			close(fd);
+		return;
+	}
+	t = &tg[ntg++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->fd = fd;
+	t->owned = owned;
+	t->kind = kind;
+	t->restricted = restricted;
+	if (kind == TK_OURS || kind == TK_FOREIGN) {
+		fl = fcntl(fd, F_GETFL);
+		t->writable = fl >= 0 && ((fl & O_ACCMODE) == O_WRONLY ||
+					  (fl & O_ACCMODE) == O_RDWR);
+		end = lseek(fd, 0, SEEK_END);
+		t->size = end > 0 ? (uint64_t)end : 0;
+	}
+	if (kind == TK_OURS && t->writable && t->size)
+		good_tg[ngood++] = ntg - 1;
+}
+
+/*
+ * Values for target_fd: dma-bufs of every heap, in every access mode, and
+ * every file_fd kind (no dma-buf, or no fd at all).
+ */
+static void setup_targets(void)
+{
+	static const struct {
+		uint64_t len;
+		uint32_t fl;
+		const char *mode;
+	} kinds[] = {
+		{ 64 * 1024, O_RDWR | O_CLOEXEC, "O_RDWR" },
+		{ HL_MIB, O_RDWR | O_CLOEXEC, "O_RDWR" },
+		{ 64 * 1024, O_RDONLY | O_CLOEXEC, "O_RDONLY" },
+		{ 64 * 1024, O_WRONLY | O_CLOEXEC, "O_WRONLY" },
+		{ 64 * 1024, O_ACCMODE | O_CLOEXEC, "O_ACCMODE" },
+	};
+	char name[96];
+	unsigned int i, k;
+	int fd, e;
+
+	for (i = 0; i < nheaps; i++) {
+		const struct heap_node *h = &heaps[i];
+		bool restricted = !strcmp(h->name, HL_RESTRICTED_NAME);
+
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			if ((!h->ours || restricted) && k > 1)
+				continue;
+			if (!h->ours && k)
+				continue;
+			e = hl_heap_alloc(h->fd, kinds[k].len, kinds[k].fl, 0, &fd);
+			if (e) {
+				ktap_print_msg("target_fd kind %s: alloc: %s", h->name,
+					       hl_errname(e));
+				continue;
+			}
+			snprintf(name, sizeof(name), "%.30s dma-buf %llu KiB %s",
+				 h->name, (unsigned long long)kinds[k].len >> 10,
+				 kinds[k].mode);
+			tg_add(name, fd, true, h->ours ? TK_OURS : TK_FOREIGN,
+			       restricted);
+		}
+	}
+	for (i = 0; i < nfx; i++) {
+		snprintf(name, sizeof(name), "file_fd kind %.40s", fx[i].name);
+		if (fx[i].fd >= 0 && fx[i].fd == dmabuf_fixture)
+			tg_add(name, fx[i].fd, false, TK_OURS, false);
+		else
+			tg_add(name, fx[i].fd, false,
+			       fx[i].fget_ok ? TK_NOT_DMABUF : TK_BADFD, false);
+	}
+	for (i = 0; i < ntg; i++)
+		ktap_print_msg("target_fd kind %u: %s (fd %d, %s%s, %" PRIu64 " bytes)",
+			       i, tg[i].name, tg[i].fd,
+			       tg[i].kind == TK_OURS ? "heapload's dma-buf" :
+			       tg[i].kind == TK_FOREIGN ? "another exporter's dma-buf" :
+			       tg[i].kind == TK_NOT_DMABUF ? "not a dma-buf" : "no fd",
+			       tg[i].writable ? ", writable" : "", tg[i].size);
+}
+
 static int t_setup(void)
 {
 	uint64_t mb;
@@ -703,7 +900,8 @@ static int t_setup(void)
 	rw_area = map_pages(RW_PAGES + 1, PROT_READ | PROT_WRITE);
 	ro_area = map_pages(RO_PAGES, PROT_READ | PROT_WRITE);
 	prog_rw = map_pages(2, PROT_READ | PROT_WRITE);
-	if (r == KTAP_PASS && (!rw_area || !ro_area || !prog_rw))
+	seg_area = map_pages(SEG_PAGES + 1, PROT_READ | PROT_WRITE);
+	if (r == KTAP_PASS && (!rw_area || !ro_area || !prog_rw || !seg_area))
 		r = ktap_fail("mmap: %s", strerror(errno));
 	if (r) {
 		hl_precondition_skip("fuzzer setup failed");
@@ -711,7 +909,9 @@ static int t_setup(void)
 	}
 	guard = rw_area + RW_PAGES * HL_PAGE;
 	prog_ro = prog_rw + HL_PAGE;
+	seg_guard = seg_area + SEG_BYTES;
 	if (mprotect(guard, HL_PAGE, PROT_NONE) ||
+	    mprotect(seg_guard, HL_PAGE, PROT_NONE) ||
 	    mprotect(prog_ro, HL_PAGE, PROT_READ)) {
 		hl_precondition_skip("fuzzer setup failed");
 		return ktap_fail("mprotect: %s", strerror(errno));
@@ -722,6 +922,8 @@ static int t_setup(void)
 	setup_data_fixtures();
 	setup_tmpfs_fixtures();
 	setup_other_fixtures();
+	setup_targets();
+	setup_nodes();
 
 	/* Remember what is open; new fds take the lowest free numbers. */
 	for (fd = 0; fd < (int)ARRAY_SIZE(fd_known); fd++)
@@ -754,6 +956,9 @@ static void teardown(void)
 	for (i = 0; i < nfx; i++)
 		if (fx[i].owned)
 			close(fx[i].fd);
+	for (i = 0; i < ntg; i++)
+		if (tg[i].owned)
+			close(tg[i].fd);
 	if (dmabuf_fixture >= 0)
 		close(dmabuf_fixture);
 	for (i = 0; i < nheaps; i++)
@@ -955,11 +1160,14 @@ static void settle_fds(int t, int reported, int unreported_max,
 
 /* -------------------------------------------------------------- counts -- */
 
-enum { A_LOAD, A_ALLOC, A_UNKNOWN, A_COUNT };
+enum { A_LOAD, A_RESULT, A_ALLOC, A_UNKNOWN, A_COUNT };
 
 static const char *const area_names[A_COUNT] = {
-	"HEAPLOAD_IOC_LOAD", "DMA_HEAP_IOCTL_ALLOC", "unknown ioctls",
+	"HEAPLOAD_IOC_LOAD", "HEAPLOAD_IOC_LOAD_RESULT", "DMA_HEAP_IOCTL_ALLOC",
+	"unknown ioctls",
 };
+
+static bool vfs_type(unsigned int type);
 
 static unsigned long long counts[A_COUNT][256];
 
@@ -993,7 +1201,8 @@ static void print_counts(void)
 
 enum lfield {
 	LF_CMD, LF_SIZE, LF_FLAGS, LF_FD, LF_FDFLAGS, LF_RANGE, LF_HEAP,
-	LF_PADRES, LF_PROGRESS, LF_TAIL, LF_LOC, LF_OUT, LF_COUNT,
+	LF_PADRES, LF_PROGRESS, LF_TAIL, LF_LOC, LF_OUT,
+	LF_SEGS, LF_TARGET, LF_NUMA, LF_DIGEST, LF_ASYNC, LF_COUNT,
 };
 
 /* How often a field is drawn from its sane values in a random request. */
@@ -1001,6 +1210,8 @@ static const unsigned int lf_sane_pct[LF_COUNT] = {
 	[LF_CMD] = 75, [LF_SIZE] = 88, [LF_FLAGS] = 80, [LF_FD] = 55,
 	[LF_FDFLAGS] = 85, [LF_RANGE] = 50, [LF_HEAP] = 80, [LF_PADRES] = 90,
 	[LF_PROGRESS] = 75, [LF_TAIL] = 80, [LF_LOC] = 88, [LF_OUT] = 70,
+	[LF_SEGS] = 75, [LF_TARGET] = 80, [LF_NUMA] = 85, [LF_DIGEST] = 80,
+	[LF_ASYNC] = 90,
 };
 
 enum prog { PROG_NONE, PROG_OK, PROG_FAULT };
@@ -1020,19 +1231,48 @@ static uint32_t insane_fd_flags(void)
 	return chance(20) ? rnd32() | O_NONBLOCK : PICK(v);
 }
 
+/* A generated segment: what the array holds, and what its fd is. */
+struct seg_gen {
+	const struct fixture *f;
+	struct heapload_segment s;
+	bool tail_nonzero;	/* a non-zero byte past the first 32 */
+};
+
+static struct seg_gen segs[HEAPLOAD_MAX_SEGMENTS];
+
 struct load_call {
 	unsigned int dir, nr, usize;
 	struct heapload_load l;		/* what the kernel gets (zero-extended) */
 	bool tail_nonzero;
+	unsigned int tail_pos;
 	int prog;
 	struct placed arg;
-	const struct fixture *f;
 	uint64_t cap;
+	unsigned int nseg;		/* entries of segs[] written */
+	unsigned char *seg_base;	/* the array in seg_area, or NULL */
+	bool segs_ro;			/* seg_area read-only during the call */
+	bool busy;			/* another load fills the target */
+	bool digest_right;		/* expected_digest is the loaded bytes' */
+};
+
+/* What a request may end with. */
+struct expect {
+	struct eset allow;	/* errnos of the call */
+	bool may;		/* the call may succeed */
+	struct eset run;	/* results of an asynchronous load it starts */
+	bool run_may;		/* ... which may succeed */
+	uint64_t want;		/* bytes loaded */
+	uint64_t buf_len;	/* size of the buffer */
 };
 
 static uint64_t page_down(uint64_t n)
 {
 	return n & ~(HL_PAGE - 1);
+}
+
+static uint64_t align_up(uint64_t n, uint64_t a)
+{
+	return a > 1 ? (n + a - 1) / a * a : n;
 }
 
 /* A valid range of @s bytes (s > 0) for a load. */
@@ -1090,7 +1330,8 @@ static void clamp_range(uint64_t s, uint64_t cap, uint64_t *off, uint64_t *len)
 			*off = page_down(s - cap) + (*off & (HL_PAGE - 1));
 	} else if (!__builtin_add_overflow(*off, *len, &end) && end <= s &&
 		   *len > cap) {
-		*len = page_down(cap) - HL_PAGE + (*len & (HL_PAGE - 1));
+		*len = cap > HL_PAGE ? page_down(cap) - HL_PAGE + (*len & (HL_PAGE - 1)) :
+		       1 + rnd(cap);
 	}
 }
 
@@ -1172,23 +1413,147 @@ static bool known_heap(const char *name)
 	       (have_heap[2] && !strcmp(name, "system"));
 }
 
+/* Whether a segment of @f is read with direct I/O, as the kernel decides. */
+static bool seg_direct(const struct fixture *f, uint32_t flags, bool restricted)
+{
+	if ((flags & HEAPLOAD_LOAD_DIRECT) || restricted)
+		return true;
+	if (flags & HEAPLOAD_LOAD_BUFFERED)
+		return false;
+	return f->odirect;
+}
+
+/* What the kernel resolves a checked segment to. */
+struct seg_info {
+	uint64_t buf_off, len, read_len;
+};
+
 /*
- * What the kernel-doc of HEAPLOAD_IOC_LOAD lets @c end with: *@allow, and
- * *@may_succeed; the length a success loads in *@want. A request that
- * breaks several rules may fail with the errno of any of them.
+ * The kernel-doc's rules for one file range (the single one, or a
+ * segment's): the errnos it breaks go into @allow; false if any.
  */
-static void load_expect(const struct load_call *c, struct eset *allow,
-			bool *may_succeed, uint64_t *want)
+static bool seg_expect(struct eset *allow, const struct fixture *f,
+		       uint32_t flags, bool restricted, uint64_t off,
+		       uint64_t length, uint64_t buf_off, struct seg_info *si)
+{
+	struct eset before = *allow;
+	bool direct, ovf;
+	uint64_t a = 0, end = 0, len;
+
+	memset(si, 0, sizeof(*si));
+	si->buf_off = buf_off;
+	if (!f->fget_ok || !f->readable) {
+		es_add(allow, EBADF);
+		return false;
+	}
+	if (f->isdir) {
+		es_add(allow, EISDIR);
+		return false;
+	}
+	if (!f->isreg) {
+		es_add(allow, EINVAL);
+		return false;
+	}
+	if (restricted && (flags & HEAPLOAD_LOAD_BUFFERED))
+		es_add(allow, EINVAL);
+	direct = seg_direct(f, flags, restricted);
+	if (direct) {
+		a = f->dio_align;
+		if (!f->can_direct || off % a || buf_off % a)
+			es_add(allow, EINVAL);
+	}
+	/* File offsets are loff_t: an end past LLONG_MAX overflows. */
+	ovf = __builtin_add_overflow(off, length, &end) || end > (uint64_t)LLONG_MAX;
+	if (ovf)
+		es_add(allow, EOVERFLOW);
+	if (off > f->size || (!ovf && end > f->size)) {
+		es_add(allow, EINVAL);
+	} else if (!ovf) {
+		len = length ? length : f->size - off;
+		if (!len) {
+			es_add(allow, ENODATA);
+		} else {
+			si->len = len;
+			si->read_len = a ? align_up(len, a) : len;
+			if (__builtin_add_overflow(buf_off, si->read_len, &end) ||
+			    end > (uint64_t)LLONG_MAX)
+				es_add(allow, EOVERFLOW);
+		}
+	}
+	return !memcmp(&before, allow, sizeof(before));
+}
+
+static const struct fixture *fx_by_fd(int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < nfx; i++)
+		if (fx[i].fd == fd)
+			return &fx[i];
+	return NULL;
+}
+
+static const struct target *tg_by_fd(int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < ntg; i++)
+		if (tg[i].fd == fd)
+			return &tg[i];
+	return NULL;
+}
+
+static bool node_ok(int32_t n)
+{
+	return n >= 0 && n < MAX_NODES && node_mem[n];
+}
+
+/* The bytes of a HEAPLOAD_DIGEST_* value's digest; 0 for unknown ones. */
+static unsigned int digest_size(uint32_t alg)
+{
+	return alg == HEAPLOAD_DIGEST_SHA256 ? 32 : alg == HEAPLOAD_DIGEST_XXH64 ? 8 : 0;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		if (*b++)
+			return false;
+	return true;
+}
+
+static int cmp_seg_info(const void *a, const void *b)
+{
+	const struct seg_info *x = a, *y = b;
+
+	return x->buf_off < y->buf_off ? -1 : x->buf_off > y->buf_off;
+}
+
+static struct seg_info seg_infos[HEAPLOAD_MAX_SEGMENTS];
+
+/*
+ * What the kernel-doc of HEAPLOAD_IOC_LOAD lets @c end with. A request
+ * that breaks several rules may fail with the errno of any of them: the
+ * oracle does not depend on the order of the checks.
+ */
+static void load_expect(const struct load_call *c, struct expect *x)
 {
 	const struct heapload_load *l = &c->l;
-	const struct fixture *f = c->f;
-	bool restricted = false, direct = false, terminated;
-	uint64_t end = 0, len, a;
-	bool ovf;
+	const uint32_t v2_flags = HEAPLOAD_LOAD_INTO | HEAPLOAD_LOAD_NUMA_NODE |
+				  HEAPLOAD_LOAD_VERIFY | HEAPLOAD_LOAD_ASYNC;
+	bool into = l->flags & HEAPLOAD_LOAD_INTO, numa = l->flags & HEAPLOAD_LOAD_NUMA_NODE;
+	bool verify = l->flags & HEAPLOAD_LOAD_VERIFY, async = l->flags & HEAPLOAD_LOAD_ASYNC;
+	bool restricted = false, segs_ok = true, terminated;
+	struct eset *allow = &x->allow, maybe;
+	const struct target *t = NULL;
+	const struct fixture *f;
+	uint64_t end = 0, e, pos;
+	unsigned int i, n = 0, dsz;
 
-	memset(allow, 0, sizeof(*allow));
-	*may_succeed = false;
-	*want = 0;
+	memset(x, 0, sizeof(*x));
+	memset(&maybe, 0, sizeof(maybe));
 	if (c->dir != RW || c->nr != 0) {
 		es_add(allow, ENOTTY);
 		return;
@@ -1202,17 +1567,19 @@ static void load_expect(const struct load_call *c, struct eset *allow,
 	if (c->arg.loc == LOC_BAD || c->arg.loc == LOC_STRADDLE) {
 		es_add(allow, EFAULT);
 		/* check_zeroed_user() may meet a non-zero byte first. */
-		if (c->arg.loc == LOC_STRADDLE && c->usize > VER1 &&
+		if (c->arg.loc == LOC_STRADDLE && c->usize > VER2 &&
 		    c->tail_nonzero)
 			es_add(allow, E2BIG);
 		return;
 	}
-	if (c->usize > VER1 && c->tail_nonzero)
+	if (c->usize > VER2 && c->tail_nonzero)
 		es_add(allow, E2BIG);
+
+	/* The fields of struct heapload_load. */
 	if (l->size != c->usize)
 		es_add(allow, EINVAL);
 	if ((l->flags & ~HEAPLOAD_LOAD_VALID_FLAGS) ||
-	    (l->flags & HEAPLOAD_LOAD_VALID_FLAGS) == HEAPLOAD_LOAD_VALID_FLAGS)
+	    ((l->flags & HEAPLOAD_LOAD_DIRECT) && (l->flags & HEAPLOAD_LOAD_BUFFERED)))
 		es_add(allow, EINVAL);
 	if (l->fd_flags & ~(uint32_t)(O_CLOEXEC | O_ACCMODE))
 		es_add(allow, EINVAL);
@@ -1223,57 +1590,163 @@ static void load_expect(const struct load_call *c, struct eset *allow,
 	terminated = memchr(l->heap, '\0', sizeof(l->heap)) != NULL;
 	if (!terminated)
 		es_add(allow, EINVAL);
-	else if (!known_heap(l->heap))
-		es_add(allow, ENODEV);
-	else
-		restricted = !strcmp(l->heap, HL_RESTRICTED_NAME);
-
-	if (!f->fget_ok || !f->readable) {
-		es_add(allow, EBADF);
-	} else if (f->isdir) {
-		es_add(allow, EISDIR);
-	} else if (!f->isreg) {
+	if (l->nr_segments) {
+		if (l->file_fd || l->offset || l->length ||
+		    l->segment_size < HEAPLOAD_SEGMENT_SIZE_VER0)
+			es_add(allow, EINVAL);
+		if (l->nr_segments > HEAPLOAD_MAX_SEGMENTS)
+			es_add(allow, E2BIG);
+	} else if (l->segments || l->segment_size) {
 		es_add(allow, EINVAL);
-	} else {
-		if (restricted && (l->flags & HEAPLOAD_LOAD_BUFFERED))
-			es_add(allow, EINVAL);
-		if ((l->flags & HEAPLOAD_LOAD_DIRECT) || restricted)
-			direct = true;
-		else if (l->flags & HEAPLOAD_LOAD_BUFFERED)
-			direct = false;
+	}
+	if (into ? l->heap[0] || l->fd_flags || numa : l->target_fd != 0)
+		es_add(allow, EINVAL);
+	if ((!numa && l->numa_node) || (numa && !node_ok(l->numa_node)))
+		es_add(allow, EINVAL);
+	dsz = digest_size(l->digest_alg);
+	if (l->digest_alg > HEAPLOAD_DIGEST_XXH64)
+		es_add(allow, EINVAL);
+	else if (l->digest_alg)
+		es_add(&maybe, EOPNOTSUPP);	/* a kernel built without it */
+	if (verify && !l->digest_alg)
+		es_add(allow, EINVAL);
+	if (!verify && !all_zero(l->expected_digest, sizeof(l->expected_digest)))
+		es_add(allow, EINVAL);
+	if (!all_zero(l->expected_digest + dsz, sizeof(l->expected_digest) - dsz))
+		es_add(allow, EINVAL);
+	if (async && l->progress_addr)
+		es_add(allow, EINVAL);
+	/*
+	 * A struct older than version 2 does not know the flags of version
+	 * 2: refusing them is allowed. Without load_fd, HEAPLOAD_LOAD_ASYNC
+	 * must be refused (the caller could only learn its load fd by
+	 * scanning its fd table): do_load() checks that as a test of its own.
+	 */
+	if ((l->flags & v2_flags) && c->usize < VER2)
+		es_add(&maybe, EINVAL);
+
+	/* The target, or the heap. */
+	if (into) {
+		t = tg_by_fd(l->target_fd);
+		if (!t || t->kind == TK_BADFD) {
+			es_add(allow, EBADF);
+		} else if (t->kind != TK_OURS) {
+			es_add(allow, EXDEV);
+		} else {
+			if (!t->writable)
+				es_add(allow, EBADF);
+			if (c->busy)
+				es_add(&maybe, EBUSY);
+			restricted = t->restricted;
+		}
+	} else if (terminated) {
+		if (!known_heap(l->heap))
+			es_add(allow, ENODEV);
 		else
-			direct = f->odirect;
-		if (direct && (!f->can_direct || l->offset % f->dio_align))
-			es_add(allow, EINVAL);
-		/* File offsets are loff_t: an end past LLONG_MAX overflows. */
-		ovf = __builtin_add_overflow(l->offset, l->length, &end) ||
-		      end > (uint64_t)LLONG_MAX;
-		if (ovf)
-			es_add(allow, EOVERFLOW);
-		if (l->offset > f->size || (!ovf && end > f->size)) {
-			es_add(allow, EINVAL);
-		} else if (!ovf && !l->length && l->offset == f->size) {
-			es_add(allow, ENODATA);
-		} else if (!ovf && direct && f->can_direct) {
-			/* Blocks above a page: the last must fit the buffer. */
-			a = f->dio_align;
-			len = l->length ? l->length : f->size - l->offset;
-			if (a > HL_PAGE && (len + a - 1) / a * a > hl_page_up(len))
+			restricted = !strcmp(l->heap, HL_RESTRICTED_NAME);
+	}
+	if (numa && restricted)
+		es_add(allow, EOPNOTSUPP);
+
+	/* The segments: read from the array, then checked. */
+	if (!l->nr_segments) {
+		f = fx_by_fd(l->file_fd);
+		n = 1;
+		if (!f) {
+			es_add(allow, EBADF);
+			segs_ok = false;
+		} else {
+			segs_ok = seg_expect(allow, f, l->flags, restricted,
+					     l->offset, l->length, 0, &seg_infos[0]);
+		}
+	} else if (l->nr_segments <= HEAPLOAD_MAX_SEGMENTS &&
+		   l->segment_size >= HEAPLOAD_SEGMENT_SIZE_VER0) {
+		const unsigned char *base = c->seg_base &&
+			l->segments == (uintptr_t)c->seg_base ? c->seg_base : NULL;
+
+		n = l->nr_segments;
+		for (i = 0; i < n && segs_ok; i++) {
+			pos = base ? (uint64_t)(base - seg_area) +
+				(uint64_t)(i + 1) * l->segment_size : ~0ULL;
+			if (!base || i >= c->nseg || pos > SEG_BYTES) {
+				es_add(allow, EFAULT);
+				for (; i < c->nseg; i++)
+					if (segs[i].tail_nonzero)
+						es_add(allow, E2BIG);
+				segs_ok = false;
+				break;
+			}
+			if (segs[i].tail_nonzero) {
+				es_add(allow, E2BIG);
+				segs_ok = false;
+			}
+			if (segs[i].s.flags) {
 				es_add(allow, EINVAL);
+				segs_ok = false;
+			}
+			if (!segs[i].f->fget_ok) {
+				es_add(allow, EBADF);
+				segs_ok = false;
+			}
+		}
+		for (i = 0; i < n && segs_ok; i++)
+			if (!seg_expect(allow, segs[i].f, l->flags, restricted,
+					segs[i].s.file_offset, segs[i].s.length,
+					segs[i].s.buf_offset, &seg_infos[i]))
+				segs_ok = false;
+	} else {
+		segs_ok = false;
+	}
+	if (segs_ok) {
+		for (i = 0; i < n; i++) {
+			x->want += seg_infos[i].len;
+			e = seg_infos[i].buf_off + seg_infos[i].len;
+			end = e > end ? e : end;
+		}
+		x->buf_len = t && into ? t->size : hl_page_up(end);
+		qsort(seg_infos, n, sizeof(seg_infos[0]), cmp_seg_info);
+		for (i = 0; i < n; i++) {
+			if (i && seg_infos[i].buf_off <
+				 seg_infos[i - 1].buf_off + seg_infos[i - 1].read_len)
+				es_add(allow, EINVAL);
+			if (seg_infos[i].buf_off + seg_infos[i].read_len > x->buf_len)
+				es_add(allow, into ? ENOSPC : EINVAL);
 		}
 	}
-	if (!es_empty(allow))
-		return;
 
-	*want = l->length ? l->length : f->size - l->offset;
+	/* Always possible: a failed allocation of the kernel's. */
+	es_add(&maybe, ENOMEM);
+	if (!es_empty(allow)) {
+		/* Version 2 callers get the struct back on an error. */
+		if (c->arg.loc == LOC_RO && c->usize >= VER2)
+			es_add(&maybe, EFAULT);
+		for (i = 0; i < 4; i++)
+			allow->w[i] |= maybe.w[i];
+		return;
+	}
+
 	/* Valid: it loads, unless memory runs out or a copy out faults. */
-	es_add(allow, ENOMEM);
-	if (hl_page_up(*want) > limit_bytes)
-		return;		/* must fail with ENOMEM */
-	*may_succeed = true;
-	if (c->arg.loc == LOC_RO || (c->usize >= VER1 && c->prog == PROG_FAULT)) {
+	x->run = maybe;
+	x->run_may = true;
+	if (!into && x->buf_len > limit_bytes)
+		x->run_may = false;		/* must fail with ENOMEM */
+	if (verify) {
+		es_add(&x->run, EBADMSG);
+		if (!c->digest_right)
+			x->run_may = false;	/* must fail with EBADMSG */
+	}
+	if (async) {
+		x->allow = maybe;
+		x->may = c->arg.loc == LOC_GOOD;
+		if (!x->may)
+			es_add(allow, EFAULT);
+		return;
+	}
+	x->allow = x->run;
+	x->may = x->run_may;
+	if (c->arg.loc == LOC_RO || c->prog == PROG_FAULT) {
 		es_add(allow, EFAULT);
-		*may_succeed = false;
+		x->may = false;
 	}
 }
 
@@ -1296,46 +1769,709 @@ static void heap_str(const char heap[HEAPLOAD_HEAP_NAME_MAX], char *buf,
 	snprintf(buf + n, len - n, "\"%s", nul ? "" : "... (no NUL in 64 bytes)");
 }
 
+static void hex_str(const unsigned char *p, size_t n, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && o + 3 < len; i++)
+		o += snprintf(buf + o, len - o, "%02x", p[i]);
+}
+
 static void load_desc(const struct load_call *c, unsigned long cmd)
 {
-	char heap[300], loc[64];
+	const struct heapload_load *l = &c->l;
+	const struct fixture *f = fx_by_fd(l->file_fd);
+	const struct target *t = tg_by_fd(l->target_fd);
+	char heap[300], loc[64], exp[70], sg[420];
+	size_t n = 0;
+	unsigned int i;
 
-	heap_str(c->l.heap, heap, sizeof(heap));
+	heap_str(l->heap, heap, sizeof(heap));
 	loc_str(&c->arg, loc, sizeof(loc));
-	snprintf(cur_desc, sizeof(cur_desc),
-		 "/dev/heapload ioctl 0x%08lx (dir %u nr %u size %u), arg %s: size %u flags 0x%x file_fd %d [%s] fd_flags 0x%x offset %llu length %llu heap %s __pad %u reserved 0x%llx progress_addr 0x%llx%s",
-		 cmd, c->dir, c->nr, c->usize, loc, c->l.size, c->l.flags,
-		 c->l.file_fd, c->f->name, c->l.fd_flags,
-		 (unsigned long long)c->l.offset,
-		 (unsigned long long)c->l.length, heap, c->l.__pad,
-		 (unsigned long long)c->l.reserved[0],
-		 (unsigned long long)c->l.progress_addr,
-		 c->tail_nonzero ? " non-zero byte past 168" : "");
+	n = snprintf(cur_desc, sizeof(cur_desc),
+		     "/dev/heapload ioctl 0x%08lx (dir %u nr %u size %u), arg %s: size %u flags 0x%x file_fd %d [%s] fd_flags 0x%x offset %llu length %llu heap %s __pad %u reserved 0x%llx progress_addr 0x%llx%s",
+		     cmd, c->dir, c->nr, c->usize, loc, l->size, l->flags,
+		     l->file_fd, f ? f->name : "?", l->fd_flags,
+		     (unsigned long long)l->offset,
+		     (unsigned long long)l->length, heap, l->__pad,
+		     (unsigned long long)l->reserved[0],
+		     (unsigned long long)l->progress_addr,
+		     c->tail_nonzero ? " non-zero byte past 272" : "");
+	if (c->usize <= VER1 || n >= sizeof(cur_desc))
+		return;
+	sg[0] = '\0';
+	if (l->nr_segments && c->nseg) {
+		size_t m = 0;
+
+		for (i = 0; i < c->nseg && i < 3 && m < sizeof(sg); i++)
+			m += snprintf(sg + m, sizeof(sg) - m,
+				      " [%u: fd %d (%s) flags 0x%x file_offset %llu length %llu buf_offset %llu%s]",
+				      i, segs[i].s.file_fd, segs[i].f->name,
+				      segs[i].s.flags,
+				      (unsigned long long)segs[i].s.file_offset,
+				      (unsigned long long)segs[i].s.length,
+				      (unsigned long long)segs[i].s.buf_offset,
+				      segs[i].tail_nonzero ? ", non-zero tail" : "");
+		if (c->nseg > 3 && m < sizeof(sg))
+			snprintf(sg + m, sizeof(sg) - m, " (%u written)", c->nseg);
+	}
+	hex_str(l->expected_digest, digest_size(l->digest_alg) ?
+		digest_size(l->digest_alg) : 8, exp, sizeof(exp));
+	snprintf(cur_desc + n, sizeof(cur_desc) - n,
+		 "; segments 0x%llx%s nr_segments %u segment_size %u%s target_fd %d [%s%s] numa_node %d digest_alg %u expected_digest %s...",
+		 (unsigned long long)l->segments,
+		 c->seg_base ? (c->segs_ro ? " (read-only)" : "") : "",
+		 l->nr_segments, l->segment_size, sg, l->target_fd,
+		 t ? t->name : "?", c->busy ? ", busy" : "", l->numa_node,
+		 l->digest_alg, exp);
+}
+
+/* ----------------------------------------------------------- segments -- */
+
+/* Write the array: at the start of seg_area, or ending at its guard. */
+static void write_segments(struct load_call *c, bool flush)
+{
+	uint64_t ss = c->l.segment_size, bytes = ss * c->nseg;
+	unsigned int i;
+	unsigned char *p;
+
+	memset(seg_area, 0, SEG_BYTES);
+	c->seg_base = seg_area;
+	if (flush && ss && bytes <= SEG_BYTES)
+		c->seg_base = seg_area + SEG_BYTES - bytes;
+	if (ss < HEAPLOAD_SEGMENT_SIZE_VER0)
+		return;
+	for (i = 0; i < c->nseg; i++) {
+		if ((uint64_t)(c->seg_base - seg_area) + (i + 1) * ss > SEG_BYTES)
+			break;
+		p = c->seg_base + i * ss;
+		memcpy(p, &segs[i].s, sizeof(segs[i].s));
+		if (segs[i].tail_nonzero)
+			p[sizeof(segs[i].s) + rnd(ss - sizeof(segs[i].s))] = 1 + rnd(255);
+	}
+}
+
+/*
+ * Segments that can load: files that can be read at offsets their I/O
+ * allows, not overlapping, within @space bytes of buffer.
+ */
+static void gen_sane_segments(struct load_call *c, unsigned int n,
+			      bool restricted, uint64_t space, bool many)
+{
+	uint64_t cursor = 0, per = space / n / (many ? 1 : 2), off, len, a, rl;
+	const struct fixture *f;
+	unsigned int i, j, k;
+	struct seg_gen tmp;
+
+	if (!per)
+		per = 1;
+	for (i = 0; i < n; i++) {
+		f = &fx[sane_fx[rnd(nsane)]];
+		for (k = 0; many && k < 8 && seg_direct(f, c->l.flags, restricted); k++)
+			f = &fx[sane_fx[rnd(nsane)]];
+		a = seg_direct(f, c->l.flags, restricted) ? f->dio_align : 1;
+		sane_range(f->size, per, &off, &len);
+		off = off / a * a;
+		clamp_range(f->size, per, &off, &len);
+		if (off >= f->size)
+			off = 0;
+		if (many) {	/* a few bytes each */
+			len = 1 + rnd(per < f->size ? per : f->size);
+			off = rnd(f->size - len + 1) / a * a;
+		}
+		rl = len ? len : f->size - off;
+		if (many && i && cursor + align_up(rl, a) > space)
+			break;
+		if (!many && chance(50))
+			cursor += rnd(2 * HL_PAGE);
+		cursor = align_up(cursor, a);
+		memset(&segs[i], 0, sizeof(segs[i]));
+		segs[i].f = f;
+		segs[i].s.file_fd = f->fd;
+		segs[i].s.file_offset = off;
+		segs[i].s.length = len;
+		segs[i].s.buf_offset = cursor;
+		cursor += align_up(rl, a);
+	}
+	n = i;
+	if (chance(30)) {	/* any order */
+		for (i = n - 1; i > 0; i--) {
+			j = rnd(i + 1);
+			tmp = segs[i];
+			segs[i] = segs[j];
+			segs[j] = tmp;
+		}
+	}
+	c->nseg = n;
+}
+
+static const uint64_t huge_buf_offs[] = {
+	HUGE_LEN, 1ULL << 62, (uint64_t)LLONG_MAX, (uint64_t)LLONG_MAX - 100,
+	1ULL << 63, ~0ULL, ~0ULL - 4095,
+};
+
+/* Segments, or the fields of segments, for @c: hostile unless @sane. */
+static void gen_segments(struct load_call *c, bool sane, bool restricted,
+			 uint64_t space)
+{
+	static const uint32_t big_nr[] = {
+		HEAPLOAD_MAX_SEGMENTS + 1, 8192, 1U << 31, ~0U,
+	};
+	static const uint32_t small_ss[] = { 0, 1, 8, 16, 24, 31 };
+	static const uint32_t larger_ss[] = { 33, 40, 48, 64, 128, 4096 };
+	static const uint32_t huge_ss[] = { 65536, 1U << 20, 1U << 31, ~0U };
+	bool many = sane && chance(4) && !(c->l.flags & HEAPLOAD_LOAD_DIRECT) &&
+		    !restricted;
+	unsigned int n = many ? 64 + rnd(HEAPLOAD_MAX_SEGMENTS - 63) :
+			 1 + rnd(chance(10) ? 64 : 4), i, j;
+	uint64_t o, l, s;
+	bool flush = chance(50), no_ptr = false;
+
+	if (many && n * 1ULL > space)
+		n = space ? space : 1;
+	gen_sane_segments(c, n, restricted, space, many);
+	n = c->nseg;
+	c->l.nr_segments = n;
+	c->l.segment_size = HEAPLOAD_SEGMENT_SIZE_VER0;
+	if (sane && chance(10))		/* a newer struct, zero past 32 */
+		c->l.segment_size = PICK(larger_ss);
+	if (!sane) {
+		i = rnd(n);
+		switch (rnd(13)) {
+		case 0:		/* not accessible */
+			c->l.segments = PICK(bad_addrs);
+			c->seg_base = NULL;
+			return;
+		case 1:		/* the array's end is in a PROT_NONE page */
+			c->l.segment_size = chance(70) ? 32 : 32 + 8 * rnd(13);
+			for (j = 0; j < n; j++)
+				segs[j].tail_nonzero = false;
+			memset(seg_area, 0, SEG_BYTES);
+			c->seg_base = seg_guard - (uint64_t)n * c->l.segment_size +
+				      1 + rnd(c->l.segment_size - 1);
+			for (j = 0; j < n; j++) {
+				unsigned char *p = c->seg_base + (uint64_t)j * c->l.segment_size;
+
+				if (p + c->l.segment_size <= seg_guard)
+					memcpy(p, &segs[j].s, sizeof(segs[j].s));
+			}
+			c->l.segments = (uintptr_t)c->seg_base;
+			return;
+		case 2:		/* too many */
+			c->l.nr_segments = PICK(big_nr);
+			if (chance(20))
+				c->l.nr_segments = HEAPLOAD_MAX_SEGMENTS + 1 + rnd32() % (1U << 20);
+			break;
+		case 3:
+			c->l.segment_size = PICK(small_ss);
+			break;
+		case 4:		/* newer structs, sometimes with unknown bytes */
+			c->l.segment_size = PICK(larger_ss);
+			if (chance(60))
+				segs[i].tail_nonzero = true;
+			break;
+		case 5:
+			c->l.segment_size = PICK(huge_ss);
+			break;
+		case 6:
+			segs[i].s.flags = chance(50) ? 1U << rnd(32) : rnd32() | 1;
+			break;
+		case 7:		/* overlapping */
+			if (n == 1 && n < HEAPLOAD_MAX_SEGMENTS) {
+				segs[1] = segs[0];
+				c->nseg = n = 2;
+				c->l.nr_segments = n;
+			}
+			j = (i + 1 + rnd(n - 1)) % n;
+			s = segs[i].s.length ? segs[i].s.length :
+			    segs[i].f->size - segs[i].s.file_offset;
+			segs[j].s.buf_offset = segs[i].s.buf_offset + rnd(s ? s : 1);
+			break;
+		case 8:		/* huge offsets and lengths */
+			switch (rnd(3)) {
+			case 0:
+				segs[i].s.buf_offset = PICK(huge_buf_offs);
+				break;
+			case 1:
+				insane_range(segs[i].f->size, &o, &l);
+				clamp_range(segs[i].f->size, space, &o, &l);
+				segs[i].s.file_offset = o;
+				segs[i].s.length = l;
+				break;
+			default:
+				segs[i].s.length = chance(50) ? ~0ULL : 1ULL << 63;
+				break;
+			}
+			break;
+		case 9:		/* any fd */
+			segs[i].f = &fx[rnd(nfx)];
+			segs[i].s.file_fd = segs[i].f->fd;
+			if (!segs[i].s.length)	/* not to the end of a large file */
+				segs[i].s.length = 1 + rnd(HL_PAGE);
+			break;
+		case 10:	/* the single range's fields as well */
+			switch (rnd(3)) {
+			case 0:
+				c->l.file_fd = fx[sane_fx[rnd(nsane)]].fd;
+				break;
+			case 1:
+				c->l.offset = 1 + rnd(HL_PAGE);
+				break;
+			default:
+				c->l.length = 1 + rnd(HL_PAGE);
+				break;
+			}
+			break;
+		case 11:	/* an array, or its size, but no segments */
+			c->l.nr_segments = 0;
+			if (chance(50))
+				c->l.segment_size = 0;
+			else
+				no_ptr = chance(50);
+			break;
+		default:	/* misaligned in the buffer */
+			segs[i].s.buf_offset += 1 + rnd(511);
+			break;
+		}
+	}
+	c->segs_ro = chance(20);
+	write_segments(c, flush);
+	c->l.segments = no_ptr ? 0 : (uintptr_t)c->seg_base;
+}
+
+/* ------------------------------------------------------ load, outcome -- */
+
+/* The out fields of a successful load (or load result) @out. */
+static void check_success_out(int t, const struct load_call *c,
+			      const struct expect *x,
+			      const struct heapload_load *out, unsigned int usize,
+			      bool async)
+{
+	const struct heapload_load *l = &c->l;
+	unsigned int dsz = digest_size(l->digest_alg);
+
+	if (out->loaded != x->want || out->buf_size != x->buf_len)
+		flag(t, "loaded %llu buf_size %llu, expected %llu and %llu",
+		     (unsigned long long)out->loaded,
+		     (unsigned long long)out->buf_size,
+		     (unsigned long long)x->want,
+		     (unsigned long long)x->buf_len);
+	if ((l->flags & HEAPLOAD_LOAD_INTO) && out->dmabuf_fd != -1)
+		flag(t, "a load into a buffer reports dmabuf_fd %d", out->dmabuf_fd);
+	if (usize >= offsetof(struct heapload_load, load_fd) + 4 && !async &&
+	    out->load_fd != -1)
+		flag(t, "a synchronous load reports load_fd %d", out->load_fd);
+	if (usize >= offsetof(struct heapload_load, placed_node) + 4 &&
+	    (l->flags & HEAPLOAD_LOAD_NUMA_NODE) &&
+	    out->placed_node != l->numa_node)
+		flag(t, "placed_node %d after a load with HEAPLOAD_LOAD_NUMA_NODE %d",
+		     out->placed_node, l->numa_node);
+	if (usize >= VER2 &&
+	    !all_zero(out->digest + dsz, sizeof(out->digest) - dsz))
+		flag(t, "digest has non-zero bytes past the %u of digest_alg %u",
+		     dsz, l->digest_alg);
+	if (usize >= VER2 && (l->flags & HEAPLOAD_LOAD_VERIFY) &&
+	    memcmp(out->digest, l->expected_digest, sizeof(out->digest)))
+		flag(t, "verified load succeeded with a digest other than expected_digest");
+}
+
+/* A watched close: the last close of a load fd waits for its worker. */
+static void wd_close(int fd)
+{
+	__atomic_store_n(&wd_start_ms, hl_now_ms(), __ATOMIC_RELEASE);
+	close(fd);
+	__atomic_store_n(&wd_start_ms, 0, __ATOMIC_RELEASE);
+}
+
+static bool fd_link_is(int fd, const char *what)
+{
+	char link[128];
+
+	is_dmabuf(fd, link, sizeof(link));
+	return strstr(link, what) != NULL;
+}
+
+/* What the follow-up of an asynchronous load knows. */
+struct astate {
+	bool ended;		/* poll() said so, or a result came */
+	bool installed;		/* a result call succeeded */
+	int failed;		/* the load's error, once a result call gave it */
+};
+
+/*
+ * One HEAPLOAD_IOC_LOAD_RESULT call on @load_fd: sane, or with a fuzzed
+ * number, size, size field or argument memory.
+ */
+static void result_call(int load_fd, const struct load_call *c,
+			const struct expect *x, struct astate *st, bool sane)
+{
+	static const unsigned int sizes[] = {
+		0, 8, VER0, VER1, VER2 - 1, VER2 + 1, VER2 + 8, 512, 4096,
+	};
+	static const unsigned int bad_dirs[] = { _IOC_WRITE, _IOC_READ, _IOC_NONE };
+	unsigned int dir = RW, nr = 1, type = HEAPLOAD_IOC_MAGIC, usize = VER2, i;
+	struct heapload_load *out = NULL;
+	struct eset allow;
+	struct placed arg;
+	bool may = false, valid = false, writable;
+	char set[200], loc[64];
+	unsigned long cmd;
+	uint32_t sz;
+	size_t n;
+	int e;
+
+	if (!sane) {
+		switch (rnd(5)) {
+		case 0:
+			usize = PICK(sizes);
+			break;
+		case 1:
+			dir = PICK(bad_dirs);
+			break;
+		case 2:
+			nr = chance(50) ? 0 : 2 + rnd(254);
+			break;
+		case 3:
+			do
+				type = rnd(256);
+			while (vfs_type(type) || type == HEAPLOAD_IOC_MAGIC);
+			break;
+		default:
+			break;
+		}
+	}
+	cmd = _IOC(dir, type, nr, usize);
+	sz = usize;
+	if (!sane && chance(30)) {
+		const uint32_t v[] = { 0, usize - 1, usize + 1, VER1, VER2, rnd32() };
+
+		sz = PICK(v);
+	}
+	memset(content, 0, usize);
+	memcpy(content, &sz, usize < 4 ? usize : 4);
+	if (!sane && chance(40))	/* only size is read */
+		for (i = 4; i < usize; i++)
+			content[i] = (unsigned char)rnd32();
+	pick_loc(&arg, sane || chance(60), usize, usize);
+	/* The kernel writes back at most the struct it knows. */
+	writable = arg.loc == LOC_GOOD ||
+		   (arg.loc == LOC_STRADDLE && arg.cross >= (usize < VER2 ? usize : VER2));
+
+	memset(&allow, 0, sizeof(allow));
+	if (type != HEAPLOAD_IOC_MAGIC || nr != 1 || dir != RW) {
+		es_add(&allow, ENOTTY);
+	} else if (usize < VER2) {
+		es_add(&allow, EINVAL);
+	} else if (arg.loc == LOC_BAD || (arg.loc == LOC_STRADDLE && arg.cross < 4)) {
+		es_add(&allow, EFAULT);
+	} else if (sz != usize) {
+		es_add(&allow, EINVAL);
+	} else if (st->installed) {
+		es_add(&allow, EALREADY);
+	} else if (!writable) {
+		es_add(&allow, EFAULT);		/* the copy back fails */
+		es_add(&allow, EMFILE);
+	} else {
+		valid = true;
+		if (!st->ended)
+			es_add(&allow, EAGAIN);
+		if (st->failed) {
+			es_add(&allow, st->failed);
+		} else {
+			for (i = 0; i < 4; i++)
+				allow.w[i] |= x->run.w[i];
+			may = x->run_may;
+		}
+		es_add(&allow, EMFILE);
+	}
+	loc_str(&arg, loc, sizeof(loc));
+	n = strlen(cur_desc);
+	snprintf(cur_desc + n, sizeof(cur_desc) - n,
+		 "; then on the load fd ioctl 0x%08lx (dir %u type 0x%02x nr %u size %u), arg %s, size %u",
+		 cmd, dir, type, nr, usize, loc, sz);
+
+	place(&arg);
+	e = fuzz_ioctl(load_fd, cmd, arg.p);
+	unplace(&arg);
+	cur_desc[n] = '\0';
+	count(A_RESULT, e);
+
+	checked(T_RESULT_DOC);
+	if (e && !in_list(load_documented, ARRAY_SIZE(load_documented), e) &&
+	    !in_list(result_documented, ARRAY_SIZE(result_documented), e))
+		flag(T_RESULT_DOC, "%s is not documented (result call: ioctl 0x%08lx size %u)",
+		     hl_errname(e), cmd, usize);
+	checked(T_RESULT_ORACLE);
+	es_str(&allow, set, sizeof(set));
+	if (!e && !may)
+		flag(T_RESULT_ORACLE, "result call 0x%08lx size %u succeeded; expected %s",
+		     cmd, usize, set);
+	else if (e && !es_has(&allow, e))
+		flag(T_RESULT_ORACLE, "result call 0x%08lx size %u: %s; expected %s%s",
+		     cmd, usize, hl_errname(e), set, may ? " or success" : "");
+
+	if (writable)
+		out = (struct heapload_load *)arg.p;
+	if (!e) {
+		st->installed = st->ended = true;
+		if (!out)
+			return;
+		check_success_out(T_RESULT_ORACLE, c, x, out, usize, true);
+		if (!(c->l.flags & HEAPLOAD_LOAD_INTO)) {
+			if (out->dmabuf_fd < 0 || out->dmabuf_fd == load_fd ||
+			    (out->dmabuf_fd < (int)ARRAY_SIZE(fd_known) &&
+			     fd_known[out->dmabuf_fd]) || !fd_open(out->dmabuf_fd)) {
+				flag(T_RESULT_ORACLE, "result reports dmabuf_fd %d, not a new fd",
+				     out->dmabuf_fd);
+			} else {
+				check_dmabuf(T_RESULT_ORACLE, out->dmabuf_fd, "result",
+					     x->buf_len, c->l.fd_flags & O_CLOEXEC);
+				close(out->dmabuf_fd);
+			}
+		}
+	} else if (valid && e == EAGAIN) {
+		if (st->ended)
+			flag(T_RESULT_ORACLE, "EAGAIN after the load fd polled readable");
+		if (out && out->loaded > x->want)
+			flag(T_RESULT_ORACLE, "a running load reports loaded %llu of %llu",
+			     (unsigned long long)out->loaded,
+			     (unsigned long long)x->want);
+	} else if (valid && e != EMFILE) {
+		st->failed = e;
+		st->ended = true;
+	}
+}
+
+/* Wait up to HANG_MS for the load fd to poll readable. */
+static bool wait_load_end(int load_fd)
+{
+	struct pollfd p = { .fd = load_fd, .events = POLLIN };
+	uint64_t start = hl_now_ms();
+
+	do {
+		p.revents = 0;
+		if (poll(&p, 1, 200) > 0 && (p.revents & POLLIN))
+			return true;
+	} while (hl_now_ms() - start < HANG_MS);
+	return false;
+}
+
+/*
+ * The load fd of an asynchronous load: closed at once (cancelling it), or
+ * polled and queried (with fuzzed calls on the way), then closed.
+ */
+static void async_followup(const struct load_call *c, const struct expect *x,
+			   int load_fd)
+{
+	struct astate st = { 0 };
+	unsigned int i, k;
+	uint64_t start;
+	int fl;
+
+	checked(T_RESULT_ORACLE);
+	if (!fd_link_is(load_fd, "heapload_load"))
+		flag(T_RESULT_ORACLE, "load_fd %d is not a load fd", load_fd);
+	fl = fcntl(load_fd, F_GETFD);
+	if (fl < 0 || !(fl & FD_CLOEXEC))
+		flag(T_RESULT_ORACLE, "load_fd %d: FD_CLOEXEC clear", load_fd);
+	if (chance(25)) {
+		if (chance(50))
+			hl_sleep_ms(rnd(4));
+		wd_close(load_fd);
+		return;
+	}
+	for (k = rnd(3), i = 0; i < k; i++)
+		result_call(load_fd, c, x, &st, false);
+	if (chance(70)) {
+		if (!st.ended && !wait_load_end(load_fd))
+			flag(T_RESULT_ORACLE, "load fd not readable within %d s",
+			     HANG_MS / 1000);
+		else
+			st.ended = true;
+		result_call(load_fd, c, x, &st, true);
+	} else {
+		start = hl_now_ms();
+		do {
+			result_call(load_fd, c, x, &st, true);
+			if (!st.ended && !st.installed && !st.failed)
+				hl_sleep_ms(2);
+		} while (!st.installed && !st.failed &&
+			 hl_now_ms() - start < HANG_MS);
+	}
+	if (chance(50))		/* again: EALREADY, or the same error */
+		result_call(load_fd, c, x, &st, chance(70));
+	wd_close(load_fd);
+}
+
+/* Start an asynchronous load into @t that keeps it busy for a while. */
+static int start_companion(const struct target *t)
+{
+	const struct fixture *f = NULL;
+	struct heapload_load l;
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < nsane && !f; i++) {
+		const struct fixture *g = &fx[sane_fx[i]];
+
+		if (g->can_direct && g->size >= t->size && g->dio_align <= t->size)
+			f = g;
+	}
+	if (!f)
+		return -1;
+	memset(&l, 0, sizeof(l));
+	l.size = sizeof(l);
+	l.flags = HEAPLOAD_LOAD_INTO | HEAPLOAD_LOAD_ASYNC | HEAPLOAD_LOAD_DIRECT;
+	l.file_fd = f->fd;
+	l.length = t->size / f->dio_align * f->dio_align;
+	l.target_fd = t->fd;
+	l.digest_alg = HEAPLOAD_DIGEST_SHA256;
+	if (hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l))
+		return -1;
+	/* Out of the numbers the stray fd scan looks at. */
+	fd = fcntl(l.load_fd, F_DUPFD_CLOEXEC, COMPANION_FD);
+	close(l.load_fd);
+	return fd;
+}
+
+/* Make @c's call and check its outcome; *@res gets the struct back. */
+static int do_load(struct load_call *c, struct heapload_load *res, bool *have_res)
+{
+	unsigned long cmd = _IOC(c->dir, HEAPLOAD_IOC_MAGIC, c->nr, c->usize);
+	uint64_t *prog_word = (uint64_t *)(prog_rw + 64);
+	bool async = c->l.flags & HEAPLOAD_LOAD_ASYNC;
+	const unsigned int lfd_end = offsetof(struct heapload_load, load_fd) + 4;
+	struct heapload_load *out, before;
+	struct expect x;
+	char set[200];
+	int e, lfd;
+
+	uint64_t prog_addr = c->l.progress_addr;
+
+	memset(content, 0, c->usize);
+	memcpy(content, &c->l, c->usize < VER2 ? c->usize : VER2);
+	if (c->tail_nonzero)
+		content[c->tail_pos] = 1 + rnd(255);
+	/* What the kernel sees: the bytes passed, zero-extended. */
+	memset(&c->l, 0, sizeof(c->l));
+	memcpy(&c->l, content, c->usize < VER2 ? c->usize : VER2);
+	/* A size that cuts progress_addr leaves its low bytes: unmapped. */
+	if (c->l.progress_addr != prog_addr)
+		c->prog = c->l.progress_addr ? PROG_FAULT : PROG_NONE;
+	before = c->l;
+
+	load_expect(c, &x);
+	load_desc(c, cmd);
+	*prog_word = 0x5eed5eed5eed5eedULL;
+
+	if (c->segs_ro)
+		mprotect(seg_area, SEG_BYTES, PROT_READ);
+	place(&c->arg);
+	e = fuzz_ioctl(loader_fd, cmd, c->arg.p);
+	unplace(&c->arg);
+	if (c->segs_ro)
+		mprotect(seg_area, SEG_BYTES, PROT_READ | PROT_WRITE);
+	count(A_LOAD, e);
+
+	checked(T_LOAD_DOC);
+	if (e && !in_list(load_documented, ARRAY_SIZE(load_documented), e))
+		flag(T_LOAD_DOC, "%s is not documented", hl_errname(e));
+	checked(T_LOAD_ORACLE);
+	es_str(&x.allow, set, sizeof(set));
+	if (!e && !x.may)
+		flag(T_LOAD_ORACLE, "succeeded; expected %s", set);
+	else if (e && !es_has(&x.allow, e))
+		flag(T_LOAD_ORACLE, "%s; expected %s%s", hl_errname(e), set,
+		     x.may ? " or success" : "");
+
+	out = NULL;
+	if (c->arg.loc == LOC_GOOD || c->arg.loc == LOC_RO)
+		out = (struct heapload_load *)c->arg.p;
+	*have_res = out && c->arg.loc == LOC_GOOD;
+	memset(res, 0, sizeof(*res));
+	if (*have_res)
+		memcpy(res, out, sizeof(*res) < c->usize ? sizeof(*res) : c->usize);
+	if (async && c->usize < lfd_end && c->usize >= VER0 && c->dir == RW && !c->nr) {
+		int fds[SCAN_SLOTS], nfd, i;
+
+		checked(T_OLD_ASYNC);
+		nfd = scan_new_fds(fds, SCAN_SLOTS);
+		for (i = 0; i < nfd; i++) {
+			if (!fd_link_is(fds[i], "heapload_load"))
+				continue;
+			flag(T_OLD_ASYNC, "%s with a %u-byte struct, which has no load_fd: load fd %d installed, unreported",
+			     e ? hl_errname(e) : "success", c->usize, fds[i]);
+			wd_close(fds[i]);
+			break;
+		}
+		if (!e && i == nfd)
+			flag(T_OLD_ASYNC, "succeeded with a %u-byte struct, which has no load_fd",
+			     c->usize);
+	}
+	if (!e && out && async) {
+		lfd = c->usize >= lfd_end ? out->load_fd : -1;
+		if (c->usize >= lfd_end && out->dmabuf_fd != -1)
+			flag(T_LOAD_ORACLE, "an asynchronous load reports dmabuf_fd %d",
+			     out->dmabuf_fd);
+		if (lfd >= 0 && fd_open(lfd) && lfd != loader_fd &&
+		    !(lfd < (int)ARRAY_SIZE(fd_known) && fd_known[lfd]))
+			async_followup(c, &x, lfd);
+		else if (c->usize >= lfd_end)
+			flag(T_LOAD_ORACLE, "load_fd %d is not a new fd", lfd);
+		/* Whatever is left (an fd it did not report) is a stray. */
+		settle_fds(T_LOAD_ORACLE, -1, 0, 0, false);
+		return e;
+	}
+	if (out && !e && x.may) {
+		check_success_out(T_LOAD_ORACLE, c, &x, out, c->usize, false);
+		if (c->prog == PROG_OK && c->l.progress_addr &&
+		    *prog_word != out->loaded)
+			flag(T_LOAD_ORACLE, "progress word reads %llu after loading %llu bytes",
+			     (unsigned long long)*prog_word,
+			     (unsigned long long)out->loaded);
+	}
+	if (e && c->arg.loc == LOC_GOOD && c->usize >= VER2 &&
+	    out->error_segment != before.error_segment &&
+	    (out->error_segment < -1 ||
+	     (int64_t)out->error_segment >=
+	     (int64_t)(c->l.nr_segments ? c->l.nr_segments : 1)))
+		flag(T_LOAD_ORACLE, "%s with error_segment %d of %u segments",
+		     hl_errname(e), out->error_segment, c->l.nr_segments);
+	settle_fds(T_LOAD_ORACLE,
+		   out && !e && !(c->l.flags & HEAPLOAD_LOAD_INTO) ? out->dmabuf_fd : -1,
+		   0, x.buf_len, c->l.fd_flags & O_CLOEXEC);
+	return e;
 }
 
 static void fuzz_load(void)
 {
-	static const unsigned int odd_sizes[] = { 0, 8, 127, 169, 256, 4096 };
+	static const unsigned int odd_sizes[] = {
+		0, 8, 127, 129, 160, 167, 169, 176, 184, 196, 200, 208, 240,
+		256, 271, 273, 280, 512, 4096,
+	};
 	static const unsigned int bad_dirs[] = {
 		_IOC_WRITE, _IOC_READ, _IOC_NONE,
 	};
+	static struct load_call c;
+	const uint32_t v2_flags = HEAPLOAD_LOAD_INTO | HEAPLOAD_LOAD_NUMA_NODE |
+				  HEAPLOAD_LOAD_VERIFY | HEAPLOAD_LOAD_ASYNC;
 	int near = chance(40) ? (int)rnd(2 * LF_COUNT) : -1;
-	struct heapload_load *out;
-	struct load_call c;
-	struct eset allow;
-	bool sane[LF_COUNT], may;
-	unsigned long cmd;
-	uint64_t want, s, off, len, *prog_word = (uint64_t *)(prog_rw + 64);
-	char set[200];
-	int i, e, fdi;
+	const struct target *t = NULL;
+	struct heapload_load res;
+	bool sane[LF_COUNT], restricted, have_res, flip;
+	uint64_t s, off, len, space;
+	unsigned int i, dsz;
+	int e, companion = -1;
 
 	for (i = 0; i < LF_COUNT; i++)
-		sane[i] = near >= 0 ? near != i : chance(lf_sane_pct[i]);
+		sane[i] = near >= 0 ? near != (int)i : chance(lf_sane_pct[i]);
 	memset(&c, 0, sizeof(c));
 	c.cap = chance(90) ? LOAD_CAP_SMALL : LOAD_CAP_LARGE;
 
 	c.dir = RW;
-	c.usize = chance(60) ? VER1 : VER0;
+	i = rnd(100);
+	c.usize = i < 50 ? VER2 : i < 75 ? VER1 : VER0;
 	if (!sane[LF_CMD]) {
 		switch (rnd(3)) {
 		case 0:
@@ -1349,38 +2485,140 @@ static void fuzz_load(void)
 			break;
 		}
 	}
-	cmd = _IOC(c.dir, HEAPLOAD_IOC_MAGIC, c.nr, c.usize);
 
 	c.l.size = c.usize;
 	if (!sane[LF_SIZE]) {
 		const uint32_t v[] = {
-			0, c.usize - 1, c.usize + 1, VER0, VER1, 4096, rnd32(),
+			0, c.usize - 1, c.usize + 1, VER0, VER1, VER2, 4096, rnd32(),
 		};
 		c.l.size = PICK(v);
 	}
 	c.l.flags = rnd(3) == 0 ? 0 : 1U << rnd(2);
 	if (!sane[LF_FLAGS]) {
 		const uint32_t v[] = {
-			HEAPLOAD_LOAD_DIRECT | HEAPLOAD_LOAD_BUFFERED, 1U << 2,
-			1U << 31, rnd32() | 4, ~0U, HEAPLOAD_LOAD_DIRECT | 8,
+			HEAPLOAD_LOAD_DIRECT | HEAPLOAD_LOAD_BUFFERED, 1U << 6,
+			1U << 31, rnd32() | (1U << 6), ~0U,
+			HEAPLOAD_LOAD_DIRECT | HEAPLOAD_LOAD_BUFFERED | HEAPLOAD_LOAD_ASYNC,
+			HEAPLOAD_LOAD_VALID_FLAGS, rnd32() & HEAPLOAD_LOAD_VALID_FLAGS,
 		};
 		c.l.flags = PICK(v);
 	}
-	fdi = sane[LF_FD] ? (int)sane_fx[rnd(nsane)] : (int)rnd(nfx);
-	c.f = &fx[fdi];
-	c.l.file_fd = c.f->fd;
 	c.l.fd_flags = sane[LF_FDFLAGS] ? PICK(sane_fd_flags) : insane_fd_flags();
-
-	s = c.f->isreg ? c.f->size : HL_MIB;
-	if (sane[LF_RANGE] && s)
-		sane_range(s, c.cap, &off, &len);
-	else
-		insane_range(s, &off, &len);
-	clamp_range(s, c.cap, &off, &len);
-	c.l.offset = off;
-	c.l.length = len;
-
 	gen_heap_name(c.l.heap, sane[LF_HEAP]);
+
+	/* Version 2: a load into a buffer, NUMA placement, digest, async. */
+	if (chance(20) || !sane[LF_TARGET]) {
+		if (sane[LF_TARGET]) {
+			t = &tg[good_tg[rnd(ngood)]];
+			c.l.flags |= HEAPLOAD_LOAD_INTO;
+			memset(c.l.heap, 0, sizeof(c.l.heap));
+			c.l.fd_flags = 0;
+		} else {
+			t = &tg[rnd(ntg)];
+			switch (rnd(4)) {
+			case 0:		/* a target without the flag */
+				break;
+			case 1:		/* with a heap name or fd_flags */
+				c.l.flags |= HEAPLOAD_LOAD_INTO;
+				if (chance(50))
+					memset(c.l.heap, 0, sizeof(c.l.heap));
+				else
+					c.l.fd_flags = 0;
+				break;
+			default:	/* any fd */
+				c.l.flags |= HEAPLOAD_LOAD_INTO;
+				memset(c.l.heap, 0, sizeof(c.l.heap));
+				c.l.fd_flags = 0;
+				break;
+			}
+		}
+		c.l.target_fd = t->fd;
+		if ((c.l.flags & HEAPLOAD_LOAD_INTO) && t->kind == TK_OURS &&
+		    t->writable && chance(15))
+			c.busy = true;
+	}
+	if (!sane[LF_NUMA]) {
+		const int32_t v[] = {
+			-1, INT_MIN, INT_MAX, MAX_NODES, 1024, 4096,
+			(int32_t)nr_mem_nodes, (int32_t)rnd32(), 64,
+		};
+
+		c.l.numa_node = PICK(v);
+		if (chance(70))
+			c.l.flags |= HEAPLOAD_LOAD_NUMA_NODE;
+		else if (!c.l.numa_node)
+			c.l.numa_node = 1;
+		if (chance(30))		/* a valid node where it does not belong */
+			c.l.numa_node = mem_nodes[rnd(nr_mem_nodes)];
+	} else if (chance(15)) {
+		c.l.flags |= HEAPLOAD_LOAD_NUMA_NODE;
+		c.l.numa_node = mem_nodes[rnd(nr_mem_nodes)];
+		if (c.l.flags & HEAPLOAD_LOAD_INTO)
+			c.l.flags &= ~HEAPLOAD_LOAD_NUMA_NODE;
+		if (!(c.l.flags & HEAPLOAD_LOAD_NUMA_NODE))
+			c.l.numa_node = 0;
+	}
+	c.l.digest_alg = chance(50) ? 0 : 1 + rnd(2);
+	dsz = digest_size(c.l.digest_alg);
+	if (dsz && chance(25)) {
+		c.l.flags |= HEAPLOAD_LOAD_VERIFY;
+		for (i = 0; i < dsz; i++)
+			c.l.expected_digest[i] = (unsigned char)rnd32();
+	}
+	if (!sane[LF_DIGEST]) {
+		switch (rnd(5)) {
+		case 0:
+			c.l.digest_alg = chance(50) ? 3 + rnd(10) : rnd32() | 4;
+			break;
+		case 1:		/* verify without a digest */
+			c.l.digest_alg = 0;
+			c.l.flags |= HEAPLOAD_LOAD_VERIFY;
+			break;
+		case 2:		/* an expected digest without verify */
+			c.l.flags &= ~HEAPLOAD_LOAD_VERIFY;
+			c.l.expected_digest[rnd(32)] = 1 + rnd(255);
+			break;
+		case 3:		/* bytes past the XXH64 digest */
+			c.l.digest_alg = HEAPLOAD_DIGEST_XXH64;
+			c.l.flags |= HEAPLOAD_LOAD_VERIFY;
+			c.l.expected_digest[8 + rnd(24)] = 1 + rnd(255);
+			break;
+		default:	/* all zero: a valid form, the wrong digest */
+			c.l.digest_alg = 1 + rnd(2);
+			c.l.flags |= HEAPLOAD_LOAD_VERIFY;
+			memset(c.l.expected_digest, 0, sizeof(c.l.expected_digest));
+			break;
+		}
+	}
+	if (chance(15) || !sane[LF_ASYNC])
+		c.l.flags |= HEAPLOAD_LOAD_ASYNC;
+	/* Older structs rarely carry the flags of version 2. */
+	if (c.usize < VER2 && sane[LF_CMD] && !chance(10))
+		c.l.flags &= ~v2_flags;
+
+	restricted = (c.l.flags & HEAPLOAD_LOAD_INTO) ? t && t->restricted :
+		     !strcmp(c.l.heap, HL_RESTRICTED_NAME);
+	space = (c.l.flags & HEAPLOAD_LOAD_INTO) && t && t->kind == TK_OURS ?
+		t->size : c.cap;
+
+	if (chance(30) || !sane[LF_SEGS]) {
+		gen_segments(&c, sane[LF_SEGS], restricted, space);
+	} else {
+		const struct fixture *f;
+		int fdi = sane[LF_FD] ? (int)sane_fx[rnd(nsane)] : (int)rnd(nfx);
+
+		f = &fx[fdi];
+		c.l.file_fd = f->fd;
+		s = f->isreg ? f->size : HL_MIB;
+		if (sane[LF_RANGE] && s)
+			sane_range(s, space, &off, &len);
+		else
+			insane_range(s, &off, &len);
+		clamp_range(s, space, &off, &len);
+		c.l.offset = off;
+		c.l.length = len;
+	}
+
 	if (!sane[LF_PADRES]) {
 		switch (rnd(3)) {
 		case 0:
@@ -1396,6 +2634,10 @@ static void fuzz_load(void)
 		}
 	}
 	c.l.progress_addr = gen_progress(sane[LF_PROGRESS], &c.prog);
+	if ((c.l.flags & HEAPLOAD_LOAD_ASYNC) && sane[LF_ASYNC] && sane[LF_PROGRESS]) {
+		c.l.progress_addr = 0;
+		c.prog = PROG_NONE;
+	}
 	if (!sane[LF_OUT]) {	/* out fields: the kernel ignores what they hold */
 		c.l.dmabuf_fd = (int32_t)rnd32();
 		c.l.loaded = rnd64();
@@ -1405,59 +2647,59 @@ static void fuzz_load(void)
 		c.l.total_ns = rnd64();
 		c.l.batches = rnd32();
 		c.l.max_inflight = rnd32();
+		c.l.load_fd = (int32_t)rnd32();
+		c.l.error_segment = (int32_t)rnd32();
+		c.l.placed_node = (int32_t)rnd32();
+		for (i = 0; i < sizeof(c.l.digest); i++)
+			c.l.digest[i] = (unsigned char)rnd32();
 	}
-
-	memset(content, 0, c.usize);
-	memcpy(content, &c.l, c.usize < VER1 ? c.usize : VER1);
-	if (c.usize > VER1 && !sane[LF_TAIL]) {
-		content[VER1 + rnd(c.usize - VER1)] = 1 + rnd(255);
+	if (c.usize > VER2 && !sane[LF_TAIL]) {
+		c.tail_pos = VER2 + rnd(c.usize - VER2);
 		c.tail_nonzero = true;
 	}
-	/* What the kernel sees: the bytes passed, zero-extended. */
-	memset(&c.l, 0, sizeof(c.l));
-	memcpy(&c.l, content, c.usize < VER1 ? c.usize : VER1);
 	if (c.usize < VER1)
 		c.prog = PROG_NONE;
-
 	pick_loc(&c.arg, sane[LF_LOC], c.usize, c.usize);
-	load_expect(&c, &allow, &may, &want);
-	load_desc(&c, cmd);
-	*prog_word = 0x5eed5eed5eed5eedULL;
 
-	place(&c.arg);
-	e = fuzz_ioctl(loader_fd, cmd, c.arg.p);
-	unplace(&c.arg);
-	count(A_LOAD, e);
-
-	checked(T_LOAD_DOC);
-	if (e && !in_list(load_documented, ARRAY_SIZE(load_documented), e))
-		flag(T_LOAD_DOC, "%s is not documented", hl_errname(e));
-	checked(T_LOAD_ORACLE);
-	es_str(&allow, set, sizeof(set));
-	if (!e && !may)
-		flag(T_LOAD_ORACLE, "succeeded; expected %s", set);
-	else if (e && !es_has(&allow, e))
-		flag(T_LOAD_ORACLE, "%s; expected %s%s", hl_errname(e), set,
-		     may ? " or success" : "");
-
-	out = NULL;
-	if (!e && (c.arg.loc == LOC_GOOD || c.arg.loc == LOC_RO))
-		out = (struct heapload_load *)c.arg.p;
-	if (out && may) {
-		if (out->loaded != want || out->buf_size != hl_page_up(want))
-			flag(T_LOAD_ORACLE, "loaded %llu buf_size %llu, expected %llu and %llu",
-			     (unsigned long long)out->loaded,
-			     (unsigned long long)out->buf_size,
-			     (unsigned long long)want,
-			     (unsigned long long)hl_page_up(want));
-		if (c.prog == PROG_OK && c.l.progress_addr &&
-		    *prog_word != out->loaded)
-			flag(T_LOAD_ORACLE, "progress word reads %llu after loading %llu bytes",
-			     (unsigned long long)*prog_word,
-			     (unsigned long long)out->loaded);
+	if (c.busy && c.usize >= VER2 && c.dir == RW && !c.nr) {
+		companion = start_companion(t);
+		c.busy = companion >= 0;
+	} else {
+		c.busy = false;
 	}
-	settle_fds(T_LOAD_ORACLE, out ? out->dmabuf_fd : -1, 0,
-		   out ? out->buf_size : 0, c.l.fd_flags & O_CLOEXEC);
+	e = do_load(&c, &res, &have_res);
+	if (companion >= 0) {
+		wd_close(companion);
+		c.busy = false;
+	}
+
+	/*
+	 * A digest: the same load again, verified against it (must succeed
+	 * with the same digest) or against it with one bit flipped (must fail
+	 * with EBADMSG and report the same digest).
+	 */
+	dsz = digest_size(c.l.digest_alg);
+	if (e || !have_res || !dsz || c.usize < VER2 || !chance(30) ||
+	    (c.l.flags & HEAPLOAD_LOAD_ASYNC))
+		return;
+	flip = chance(50);
+	c.l.flags |= HEAPLOAD_LOAD_VERIFY;
+	memcpy(c.l.expected_digest, res.digest, sizeof(res.digest));
+	if (flip)
+		c.l.expected_digest[rnd(dsz)] ^= 1U << rnd(8);
+	c.digest_right = !flip;
+	{
+		unsigned char want[HEAPLOAD_DIGEST_SIZE];
+		struct heapload_load res2;
+
+		memcpy(want, res.digest, sizeof(want));
+		e = do_load(&c, &res2, &have_res);
+		checked(T_LOAD_ORACLE);
+		if (have_res && (!e || e == EBADMSG) &&
+		    memcmp(res2.digest, want, sizeof(want)))
+			flag(T_LOAD_ORACLE, "the same load computed another digest (%s)",
+			     hl_errname(e));
+	}
 }
 
 /* ---------------------------------------------------------- heap alloc -- */

@@ -2059,9 +2059,10 @@ static void check_success_out(int t, const struct load_call *c,
 		     (unsigned long long)x->buf_len);
 	if ((l->flags & HEAPLOAD_LOAD_INTO) && out->dmabuf_fd != -1)
 		flag(t, "a load into a buffer reports dmabuf_fd %d", out->dmabuf_fd);
-	if (usize >= offsetof(struct heapload_load, load_fd) + 4 && !async &&
+	if (usize >= offsetof(struct heapload_load, load_fd) + 4 &&
 	    out->load_fd != -1)
-		flag(t, "a synchronous load reports load_fd %d", out->load_fd);
+		flag(t, "%s reports load_fd %d",
+		     async ? "a load result" : "a synchronous load", out->load_fd);
 	if (usize >= offsetof(struct heapload_load, placed_node) + 4 &&
 	    (l->flags & HEAPLOAD_LOAD_NUMA_NODE) &&
 	    out->placed_node != l->numa_node)
@@ -2326,9 +2327,12 @@ static int start_companion(const struct target *t)
 	l.file_fd = f->fd;
 	l.length = t->size / f->dio_align * f->dio_align;
 	l.target_fd = t->fd;
-	l.digest_alg = HEAPLOAD_DIGEST_SHA256;
-	if (hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l))
-		return -1;
+	l.digest_alg = HEAPLOAD_DIGEST_SHA256;	/* slower, where built in */
+	if (hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l)) {
+		l.digest_alg = HEAPLOAD_DIGEST_NONE;
+		if (hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l))
+			return -1;
+	}
 	/* Out of the numbers the stray fd scan looks at. */
 	fd = fcntl(l.load_fd, F_DUPFD_CLOEXEC, COMPANION_FD);
 	close(l.load_fd);
@@ -2342,7 +2346,7 @@ static int do_load(struct load_call *c, struct heapload_load *res, bool *have_re
 	uint64_t *prog_word = (uint64_t *)(prog_rw + 64);
 	bool async = c->l.flags & HEAPLOAD_LOAD_ASYNC;
 	const unsigned int lfd_end = offsetof(struct heapload_load, load_fd) + 4;
-	struct heapload_load *out, before;
+	struct heapload_load *out;
 	struct expect x;
 	char set[200];
 	int e, lfd;
@@ -2359,7 +2363,6 @@ static int do_load(struct load_call *c, struct heapload_load *res, bool *have_re
 	/* A size that cuts progress_addr leaves its low bytes: unmapped. */
 	if (c->l.progress_addr != prog_addr)
 		c->prog = c->l.progress_addr ? PROG_FAULT : PROG_NONE;
-	before = c->l;
 
 	load_expect(c, &x);
 	load_desc(c, cmd);
@@ -2431,13 +2434,21 @@ static int do_load(struct load_call *c, struct heapload_load *res, bool *have_re
 			     (unsigned long long)*prog_word,
 			     (unsigned long long)out->loaded);
 	}
-	if (e && c->arg.loc == LOC_GOOD && c->usize >= VER2 &&
-	    out->error_segment != before.error_segment &&
-	    (out->error_segment < -1 ||
-	     (int64_t)out->error_segment >=
-	     (int64_t)(c->l.nr_segments ? c->l.nr_segments : 1)))
-		flag(T_LOAD_ORACLE, "%s with error_segment %d of %u segments",
-		     hl_errname(e), out->error_segment, c->l.nr_segments);
+	/*
+	 * Errors found once the struct was read give version 2 callers the
+	 * struct back: error_segment names a segment or is -1, no fds.
+	 */
+	if (e && e != EFAULT && e != E2BIG && e != ENOTTY && e != EMFILE &&
+	    !(async && e == ENOMEM) && c->arg.loc == LOC_GOOD && c->usize >= VER2) {
+		if (out->error_segment < -1 ||
+		    (int64_t)out->error_segment >=
+		    (int64_t)(c->l.nr_segments ? c->l.nr_segments : 1))
+			flag(T_LOAD_ORACLE, "%s with error_segment %d of %u segments",
+			     hl_errname(e), out->error_segment, c->l.nr_segments);
+		if (out->load_fd != -1 || out->dmabuf_fd != -1)
+			flag(T_LOAD_ORACLE, "%s written back with load_fd %d dmabuf_fd %d",
+			     hl_errname(e), out->load_fd, out->dmabuf_fd);
+	}
 	settle_fds(T_LOAD_ORACLE,
 		   out && !e && !(c->l.flags & HEAPLOAD_LOAD_INTO) ? out->dmabuf_fd : -1,
 		   0, x.buf_len, c->l.fd_flags & O_CLOEXEC);
@@ -2657,8 +2668,6 @@ static void fuzz_load(void)
 		c.tail_pos = VER2 + rnd(c.usize - VER2);
 		c.tail_nonzero = true;
 	}
-	if (c.usize < VER1)
-		c.prog = PROG_NONE;
 	pick_loc(&c.arg, sane[LF_LOC], c.usize, c.usize);
 
 	if (c.busy && c.usize >= VER2 && c.dir == RW && !c.nr) {

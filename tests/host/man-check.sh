@@ -6,8 +6,9 @@
 #   heapload.4 against the module parameters compiled into production
 #   builds (module/*.c, as module/Kbuild selects them, without
 #   HEAPLOAD_DEBUG code), the sysfs files of Documentation/ABI/, the
-#   errnos of HEAPLOAD_IOC_LOAD in include/uapi/linux/heapload.h and the
-#   defaults in README.md's tuning table; libheapload.3 against the
+#   errnos of HEAPLOAD_IOC_LOAD and of HEAPLOAD_IOC_LOAD_RESULT in
+#   include/uapi/linux/heapload.h (each against its own list in ERRORS)
+#   and the defaults in README.md's tuning table; libheapload.3 against the
 #   functions of tools/libheapload.h, and its example program compiled and
 #   linked against tools/libheapload.so; both pages through groff (and
 #   man) with all warnings on. heapload.1 is held to `heapload --help`,
@@ -175,28 +176,52 @@ check_sysfs_documented() {
 	return $bad
 }
 
-# --- errnos of HEAPLOAD_IOC_LOAD
-header_load_errnos() {
+# --- errnos of HEAPLOAD_IOC_LOAD and HEAPLOAD_IOC_LOAD_RESULT
+# The errnos of the Return: list of IOCTL's kernel-doc in the header.
+header_errnos() {	# IOCTL
 	perl -ne '
-		$in = 1 if /^\s*\*\s*HEAPLOAD_IOC_LOAD\s+-/;
+		BEGIN { $want = shift @ARGV; }
+		$in = 1 if /^\s*\*\s*\Q$want\E\s+-/;
 		next unless $in;
 		$ret = 1 if /Return:/;
 		last if m{\*/};
 		print "$1\n" while $ret && /%?\b(E[A-Z0-9]{2,})\b/g;' \
-		"$top/include/uapi/linux/heapload.h" | sort -u
+		"$1" "$top/include/uapi/linux/heapload.h" | sort -u
 }
 
-check_errnos_documented() {
-	local missing
-	header_load_errnos >"$tmp/h_errnos"
+# The lines of the ERRORS list of IOCTL (stdin: the ERRORS section). Each
+# list starts with a paragraph naming its ioctl ("HEAPLOAD_IOC_LOAD fails
+# with:"): at the section's start or after .PP, the first ioctl name
+# before the list's first .TP says whose list follows.
+errors_of() {	# IOCTL
+	perl -ne '
+		BEGIN { $want = shift @ARGV; $intro = 1; }
+		if (/^\.(PP|LP|P)\b/) { $intro = 1; next; }
+		$intro = 0 if /^\.TP/;
+		if ($intro && /\b(HEAPLOAD_IOC_\w+|DMA_HEAP_IOCTL_\w+)\b/) {
+			$cur = $1;
+			$intro = 0;
+			next;
+		}
+		print if defined $cur && $cur eq $want;' "$1"
+}
+
+check_errnos_documented() {	# IOCTL
+	local ioctl=$1 missing
+	header_errnos "$ioctl" >"$tmp/h_errnos"
 	if [ ! -s "$tmp/h_errnos" ]; then
-		echo "no errno found in the HEAPLOAD_IOC_LOAD kernel-doc" | diag
+		echo "no errno found in the $ioctl kernel-doc" | diag
 		return 1
 	fi
-	section "$page4" ERRORS | tp_tags | grep -E '^E[A-Z0-9]+$' | sort -u >"$tmp/p_errnos"
+	section "$page4" ERRORS | errors_of "$ioctl" | tp_tags |
+		grep -E '^E[A-Z0-9]+$' | sort -u >"$tmp/p_errnos"
+	if [ ! -s "$tmp/p_errnos" ]; then
+		echo "heapload.4 ERRORS has no list for $ioctl (\"$ioctl fails with:\")" | diag
+		return 1
+	fi
 	missing=$(comm -23 "$tmp/h_errnos" "$tmp/p_errnos")
 	[ -z "$missing" ] && return 0
-	echo "$missing" | sed 's/^/not in heapload.4 ERRORS: /' | diag
+	echo "$missing" | sed "s/^/not in heapload.4 ERRORS of $ioctl: /" | diag
 	return 1
 }
 
@@ -350,11 +375,12 @@ if ! command -v perl >/dev/null; then
 	exit
 fi
 
-ktap_start 9
+ktap_start 10
 run module_params_in_heapload_4 check_params_documented
 run heapload_4_params_exist check_params_exist
 run abi_sysfs_files_in_heapload_4 check_sysfs_documented
-run load_errnos_in_heapload_4_errors check_errnos_documented
+run load_errnos_in_heapload_4_errors check_errnos_documented HEAPLOAD_IOC_LOAD
+run load_result_errnos_in_heapload_4_errors check_errnos_documented HEAPLOAD_IOC_LOAD_RESULT
 run libheapload_functions_in_libheapload_3 check_functions_documented
 run readme_defaults_agree_with_heapload_4 check_readme_defaults
 run libheapload_3_example_compiles_and_links check_example

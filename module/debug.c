@@ -101,7 +101,7 @@ static size_t inspect_nodes(struct heapload_buffer *buffer, char *t, size_t cap)
 		unsigned long pfn = page_to_pfn(sg_page(sg)), p;
 
 		for (p = 0; p < sg->length >> PAGE_SHIFT; p++)
-			bytes[pfn_to_nid(pfn + p)] += PAGE_SIZE;
+			bytes[page_to_nid(pfn_to_page(pfn + p))] += PAGE_SIZE;
 		cond_resched();
 	}
 	n = scnprintf(t, cap, "nodes:");

@@ -45,6 +45,10 @@ static int heapload_load_check(const struct heapload_load *req, size_t usize)
 		return -EINVAL;
 	if (req->flags & ~HEAPLOAD_LOAD_VALID_FLAGS)
 		return -EINVAL;
+	/* An older struct cannot carry their fields, nor get a load fd back. */
+	if (usize < HEAPLOAD_LOAD_SIZE_VER2 &&
+	    (req->flags & ~(HEAPLOAD_LOAD_DIRECT | HEAPLOAD_LOAD_BUFFERED)))
+		return -EINVAL;
 	if ((req->flags & HEAPLOAD_LOAD_DIRECT) &&
 	    (req->flags & HEAPLOAD_LOAD_BUFFERED))
 		return -EINVAL;

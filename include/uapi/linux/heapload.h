@@ -316,7 +316,8 @@ struct heapload_load {
  *   offset not a multiple of the file's direct-I/O alignment (see @offset),
  *   or, with an alignment larger than the page size, length rounded up to
  *   it larger than length rounded up to the page size;
- *   %HEAPLOAD_LOAD_BUFFERED with the restricted heap; (version 2)
+ *   %HEAPLOAD_LOAD_BUFFERED with the restricted heap; a version 2 flag
+ *   in a struct older than version 2; (version 2)
  *   segments given with a non-zero @file_fd, @offset or @length, a
  *   @segment_size below %HEAPLOAD_SEGMENT_SIZE_VER0, non-zero segment
  *   flags, segments that overlap in the buffer, a buffer offset that is

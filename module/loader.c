@@ -233,6 +233,7 @@ static int heapload_plan_read_segs(struct heapload_plan *plan,
 	int ret;
 
 	if (!req->nr_segments) {
+		plan->error_seg = 0;
 		plan->segs[0] = (struct heapload_seg) {
 			.file_off = req->offset,
 			.length = req->length,

@@ -122,7 +122,9 @@ struct heapload_segment {
  * @buf_size:	out: size of the dma-buf in bytes: @loaded rounded up to
  *		the kernel's page size (sysconf(_SC_PAGESIZE): 4 KiB on
  *		x86-64, 16 or 64 KiB on some arm64 kernels). Bytes from
- *		@loaded to @buf_size are zero.
+ *		@loaded to @buf_size are zero. (Version 2) with segments, the
+ *		end of the last segment in the buffer rounded up so; with
+ *		%HEAPLOAD_LOAD_INTO, the size of the target.
  * @reserved:	must be zero.
  * @progress_addr: in (version 1): user address of a naturally aligned
  *		__u64 that the kernel sets to the number of bytes read so far
@@ -320,7 +322,8 @@ struct heapload_load {
  *   in a struct older than version 2; (version 2)
  *   segments given with a non-zero @file_fd, @offset or @length, a
  *   @segment_size below %HEAPLOAD_SEGMENT_SIZE_VER0, non-zero segment
- *   flags, segments that overlap in the buffer, a buffer offset that is
+ *   flags, segments that overlap in the buffer, @segments or
+ *   @segment_size non-zero without segments, a buffer offset that is
  *   not a multiple of the file's direct-I/O alignment; a non-zero
  *   @target_fd without %HEAPLOAD_LOAD_INTO, or %HEAPLOAD_LOAD_INTO with a
  *   heap name, @fd_flags or %HEAPLOAD_LOAD_NUMA_NODE; a non-zero
@@ -344,7 +347,8 @@ struct heapload_load {
  *   its memory (the restricted heap, whose pool is shared); a digest this
  *   kernel was built without (CONFIG_CRYPTO_LIB_SHA256, CONFIG_XXHASH).
  * * %EBADMSG - %HEAPLOAD_LOAD_VERIFY and the digest of the loaded bytes is
- *   not @expected_digest; @digest has the computed one.
+ *   not @expected_digest; @digest has the computed one. No buffer is
+ *   created; a %HEAPLOAD_LOAD_INTO target has been written all the same.
  * * %EISDIR - file_fd is a directory.
  * * %EOVERFLOW - offset + length overflows, or passes the largest file
  *   offset (2^63 - 1).
@@ -358,7 +362,8 @@ struct heapload_load {
  *   no contiguous run for the next chunk), or the caller's memory cgroup
  *   reached its memory.max (heapload,system with mem_accounting); never
  *   triggers the OOM killer.
- * * %EINTR - a fatal signal arrived during the load.
+ * * %EINTR - a fatal signal arrived during the load, or any signal while
+ *   the load waited for the fences of a %HEAPLOAD_LOAD_INTO target.
  * * %EMFILE - no free fd for the dma-buf (or the load fd).
  * * %EIO, or any other error of the file's read_iter - a read failed.
  */

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest test of the heapload command (busybox sh): default direct I/O and
 # its fallbacks, --direct/--buffered, errors naming the file, cmp exit
-# codes, --json, bench's eviction and parameter restore on SIGTERM.
+# codes, --json, several files in one buffer, kernel digests (--sha256,
+# --xxh64, verified or not), --numa-node, bench's eviction and parameter
+# restore on SIGTERM.
 H=/opt/heapload/bin/heapload
 if [ ! -x "$H" ]; then
 	echo "KTAP version 1"
@@ -17,7 +19,7 @@ PAGE=$(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' /proc/self/smaps | head 
 PAGE=$((${PAGE:-0} * 1024))
 n=0; fails=0
 echo "KTAP version 1"
-echo "1..19"
+echo "1..28"
 t() {	# NAME COND-EXIT
 	n=$((n + 1))
 	if [ "$2" = 0 ]; then echo "ok $n $1"; else echo "not ok $n $1"; fails=$((fails + 1)); fi
@@ -29,6 +31,17 @@ run() {	# ARGS...: rc in $rc, stdout in /tmp/o, stderr in /tmp/e
 	echo "# \$ heapload $* -> $rc"; show /tmp/o /tmp/e
 }
 want_sha() { grep " $1\$" $D/sha256 | cut -d' ' -f1; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+# The loader's live counters: buffers, allocated_bytes.
+S=/sys/class/misc/heapload
+counters() { echo "$(cat $S/buffers) $(cat $S/allocated_bytes)"; }
+# NODE LIST: is NODE in a sysfs node list such as "0-1" or "0,2-3"?
+in_node_list() {
+	for r in $(echo "$2" | tr ',' ' '); do
+		[ "$1" -ge "${r%-*}" ] && [ "$1" -le "${r#*-}" ] && return 0
+	done
+	return 1
+}
 
 run load $D/8m --sha256 --no-progress
 grep -qx "mode: direct" /tmp/o && ! grep -q "^fallback" /tmp/o && [ $rc = 0 ] &&
@@ -121,6 +134,96 @@ if [ -e /dev/dma_heap/heapload,restricted ]; then
 else
 	n=$((n + 1)); echo "ok $n restricted_heap_fallback_explained # SKIP no restricted heap"
 fi
+
+# Three files, one buffer: a segment line each, page-aligned, in order,
+# not overlapping, as long as the file; the buffer ends at the last one.
+set -- $D/one $D/page_minus_one $D/unaligned
+run load "$@" --no-progress
+ok=0; i=0; end=0; sum=0
+[ $rc = 0 ] && grep -qx "files: 3" /tmp/o && [ "$PAGE" -gt 0 ] &&
+	[ "$(grep -c '^segment: ' /tmp/o)" = 3 ] || ok=1
+for f; do
+	set -- $(sed -n "s|^segment: $i \([0-9]*\) \([0-9]*\) $f\$|\1 \2|p" /tmp/o) x x
+	size=$(stat -c %s "$f")
+	if [ "$1" = x ] || [ $(($1 % PAGE)) != 0 ] || [ "$1" -lt "$end" ] ||
+	   { [ $i = 0 ] && [ "$1" != 0 ]; } || [ "$2" != "$size" ]; then
+		echo "# segment $i of $f: offset ${1:-?} length ${2:-?} (size $size, previous end $end)"
+		ok=1
+	fi
+	[ "$1" = x ] || end=$(($1 + $2))
+	sum=$((sum + size)); i=$((i + 1))
+done
+[ $ok = 0 ] && grep -qx "loaded: $sum" /tmp/o &&
+	grep -qx "buffer: $(((end + PAGE - 1) / PAGE * PAGE))" /tmp/o
+t three_files_page_aligned_segments $?
+
+# The kernel's SHA-256 of several files is that of the files concatenated.
+cat $D/one $D/page_minus_one $D/unaligned | sha256sum | cut -d' ' -f1 >/tmp/cat-sha
+cat_sha=$(cat /tmp/cat-sha)
+run load $D/one $D/page_minus_one $D/unaligned --sha256 --no-progress
+echo "# sha256sum of the files concatenated: $cat_sha"
+[ $rc = 0 ] && [ ${#cat_sha} = 64 ] && grep -qx "sha256: $cat_sha" /tmp/o &&
+	! grep -q "^verified:" /tmp/o
+t three_files_sha256_is_the_concatenation $?
+
+# A wrong digest: exit 1, the digest the bytes have, and no buffer left.
+before=$(counters)
+wrong=$(want_sha 8m)
+run load $D/one $D/page_minus_one $D/unaligned --sha256=$wrong --no-progress
+after=$(counters)
+echo "# buffers allocated_bytes: before $before, after $after"
+[ $rc = 1 ] && [ ! -s /tmp/o ] && [ -n "$before" ] && [ "$before" = "$after" ] &&
+	grep -q "^heapload: load: .*: sha256 mismatch: the loaded bytes have $cat_sha, expected $wrong; nothing was loaded\$" /tmp/e
+t sha256_mismatch_loads_nothing $?
+
+if [ -e /dev/dma_heap/heapload,restricted ]; then
+	run load $D/8m --heap heapload,restricted --sha256=$(want_sha 8m) --no-progress
+	[ $rc = 0 ] && grep -qx "sha256: $(want_sha 8m)" /tmp/o && grep -qx "verified: sha256" /tmp/o
+	t restricted_sha256_verified $?
+else
+	skip restricted_sha256_verified "no restricted heap"
+fi
+
+# XXH64 (seed 0) of the 1-byte file "a", as xxhsum -H1 prints it; and the
+# kernel checks a digest given to --xxh64=.
+printf a >/tmp/a
+xxh_a=d24ec4f1a98c6e5b
+if command -v xxhsum >/dev/null; then xxh_a=$(xxhsum -H1 /tmp/a | cut -d' ' -f1); fi
+run load /tmp/a --xxh64 --no-progress
+got=$(sed -n 's/^xxh64: //p' /tmp/o)
+[ $rc = 0 ] && echo "$got" | grep -qx '[0-9a-f]\{16\}' && [ "$got" = "$xxh_a" ]
+t xxh64_of_a_file $?
+
+run load $D/8m --xxh64 --no-progress
+got=$(sed -n 's/^xxh64: //p' /tmp/o)
+[ $rc = 0 ] && echo "$got" | grep -qx '[0-9a-f]\{16\}' &&
+	run load $D/8m --xxh64=$got --no-progress && grep -qx "verified: xxh64" /tmp/o &&
+	{ run load $D/8m --xxh64=$xxh_a --no-progress; [ $rc = 1 ]; } &&
+	grep -q "xxh64 mismatch: the loaded bytes have $got, expected $xxh_a; nothing was loaded\$" /tmp/e
+t xxh64_verified_and_mismatch $?
+
+# Guests boot with two NUMA nodes (unless booted with one).
+nodes=$(cat /sys/devices/system/node/has_memory 2>/dev/null)
+if in_node_list 1 "$nodes"; then
+	run load $D/8m --numa-node 1 --no-progress
+	[ $rc = 0 ] && grep -qx "placed_node: 1" /tmp/o
+	t numa_node_placed $?
+else
+	skip numa_node_placed "node 1 has no memory (nodes with memory: ${nodes:-none})"
+fi
+
+if [ -e /dev/dma_heap/heapload,restricted ]; then
+	node=0; in_node_list 1 "$nodes" && node=1
+	run load $D/8m --numa-node $node --heap heapload,restricted --no-progress
+	[ $rc != 0 ] && [ ! -s /tmp/o ] && grep -qi "not supported" /tmp/e
+	t numa_node_restricted_unsupported $?
+else
+	skip numa_node_restricted_unsupported "no restricted heap"
+fi
+
+run load $D/8m $D/one --offset 4096
+[ $rc = 2 ] && [ ! -s /tmp/o ] && grep -q -- "--offset and --length take one FILE" /tmp/e
+t offset_with_two_files_is_usage_error $?
 
 run bench --runs 1 --methods heapload-gather-buffered,normal --csv - $D/8m
 [ $rc = 0 ] && grep -q "^cache: measured file evicted (posix_fadvise DONTNEED) before each run" /tmp/o &&

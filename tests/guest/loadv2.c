@@ -1513,7 +1513,8 @@ static int t_into_foreign(const void *arg)
 static int t_into_target(const void *arg)
 {
 	const struct target_case *c = arg;
-	static const struct seg_spec spec = { "8m", 0, 2 * P(1), 0 };
+	/* Two pages of the kernel's size, whatever it is: more than TGT_SMALL. */
+	const struct seg_spec spec = { "8m", 0, 2 * HL_PAGE, 0 };
 	struct heapload_load l;
 	struct baseline b;
 	struct plan p;
@@ -1540,7 +1541,7 @@ static int t_into_target(const void *arg)
 		r = alloc_system(HL_MIB, O_RDONLY | O_CLOEXEC, &tfd);
 		break;
 	case TGT_SMALL:
-		r = alloc_system(P(1), O_RDWR | O_CLOEXEC, &tfd);
+		r = alloc_system(HL_PAGE, O_RDWR | O_CLOEXEC, &tfd);
 		break;
 	case TGT_HEAP_NAME:
 		r = alloc_system(HL_MIB, O_RDWR | O_CLOEXEC, &tfd);

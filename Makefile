@@ -81,4 +81,5 @@ dkms-install:
 
 clean: clean-module
 	$(MAKE) -C tools clean
+	$(MAKE) -C tools/examples clean
 	$(MAKE) -C tests clean

@@ -85,5 +85,16 @@ HL_GUEST_DIR=$dirty tests/qemu/run.sh --kver "$kver" --mode check \
 rm -rf "$dirty"
 tally guest-dirty-pages "$log"
 
+# The README's demo, as a user runs it: the model loaded into a dma-buf
+# must be usable, tesseract reading a rendered line from it.
+echo "# guest: the demo (tesseract on the model in a dma-buf) on $kver"
+demo="0 passed, 1 failed, 0 skipped"
+if make -s -C tools/examples WERROR=y 2>&1 &&
+   tests/qemu/run.sh --kver "$kver" --mode demo 2>&1; then
+	demo="1 passed, 0 failed, 0 skipped"
+fi
+echo "demo: $demo" | tee "$log"
+tally demo "$log"
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -7,7 +7,8 @@
 set -euo pipefail
 
 pkgs=(gcc g++ make pkg-config libkmod-dev libssl-dev dkms kmod sparse
-      debhelper dh-dkms dpkg-dev fakeroot lintian groff-base man-db)
+      debhelper dh-dkms dpkg-dev fakeroot lintian groff-base man-db
+      libtesseract-dev pango1.0-tools fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -187,6 +187,10 @@ TREE=${HL_CACHE:-${HL_KERNEL_STORE:-/var/cache/heapload-rig/kernels}/$KVER}
 MODULE=${HL_MODULE:-$REPO/module/heapload.ko}
 GUEST_DIR=${HL_GUEST_DIR:-$REPO/tests/build/guest}
 TOOL=${HL_TOOL:-$REPO/tools/heapload}
+# The demo's consumer: tesseract on the model in a dma-buf.
+OCR=$REPO/tools/examples/ocr
+# The line the demo renders and expects tesseract to read back.
+DEMO_TEXT="Gallia est omnis divisa in partes tres"
 EARLY_TIMEOUT=${HL_EARLY_TIMEOUT:-300}
 KDIR=$TREE/lib/modules/$KVER
 VMLINUZ=$TREE/boot/vmlinuz-$KVER
@@ -392,6 +396,11 @@ build_initramfs() {
 	elif [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
 		die "$MODE needs $TOOL"
 	fi
+	if [ "$MODE" = demo ]; then
+		[ -x "$OCR" ] || die "demo needs $OCR (make -C tools/examples)"
+		cp "$OCR" "$STAGE/opt/heapload/bin/ocr"
+		stage_libs "$OCR"
+	fi
 
 	(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z |
 	 cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$WORK/initramfs.cpio.gz"
@@ -440,6 +449,11 @@ build_data_image() {
 		ln "$model" "$dir/Latin.traineddata" 2>/dev/null ||
 			cp "$model" "$dir/Latin.traineddata"
 		(cd "$dir" && sha256sum Latin.traineddata) >>"$dir/sha256"
+		# A line of text rendered now, for tesseract to read.
+		printf '%s\n' "$DEMO_TEXT" >"$dir/line.txt"
+		pango-view --no-display --font="DejaVu Sans 28" --dpi=150 \
+			--margin=30 --text="$DEMO_TEXT" -o "$dir/line.png" >&2 ||
+			die "pango-view could not render the demo's text line"
 	fi
 	used_kb=$(du -sLk "$dir" | cut -f1)
 	# Room for ext4 metadata plus free space for tests that write files.

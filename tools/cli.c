@@ -26,6 +26,8 @@
 #define OPT_JSON	(1U << 8)
 #define OPT_DROP	(1U << 9)
 #define OPT_NUMA	(1U << 10)
+#define OPT_INTO	(1U << 11)
+#define OPT_ASYNC	(1U << 12)
 
 struct cmd_desc {
 	const char *name;
@@ -37,13 +39,15 @@ struct cmd_desc {
 static const struct cmd_desc cmds[] = {
 	{ "load", HL_CMD_LOAD, HL_MAX_FILES,
 	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS | OPT_JSON |
-	  OPT_NUMA },
+	  OPT_NUMA | OPT_INTO | OPT_ASYNC },
 	{ "verify", HL_CMD_VERIFY, 1,
 	  OPT_HEAP | OPT_MODE | OPT_RANGE | OPT_SHA256 | OPT_PROGRESS | OPT_JSON |
-	  OPT_NUMA },
+	  OPT_NUMA | OPT_INTO },
 	{ "info", HL_CMD_INFO, 0, OPT_JSON },
 	{ "bench", HL_CMD_BENCH, HL_MAX_FILES,
 	  OPT_HEAP | OPT_RANGE | OPT_RUNS | OPT_CSV | OPT_METHODS | OPT_DROP },
+	/* SIZE and COMMAND [ARG...]: see parse_alloc_word() */
+	{ "alloc", HL_CMD_ALLOC, 0, OPT_HEAP },
 };
 
 static const char *const bench_methods[HL_BM_COUNT] = {
@@ -83,6 +87,9 @@ static const struct opt_desc opts[] = {
 	{ "methods", OPT_METHODS, VAL_NEEDED },
 	{ "json", OPT_JSON, VAL_NONE },
 	{ "drop-caches", OPT_DROP, VAL_NONE },
+	{ "into", OPT_INTO, VAL_NEEDED },
+	{ "at", OPT_INTO, VAL_NEEDED },
+	{ "async", OPT_ASYNC, VAL_NONE },
 };
 
 struct parser {
@@ -95,6 +102,9 @@ struct parser {
 	size_t err_size;
 	bool seen_mode;
 	bool seen_range;
+	bool seen_heap;
+	bool seen_at;
+	bool seen_size;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -169,6 +179,8 @@ static bool *flag_of(struct hl_args *a, const char *name)
 		return &a->json;
 	if (!strcmp(name, "drop-caches"))
 		return &a->drop_caches;
+	if (!strcmp(name, "async"))
+		return &a->async;
 	return NULL;
 }
 
@@ -192,15 +204,31 @@ static int parse_digest(struct parser *p, const char *name, const char *val)
 	return 0;
 }
 
-static int parse_numa_node(struct parser *p, const char *val)
+/* A small decimal number (a NUMA node, a file descriptor), or -1. */
+static int parse_small_number(const char *val)
 {
 	size_t len = strlen(val);
-	uint64_t node;
+	uint64_t v;
 
 	if (!len || len > 9 || strspn(val, "0123456789") != len ||
-	    hl_parse_size(val, &node))
+	    hl_parse_size(val, &v))
+		return -1;
+	return (int)v;
+}
+
+static int parse_numa_node(struct parser *p, const char *val)
+{
+	p->args->numa_node = parse_small_number(val);
+	if (p->args->numa_node < 0)
 		return fail(p, "--numa-node: '%s' is not a node number", val);
-	p->args->numa_node = (int)node;
+	return 0;
+}
+
+static int parse_into(struct parser *p, const char *val)
+{
+	p->args->into_fd = parse_small_number(val);
+	if (p->args->into_fd < 0)
+		return fail(p, "--into: '%s' is not a file descriptor number", val);
 	return 0;
 }
 
@@ -209,8 +237,16 @@ static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val
 	struct hl_args *a = p->args;
 	bool *flag;
 
-	if (!strcmp(o->name, "heap"))
+	if (!strcmp(o->name, "heap")) {
+		p->seen_heap = true;
 		return parse_heap(p, val);
+	}
+	if (!strcmp(o->name, "into"))
+		return parse_into(p, val);
+	if (!strcmp(o->name, "at")) {
+		p->seen_at = true;
+		return parse_size_opt(p, o->name, val, &a->at);
+	}
 	if (o->mask == OPT_RANGE)
 		p->seen_range = true;
 	if (!strcmp(o->name, "offset"))
@@ -315,6 +351,56 @@ static int parse_positional(struct parser *p, const char *arg)
 	return 0;
 }
 
+/*
+ * A word of alloc that is not an option: SIZE, then the first word of
+ * COMMAND. Returns 1 when COMMAND starts here (parsing ends), else 0 or
+ * the error.
+ */
+static int parse_alloc_word(struct parser *p, const char *arg)
+{
+	struct hl_args *a = p->args;
+	int ret;
+
+	if (p->seen_size) {
+		a->command = &p->argv[p->i];
+		return 1;
+	}
+	p->seen_size = true;
+	ret = hl_parse_size(arg, &a->alloc_size);
+	if (ret == -ERANGE)
+		return fail(p, "alloc: SIZE '%s' is too large", arg);
+	if (ret)
+		return fail(p, "alloc: SIZE '%s' is not a size (digits, optional K, M, G, T, KiB..TiB or KB..TB)",
+			    arg);
+	if (!a->alloc_size)
+		return fail(p, "alloc: SIZE must not be 0");
+	return 0;
+}
+
+/* What the options of one command say together. */
+static int check_cmd_args(struct parser *p)
+{
+	const struct hl_args *a = p->args;
+
+	if (a->cmd == HL_CMD_ALLOC && !p->seen_size)
+		return fail(p, "alloc: missing SIZE");
+	if (a->cmd == HL_CMD_ALLOC && !a->command)
+		return fail(p, "alloc: missing COMMAND");
+	if (p->cmd->max_files && !a->nfiles)
+		return fail(p, "%s: missing FILE", p->cmd->name);
+	if (a->cmd == HL_CMD_LOAD && a->nfiles > 1 && p->seen_range)
+		return fail(p, "%s: --offset and --length take one FILE", p->cmd->name);
+	if (p->seen_at && a->into_fd < 0)
+		return fail(p, "%s: --at goes with --into", p->cmd->name);
+	if (a->into_fd >= 0 && p->seen_heap)
+		return fail(p, "%s: --into fills an existing buffer of its own heap: no --heap",
+			    p->cmd->name);
+	if (a->into_fd >= 0 && a->numa_node >= 0)
+		return fail(p, "%s: --into fills an existing buffer, whose pages are already placed: no --numa-node",
+			    p->cmd->name);
+	return 0;
+}
+
 static bool is_help(const char *arg)
 {
 	return !strcmp(arg, "-h") || !strcmp(arg, "--help") || !strcmp(arg, "help");
@@ -338,16 +424,16 @@ static int parse_cmd_args(struct parser *p)
 			ret = parse_long_opt(p);
 		else if (!opts_done && arg[0] == '-' && arg[1])
 			ret = fail(p, "%s: unknown option '%s'", p->cmd->name, arg);
+		else if (p->args->cmd == HL_CMD_ALLOC)
+			ret = parse_alloc_word(p, arg);
 		else
 			ret = parse_positional(p, arg);
-		if (ret)
+		if (ret < 0)
 			return ret;
+		if (ret)
+			break;
 	}
-	if (p->cmd->max_files && !p->args->nfiles)
-		return fail(p, "%s: missing FILE", p->cmd->name);
-	if (p->args->cmd == HL_CMD_LOAD && p->args->nfiles > 1 && p->seen_range)
-		return fail(p, "%s: --offset and --length take one FILE", p->cmd->name);
-	return 0;
+	return check_cmd_args(p);
 }
 
 int hl_parse_args(int argc, char *const argv[], struct hl_args *args,
@@ -366,6 +452,7 @@ int hl_parse_args(int argc, char *const argv[], struct hl_args *args,
 	args->runs = HL_DEFAULT_RUNS;
 	args->methods = HL_BM_ALL;
 	args->numa_node = -1;
+	args->into_fd = -1;
 	if (err_size)
 		err[0] = '\0';
 
@@ -692,10 +779,19 @@ static uint64_t round_up(uint64_t v, uint64_t to)
 int hl_layout_segments(const uint64_t *lens, const uint64_t *aligns,
 		       unsigned int n, uint64_t *offs, uint64_t *end)
 {
+	return hl_layout_segments_at(0, lens, aligns, n, offs, end);
+}
+
+int hl_layout_segments_at(uint64_t start, const uint64_t *lens,
+			  const uint64_t *aligns, unsigned int n, uint64_t *offs,
+			  uint64_t *end)
+{
 	const uint64_t max = (uint64_t)INT64_MAX;
-	uint64_t at = 0;
+	uint64_t at = start;
 	unsigned int i;
 
+	if (start > max)
+		return -EOVERFLOW;
 	for (i = 0; i < n; i++) {
 		uint64_t align = aligns[i];
 
@@ -703,7 +799,7 @@ int hl_layout_segments(const uint64_t *lens, const uint64_t *aligns,
 			return -EINVAL;
 		if (at > max - (align - 1))
 			return -EOVERFLOW;
-		offs[i] = round_up(at, align);
+		offs[i] = i ? round_up(at, align) : at;
 		if (lens[i] > max - (align - 1) || offs[i] > max - round_up(lens[i], align))
 			return -EOVERFLOW;
 		at = offs[i] + round_up(lens[i], align);
@@ -757,6 +853,8 @@ const char *hl_fallback_name(enum hl_fallback why)
 		return "no_o_direct";
 	case HL_FB_KERNEL_EINVAL:
 		return "kernel_refused_direct";
+	case HL_FB_UNALIGNED_AT:
+		return "unaligned_buffer_offset";
 	}
 	return "unknown";
 }
@@ -778,6 +876,10 @@ const char *hl_fallback_text(enum hl_fallback why, uint64_t offset,
 		break;
 	case HL_FB_KERNEL_EINVAL:
 		snprintf(buf, size, "the kernel refused the direct load (EINVAL)");
+		break;
+	case HL_FB_UNALIGNED_AT:
+		snprintf(buf, size, "--at %" PRIu64 " is not a multiple of the direct-I/O alignment (%" PRIu64 " bytes)",
+			 offset, dio_align);
 		break;
 	default:
 		snprintf(buf, size, "none");
@@ -834,8 +936,29 @@ const char *hl_load_strerror(int err, const struct hl_load_ctx *ctx,
 		snprintf(buf, size, "no heap named '%s' (see 'heapload info')", heap);
 		return buf;
 	case EBADF:
-		msg = "the file is not open for reading";
+		msg = ctx && ctx->into ?
+		      "the --into descriptor is not open, or not open for writing" :
+		      "the file is not open for reading";
 		break;
+	case EXDEV:
+		msg = "the --into descriptor is not a dma-buf of a heapload heap";
+		break;
+	case EBUSY:
+		msg = "the --into buffer is busy: a device has it mapped, or another load is filling it";
+		break;
+	case ENOSPC:
+		msg = "the files do not fit in the --into buffer";
+		break;
+	case EOPNOTSUPP:
+		if (ctx && ctx->numa && strstr(heap, "restricted"))
+			snprintf(buf, size, "--numa-node is not supported by %s: it takes physically contiguous memory from CMA or its own pool, which it cannot place on a node",
+				 heap);
+		else if (ctx && ctx->numa)
+			snprintf(buf, size, "--numa-node is not supported by %s: it cannot place its memory on a node",
+				 heap);
+		else
+			snprintf(buf, size, "not supported: the kernel lacks the digest (CONFIG_CRYPTO_LIB_SHA256, CONFIG_XXHASH)");
+		return buf;
 	case EISDIR:
 		msg = "is a directory";
 		break;

@@ -25,6 +25,7 @@ enum hl_cmd {
 	HL_CMD_VERIFY,
 	HL_CMD_INFO,
 	HL_CMD_BENCH,
+	HL_CMD_ALLOC,
 };
 
 /**
@@ -65,6 +66,9 @@ int hl_exit_code(int result);
  * @HL_FB_NO_O_DIRECT:	the file system refuses O_DIRECT (open(2) failed
  *			with EINVAL, or statx(2) reports no alignment).
  * @HL_FB_KERNEL_EINVAL: the kernel refused the direct load with EINVAL.
+ * @HL_FB_UNALIGNED_AT:	--at (the buffer offset of the first FILE of a load
+ *			--into) is not a multiple of the file's direct-I/O
+ *			alignment.
  */
 enum hl_fallback {
 	HL_FB_NONE = 0,
@@ -72,6 +76,7 @@ enum hl_fallback {
 	HL_FB_UNALIGNED_LENGTH,
 	HL_FB_NO_O_DIRECT,
 	HL_FB_KERNEL_EINVAL,
+	HL_FB_UNALIGNED_AT,
 };
 
 /**
@@ -113,7 +118,8 @@ const char *hl_fallback_name(enum hl_fallback why);
 /**
  * hl_fallback_text() - a reason as a sentence fragment for people
  * @why:	the reason.
- * @offset:	the range's offset, for %HL_FB_UNALIGNED_OFFSET.
+ * @offset:	the range's offset, for %HL_FB_UNALIGNED_OFFSET; the buffer
+ *		offset, for %HL_FB_UNALIGNED_AT.
  * @dio_align:	the alignment, for the unaligned reasons.
  * @buf:	receives the text, e.g. "offset 100 is not a multiple of the
  *		direct-I/O alignment (512 bytes)".
@@ -146,11 +152,15 @@ const char *hl_check_range(bool is_dir, bool is_reg, uint64_t size,
  * @heap:	the heap name.
  * @direct:	the failed load used direct I/O.
  * @fallback:	%HL_FB_NONE, or why it used buffered I/O instead.
+ * @numa:	--numa-node was given.
+ * @into:	the load fills an existing buffer (--into).
  */
 struct hl_load_ctx {
 	const char *heap;
 	bool direct;
 	enum hl_fallback fallback;
+	bool numa;
+	bool into;
 };
 
 /**
@@ -273,6 +283,13 @@ enum hl_bench_method {
  * @json:	--json of load, verify and info.
  * @drop_caches: --drop-caches of bench: drop the whole page cache before
  *		each run instead of evicting only the measured file.
+ * @into_fd:	--into FD of load: the inherited heapload dma-buf to fill,
+ *		or -1 for a new buffer.
+ * @at:		--at of load --into: the buffer offset of the first FILE.
+ * @async:	--async of load: start the load, poll it, print progress.
+ * @alloc_size:	SIZE of alloc, in bytes.
+ * @command:	COMMAND [ARG...] of alloc, NULL-terminated (points into
+ *		argv).
  */
 struct hl_args {
 	enum hl_cmd cmd;
@@ -294,6 +311,11 @@ struct hl_args {
 	unsigned int methods;
 	bool json;
 	bool drop_caches;
+	int into_fd;
+	uint64_t at;
+	bool async;
+	uint64_t alloc_size;
+	char *const *command;
 };
 
 /**
@@ -310,6 +332,8 @@ struct hl_args {
  * is optional: "--sha256=HEX", or "--sha256 HEX" when the next argument
  * is a digest of that algorithm (64, resp. 16, hex digits); otherwise the
  * next argument is not theirs. --offset and --length take one FILE.
+ * alloc takes SIZE, then COMMAND [ARG...]: the first argument after SIZE
+ * that is not an option, or everything after "--", ends the parsing.
  *
  * Return: 0, or -EINVAL with @err set (a usage error).
  */
@@ -334,6 +358,24 @@ int hl_parse_args(int argc, char *const argv[], struct hl_args *args,
  */
 int hl_layout_segments(const uint64_t *lens, const uint64_t *aligns,
 		       unsigned int n, uint64_t *offs, uint64_t *end);
+
+/**
+ * hl_layout_segments_at() - hl_layout_segments() from buffer offset @start
+ * @start:	the buffer offset of the first file, taken as it is (a load
+ *		into an existing buffer, --at); the next ones follow as in
+ *		hl_layout_segments(), which is this with @start 0.
+ * @lens:	as for hl_layout_segments().
+ * @aligns:	as for hl_layout_segments().
+ * @n:		as for hl_layout_segments().
+ * @offs:	as for hl_layout_segments().
+ * @end:	as for hl_layout_segments().
+ *
+ * Return: as hl_layout_segments(); -EOVERFLOW also for a @start past
+ * 2^63 - 1.
+ */
+int hl_layout_segments_at(uint64_t start, const uint64_t *lens,
+			  const uint64_t *aligns, unsigned int n, uint64_t *offs,
+			  uint64_t *end);
 
 /** hl_cmd_name() - name of a subcommand as typed, or "heapload" */
 const char *hl_cmd_name(enum hl_cmd cmd);

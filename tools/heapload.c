@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,16 @@
 /* The progress bar appears after this long and is redrawn this often. */
 #define PROGRESS_DELAY_NS	1000000000ULL
 #define PROGRESS_PERIOD_NS	100000000ULL
+/*
+ * load --async polls its load fd this long between progress lines, and
+ * repeats a line that did not change (the kernel still hashing, say) only
+ * after ASYNC_REPEAT_NS.
+ */
+#define ASYNC_POLL_MS		250
+#define ASYNC_REPEAT_NS		2000000000ULL
+/* alloc: the fd COMMAND finds the buffer on, and the variable naming it. */
+#define ALLOC_FD		3
+#define ALLOC_FD_ENV		"HEAPLOAD_FD"
 
 static void usage(FILE *f)
 {
@@ -47,7 +58,17 @@ static void usage(FILE *f)
 	      "                size and, with direct I/O, to the FILE's direct-I/O\n"
 	      "                alignment (statx STATX_DIOALIGN); one 'segment:' line\n"
 	      "                per FILE says where it landed\n"
+	      "  load --into FD [--at N] FILE...\n"
+	      "                load the FILEs into the heapload dma-buf open on FD (as\n"
+	      "                'alloc' passes it), laid out the same way from buffer\n"
+	      "                offset N (default: 0); the other bytes keep their contents\n"
+	      "  alloc SIZE [--heap NAME] [--] COMMAND [ARG...]\n"
+	      "                allocate a dma-buf of SIZE bytes from the heap, run\n"
+	      "                COMMAND with it open on fd 3 (and " ALLOC_FD_ENV "=3 in its\n"
+	      "                environment), exit with COMMAND's exit status\n"
 	      "  verify FILE   load, then compare the buffer with FILE read with read()\n"
+	      "  verify --into FD [--at N] FILE\n"
+	      "                the same into the buffer on FD, where FILE landed\n"
 	      "  info          show the module, its parameters and statistics, and the heaps\n"
 	      "  bench FILE... compare, per FILE, the loader (one batch, gathered direct\n"
 	      "                with and without a verified digest, gathered buffered)\n"
@@ -73,7 +94,18 @@ static void usage(FILE *f)
 	      "  --xxh64[=HEX] the same with XXH64 (16 hex digits, as xxhsum -H1 prints)\n"
 	      "  --numa-node N take every page of the buffer from NUMA node N\n"
 	      "  --no-progress never draw the progress bar (drawn on stderr when it is a\n"
-	      "                terminal and the load takes more than a second)\n"
+	      "                terminal and the load takes more than a second), nor\n"
+	      "                print the progress lines of --async\n"
+	      "  --into FD     fill the existing heapload dma-buf open (for writing) on\n"
+	      "                FD instead of a new buffer; no --heap, no --numa-node\n"
+	      "  --at N        with --into: the buffer offset of the first FILE\n"
+	      "Options of load:\n"
+	      "  --async       start the load without waiting for it, poll its load fd\n"
+	      "                and print 'progress: DONE of TOTAL bytes (P%)' lines on\n"
+	      "                stderr (at most 4 a second) until it ends; then the same\n"
+	      "                output as without\n"
+	      "Options of alloc:\n"
+	      "  --heap NAME   heap under " HEAPLOAD_HEAP_DIR " (default: " HEAPLOAD_DEFAULT_HEAP ")\n"
 	      "Options of load, verify and info:\n"
 	      "  --json        print one JSON object on stdout (errors still on stderr)\n"
 	      "Options of bench:\n"
@@ -96,7 +128,9 @@ static void usage(FILE *f)
 	      "\n"
 	      "Exit status: 0 success, 1 verify found different bytes or the kernel a\n"
 	      "digest other than --sha256 or --xxh64 gave, 2 trouble (any error, a\n"
-	      "usage error, info: module not loaded, bench: a method failed).\n", f);
+	      "usage error, info: module not loaded, bench: a method failed); alloc:\n"
+	      "COMMAND's exit status (128 + N if signal N killed it, 126 if it could\n"
+	      "not be run, 127 if it was not found).\n", f);
 }
 
 /* "heapload: CMD: FILE: STEP: message", FILE and STEP if not NULL. */
@@ -269,7 +303,8 @@ static void progress_start(struct progress *p, const struct hl_args *a,
 	memset(p, 0, sizeof(*p));
 	p->total = total;
 	p->t0 = now_ns();
-	if (a->no_progress || !isatty(STDERR_FILENO))
+	/* --async prints progress lines of its own. */
+	if (a->no_progress || a->async || !isatty(STDERR_FILENO))
 		return;
 	if (pthread_condattr_init(&attr))
 		return;
@@ -332,10 +367,17 @@ struct report {
 	char mismatch[256];
 };
 
+/* The offset a reason against direct I/O is about: --at's or --offset's. */
+static uint64_t fallback_offset(const struct hl_args *a, enum hl_fallback why)
+{
+	return why == HL_FB_UNALIGNED_AT ? a->at : a->offset;
+}
+
 static const char *fallback_text(const struct hl_args *a, const struct report *r,
 				 char *buf, size_t size)
 {
-	return hl_fallback_text(r->fallback, a->offset, r->dio_align, buf, size);
+	return hl_fallback_text(r->fallback, fallback_offset(a, r->fallback),
+				r->dio_align, buf, size);
 }
 
 /* The mode to open and load with; prints an error for --direct. */
@@ -346,7 +388,8 @@ static int choose_mode(const struct hl_args *a, struct report *r,
 
 	if (hl_fallback_decide(a->mode, why, &r->mode)) {
 		fail_file(a, file, "--direct", "%s",
-			  hl_fallback_text(why, a->offset, r->dio_align, text, sizeof(text)));
+			  hl_fallback_text(why, fallback_offset(a, why), r->dio_align,
+					   text, sizeof(text)));
 		return -1;
 	}
 	r->fallback = r->mode == HL_MODE_BUFFERED && a->mode == HL_MODE_AUTO ?
@@ -388,13 +431,45 @@ static int place_segments(const struct hl_args *a, struct report *r)
 		if (r->mode == HL_MODE_DIRECT && r->seg_align[i] > aligns[i])
 			aligns[i] = r->seg_align[i];
 	}
-	if (hl_layout_segments(lens, aligns, r->nseg, offs, &end)) {
+	if (hl_layout_segments_at(a->into_fd >= 0 ? a->at : 0, lens, aligns,
+				  r->nseg, offs, &end)) {
 		fail(a, NULL, "the files do not fit in one buffer");
 		return -1;
 	}
 	for (i = 0; i < r->nseg; i++)
 		r->seg[i].buf_offset = offs[i];
 	return 0;
+}
+
+/*
+ * load --async: start the load, poll its load fd and print a progress line
+ * when the poll times out, then fetch the result into r->res.
+ */
+static int load_async(const struct hl_args *a, struct report *r, int devfd,
+		      const struct heapload_load_opts *opts)
+{
+	struct heapload_result now = HEAPLOAD_RESULT_INIT;
+	const char *heap = a->into_fd >= 0 ? NULL : a->heap;
+	uint64_t shown = UINT64_MAX, shown_ns = 0;
+	int load_fd, ret;
+
+	load_fd = heapload_load_start(devfd, heap, r->seg, r->nseg, opts);
+	if (load_fd < 0)
+		return load_fd;
+	while ((ret = heapload_load_wait(load_fd, ASYNC_POLL_MS)) == -ETIMEDOUT) {
+		if (a->no_progress || heapload_load_result(load_fd, &now) != -EAGAIN ||
+		    (now.loaded == shown && now_ns() - shown_ns < ASYNC_REPEAT_NS))
+			continue;
+		fprintf(stderr, "progress: %" PRIu64 " of %" PRIu64 " bytes (%u%%)\n",
+			now.loaded, r->expect,
+			(unsigned int)(now.loaded * 100.0 / (double)r->expect));
+		shown = now.loaded;
+		shown_ns = now_ns();
+	}
+	if (!ret)
+		ret = heapload_load_result(load_fd, &r->res);
+	close(load_fd);		/* before the end: cancels the load */
+	return ret;
 }
 
 static int load_with(const struct hl_args *a, struct report *r, int devfd,
@@ -404,6 +479,10 @@ static int load_with(const struct hl_args *a, struct report *r, int devfd,
 
 	opts.flags = r->mode == HL_MODE_DIRECT ? HEAPLOAD_LOAD_DIRECT :
 						 HEAPLOAD_LOAD_BUFFERED;
+	if (a->into_fd >= 0) {
+		opts.flags |= HEAPLOAD_LOAD_INTO;
+		opts.target_fd = a->into_fd;
+	}
 	if (a->numa_node >= 0) {
 		opts.flags |= HEAPLOAD_LOAD_NUMA_NODE;
 		opts.numa_node = a->numa_node;
@@ -416,8 +495,10 @@ static int load_with(const struct hl_args *a, struct report *r, int devfd,
 			       sizeof(opts.expected_digest));
 		}
 	}
-	return heapload_load_segments(devfd, a->heap, r->seg, r->nseg, &opts,
-				      &prog->word, &r->res);
+	if (a->async)
+		return load_async(a, r, devfd, &opts);
+	return heapload_load_segments(devfd, a->into_fd >= 0 ? NULL : a->heap,
+				      r->seg, r->nseg, &opts, &prog->word, &r->res);
 }
 
 /*
@@ -428,22 +509,73 @@ static int load_with(const struct hl_args *a, struct report *r, int devfd,
 static bool digest_here_instead(const struct hl_args *a, const struct report *r, int ret)
 {
 	return ret == -E2BIG && a->digest_alg == HEAPLOAD_DIGEST_SHA256 &&
-	       r->nseg == 1 && a->numa_node < 0;
+	       r->nseg == 1 && a->numa_node < 0 && a->into_fd < 0 && !a->async;
+}
+
+/* "FILE", or "FILE1, FILE2, ..." for a load of several: all a digest covers. */
+static const char *all_files(const struct hl_args *a, char *buf, size_t size)
+{
+	size_t used = 0;
+	unsigned int i;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < a->nfiles && used < size; i++) {
+		n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", a->files[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
 }
 
 static void print_digest_mismatch(const struct hl_args *a, const char *got)
 {
-	char want[2 * HEAPLOAD_DIGEST_SIZE + 1];
+	char want[2 * HEAPLOAD_DIGEST_SIZE + 1], files[4096];
 
 	heapload_digest_format(a->digest_alg, a->expected_digest, want, sizeof(want));
-	fail(a, NULL, "%s mismatch: the loaded bytes have %s, expected %s; nothing was loaded",
-	     heapload_digest_name(a->digest_alg), got, want);
+	fail_file(a, all_files(a, files, sizeof(files)), NULL,
+		  "%s mismatch: the loaded bytes have %s, expected %s; %s",
+		  heapload_digest_name(a->digest_alg), got, want,
+		  a->into_fd >= 0 ? "the buffer was written all the same" :
+				    "nothing was loaded");
+}
+
+/* The size of the --into buffer (dma-bufs answer SEEK_END), or 0. */
+static uint64_t into_size(const struct hl_args *a)
+{
+	off_t end = lseek(a->into_fd, 0, SEEK_END);
+
+	return end > 0 ? (uint64_t)end : 0;
+}
+
+/* More about an error of the --into buffer than the errno says. */
+static void into_detail(const struct hl_args *a, const struct report *r, int err,
+			char *buf, size_t size)
+{
+	const struct heapload_segment *last = &r->seg[r->nseg - 1];
+	int fl = fcntl(a->into_fd, F_GETFL);
+
+	buf[0] = '\0';
+	if (err == ENOSPC)
+		snprintf(buf, size, " (they end at byte %" PRIu64 ", the buffer has %" PRIu64 " bytes)",
+			 (uint64_t)(last->buf_offset + last->length), into_size(a));
+	else if (err == EBADF && fl < 0)
+		snprintf(buf, size, " (descriptor %d is not open)", a->into_fd);
+	else if (err == EBADF && (fl & O_ACCMODE) == O_RDONLY)
+		snprintf(buf, size, " (descriptor %d is open read-only)", a->into_fd);
 }
 
 /* Report a failed load; returns 1 for a digest mismatch, else -1. */
 static int load_failed(const struct hl_args *a, struct report *r, int ret)
 {
-	struct hl_load_ctx ctx = { .heap = a->heap };
+	struct hl_load_ctx ctx = {
+		.heap = a->heap,
+		.direct = r->mode == HL_MODE_DIRECT,
+		.fallback = r->fallback,
+		.numa = a->numa_node >= 0,
+		.into = a->into_fd >= 0,
+	};
 	const char *file = a->file;
 	char msg[512], text[256];
 
@@ -454,13 +586,14 @@ static int load_failed(const struct hl_args *a, struct report *r, int ret)
 	}
 	if (r->res.error_segment >= 0 && (unsigned int)r->res.error_segment < r->nseg)
 		file = a->files[r->res.error_segment];
-	ctx.direct = r->mode == HL_MODE_DIRECT;
-	ctx.fallback = r->fallback;
 	hl_load_strerror(-ret, &ctx, msg, sizeof(msg));
+	text[0] = '\0';
+	if (ctx.into)
+		into_detail(a, r, -ret, text, sizeof(text));
 	if (ret == -EINVAL && r->fallback != HL_FB_NONE)
 		fail_file(a, file, NULL, "%s: %s", msg, fallback_text(a, r, text, sizeof(text)));
 	else
-		fail_file(a, file, NULL, "%s", msg);
+		fail_file(a, file, NULL, "%s%s", msg, text);
 	return -1;
 }
 
@@ -504,6 +637,9 @@ static int decide_mode(const struct hl_args *a, struct report *r)
 		r->seg_align[i] = dio_alignment(a->files[i]);
 		why = hl_direct_check(a->offset, r->seg[i].length, r->seg_align[i],
 				      page_size());
+		/* Only the first file's buffer offset is the caller's (--at). */
+		if (why == HL_FB_NONE && !i && a->at % r->seg_align[i])
+			why = HL_FB_UNALIGNED_AT;
 		if (why != HL_FB_NONE) {
 			r->dio_align = r->seg_align[i];
 			return choose_mode(a, r, why, a->files[i]);
@@ -584,7 +720,10 @@ static void print_load_text(const struct hl_args *a, const struct report *r)
 		printf("file: %s\n", a->file);
 	else
 		printf("files: %u\n", r->nseg);
-	printf("heap: %s\n", a->heap);
+	if (a->into_fd >= 0)
+		printf("into: %d\n", a->into_fd);
+	else
+		printf("heap: %s\n", a->heap);
 	printf("mode: %s\n", mode_name(r->mode));
 	if (r->fallback != HL_FB_NONE)
 		printf("fallback: %s%s%s\n", fallback_text(a, r, text, sizeof(text)),
@@ -635,7 +774,10 @@ static void print_load_json(const struct hl_args *a, const struct report *r)
 	hl_json_begin(&j, stdout);
 	hl_json_str(&j, "command", hl_cmd_name(a->cmd));
 	hl_json_str(&j, "file", a->file);
-	hl_json_str(&j, "heap", a->heap);
+	if (a->into_fd >= 0)
+		hl_json_u64(&j, "into_fd", (uint64_t)a->into_fd);
+	else
+		hl_json_str(&j, "heap", a->heap);
 	hl_json_str(&j, "mode", mode_name(r->mode));
 	if (r->fallback != HL_FB_NONE) {
 		hl_json_str(&j, "fallback_reason", hl_fallback_name(r->fallback));
@@ -730,8 +872,9 @@ static int mismatch(struct report *r, const char *fmt, ...)
  * 1 on a mismatch (in r), -1 on an error (reported).
  */
 static int compare_file(const struct hl_args *a, struct report *r, int fd,
-			const unsigned char *buf, uint64_t loaded)
+			const unsigned char *map, uint64_t base, uint64_t loaded)
 {
+	const unsigned char *buf = map + base;
 	unsigned char *chunk;
 	uint64_t done = 0;
 	int ret = 0;
@@ -762,7 +905,7 @@ static int compare_file(const struct hl_args *a, struct report *r, int fd,
 		if (i < (size_t)n) {
 			ret = mismatch(r, "at file offset %" PRIu64 " (buffer offset %"
 				       PRIu64 "): file 0x%02x, buffer 0x%02x",
-				       a->offset + done + i, done + i, chunk[i],
+				       a->offset + done + i, base + done + i, chunk[i],
 				       buf[done + i]);
 			break;
 		}
@@ -785,9 +928,15 @@ static int check_tail(struct report *r, const unsigned char *buf,
 	return 0;
 }
 
+/*
+ * Compare the buffer with FILE read with read(): a new buffer whole (the
+ * bytes after the file must be zero), a --into buffer where FILE landed.
+ */
 static int verify_buffer(const struct hl_args *a, struct report *r)
 {
 	const struct heapload_result *res = &r->res;
+	int buf = a->into_fd >= 0 ? a->into_fd : res->dmabuf_fd;
+	uint64_t base = r->seg[0].buf_offset;
 	void *map;
 	int fd, ret, err;
 
@@ -801,30 +950,30 @@ static int verify_buffer(const struct hl_args *a, struct report *r)
 			       res->loaded, r->expect);
 		goto out_close;
 	}
-	if (res->buf_size < res->loaded) {
-		ret = mismatch(r, "buffer of %" PRIu64 " bytes holds %" PRIu64 " loaded bytes",
-			       res->buf_size, res->loaded);
+	if (res->buf_size < base || res->buf_size - base < res->loaded) {
+		ret = mismatch(r, "buffer of %" PRIu64 " bytes holds %" PRIu64 " loaded bytes at %" PRIu64,
+			       res->buf_size, res->loaded, base);
 		goto out_close;
 	}
 
-	ret = heapload_dmabuf_map(res->dmabuf_fd, res->buf_size, PROT_READ, &map);
+	ret = heapload_dmabuf_map(buf, res->buf_size, PROT_READ, &map);
 	if (ret) {
 		fail(a, "verify: mmap", "%s", strerror(-ret));
 		ret = -1;
 		goto out_close;
 	}
-	ret = heapload_dmabuf_sync(res->dmabuf_fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	ret = heapload_dmabuf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	if (ret) {
 		fail(a, "verify: DMA_BUF_IOCTL_SYNC", "%s", strerror(-ret));
 		ret = -1;
 		goto out_unmap;
 	}
 
-	ret = compare_file(a, r, fd, map, res->loaded);
-	if (!ret)
+	ret = compare_file(a, r, fd, map, base, res->loaded);
+	if (!ret && a->into_fd < 0)
 		ret = check_tail(r, map, res->loaded, res->buf_size);
 
-	err = heapload_dmabuf_sync(res->dmabuf_fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	err = heapload_dmabuf_sync(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	if (err && ret >= 0) {
 		fail(a, "verify: DMA_BUF_IOCTL_SYNC", "%s", strerror(-err));
 		ret = -1;
@@ -853,7 +1002,8 @@ static int cmd_load(const struct hl_args *a)
 		ret = get_sha256(a, &r);
 	if (!ret && a->cmd == HL_CMD_VERIFY)
 		ret = verify_buffer(a, &r);
-	close(r.res.dmabuf_fd);
+	if (r.res.dmabuf_fd >= 0)	/* -1 after a load --into */
+		close(r.res.dmabuf_fd);
 	if (ret < 0 || (ret && a->cmd != HL_CMD_VERIFY))
 		return ret;
 	if (a->json)
@@ -862,6 +1012,68 @@ static int cmd_load(const struct hl_args *a)
 		print_load_text(a, &r);
 	return ret;
 }
+
+/* ---- alloc ---- */
+
+/* In the child: the buffer on ALLOC_FD, kept across exec; exec COMMAND. */
+static void __attribute__((noreturn)) alloc_exec(const struct hl_args *a, int buf)
+{
+	int err;
+
+	if (buf == ALLOC_FD)
+		err = fcntl(buf, F_SETFD, 0);
+	else
+		err = dup2(buf, ALLOC_FD) < 0 ? -1 : 0;
+	if (err || setenv(ALLOC_FD_ENV, "3", 1)) {
+		fail_file(a, NULL, NULL, "fd %d for the buffer: %s", ALLOC_FD,
+			  strerror(errno));
+		_exit(126);
+	}
+	execvp(a->command[0], a->command);
+	err = errno;
+	fail_file(a, a->command[0], NULL, "%s", strerror(err));
+	_exit(err == ENOENT ? 127 : 126);
+}
+
+/*
+ * alloc: a buffer of SIZE from the heap, COMMAND run with it on fd 3.
+ * Returns COMMAND's exit status as a shell gives it, or HL_EXIT_TROUBLE.
+ */
+static int cmd_alloc(const struct hl_args *a)
+{
+	int buf, status;
+	pid_t pid;
+
+	buf = heapload_heap_alloc(a->heap, a->alloc_size, O_RDWR | O_CLOEXEC);
+	if (buf < 0) {
+		if (buf == -ENOENT)
+			fail_file(a, a->heap, NULL, "no such heap under %s (see 'heapload info')",
+				  HEAPLOAD_HEAP_DIR);
+		else
+			fail_file(a, a->heap, "DMA_HEAP_IOCTL_ALLOC", "%s", strerror(-buf));
+		return HL_EXIT_TROUBLE;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fail_file(a, NULL, "fork", "%s", strerror(errno));
+		close(buf);
+		return HL_EXIT_TROUBLE;
+	}
+	if (!pid)
+		alloc_exec(a, buf);
+	close(buf);		/* COMMAND holds the buffer now */
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fail_file(a, NULL, "waitpid", "%s", strerror(errno));
+			return HL_EXIT_TROUBLE;
+		}
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
 /* ---- info ---- */
 
 static int no_dots(const struct dirent *d)
@@ -1175,6 +1387,8 @@ int main(int argc, char *argv[])
 		return hl_exit_code(cmd_info(&a));
 	case HL_CMD_BENCH:
 		return hl_cmd_bench(&a);
+	case HL_CMD_ALLOC:
+		return cmd_alloc(&a);
 	default:
 		usage(stderr);
 		return HL_EXIT_TROUBLE;

@@ -664,9 +664,10 @@ static bool range_checked_in_user_space(void)
 
 static bool load_errnos_mapped(void)
 {
-	struct hl_load_ctx direct = { "heapload,cma", true, HL_FB_NONE };
-	struct hl_load_ctx buffered = { "x", false, HL_FB_NONE };
-	struct hl_load_ctx fell = { "heapload,restricted", false, HL_FB_UNALIGNED_OFFSET };
+	struct hl_load_ctx direct = { .heap = "heapload,cma", .direct = true };
+	struct hl_load_ctx buffered = { .heap = "x" };
+	struct hl_load_ctx fell = { .heap = "heapload,restricted",
+				    .fallback = HL_FB_UNALIGNED_OFFSET };
 	char buf[256];
 	bool ok = true;
 
@@ -683,7 +684,8 @@ static bool load_errnos_mapped(void)
 	CHECK(strstr(hl_load_strerror(E2BIG, &direct, buf, sizeof(buf)), "module") != NULL);
 	CHECK(strstr(hl_load_strerror(ENOTTY, &direct, buf, sizeof(buf)), "/dev/heapload") != NULL);
 	CHECK(!strcmp(hl_load_strerror(EISDIR, &direct, buf, sizeof(buf)), "is a directory"));
-	CHECK(!strcmp(hl_load_strerror(ENOSPC, &direct, buf, sizeof(buf)), strerror(ENOSPC)));
+	CHECK(strstr(hl_load_strerror(ENOSPC, &direct, buf, sizeof(buf)), "do not fit") != NULL);
+	CHECK(!strcmp(hl_load_strerror(ENOLINK, &direct, buf, sizeof(buf)), strerror(ENOLINK)));
 	CHECK(!strcmp(hl_load_strerror(ENODEV, NULL, buf, 12), "no heap nam"));
 	return ok;
 }
@@ -932,6 +934,93 @@ static bool args_numa_node(void)
 	return ok;
 }
 
+static bool load_errnos_of_v2_options(void)
+{
+	struct hl_load_ctx into = { .heap = "heapload,system", .direct = true, .into = true };
+	struct hl_load_ctx numa_r = { .heap = "heapload,restricted", .direct = true, .numa = true };
+	struct hl_load_ctx numa_s = { .heap = "heapload,other", .numa = true };
+	struct hl_load_ctx plain = { .heap = "heapload,system" };
+	char buf[256];
+	bool ok = true;
+
+	CHECK(strstr(hl_load_strerror(EXDEV, &into, buf, sizeof(buf)), "not a dma-buf of a heapload heap") != NULL);
+	CHECK(strstr(hl_load_strerror(EBUSY, &into, buf, sizeof(buf)), "a device has it mapped") != NULL);
+	CHECK(strstr(hl_load_strerror(EBADF, &into, buf, sizeof(buf)), "--into descriptor") != NULL);
+	CHECK(strstr(hl_load_strerror(EBADF, &plain, buf, sizeof(buf)), "--into") == NULL);
+	CHECK(strstr(hl_load_strerror(EOPNOTSUPP, &numa_r, buf, sizeof(buf)), "contiguous memory from CMA or its own pool") != NULL);
+	CHECK(strstr(buf, "not supported") != NULL);
+	CHECK(strstr(hl_load_strerror(EOPNOTSUPP, &numa_s, buf, sizeof(buf)), "heapload,other") != NULL);
+	CHECK(strstr(buf, "CMA") == NULL);
+	CHECK(strstr(hl_load_strerror(EOPNOTSUPP, &plain, buf, sizeof(buf)), "digest") != NULL);
+	return ok;
+}
+
+static bool args_into_at_async(void)
+{
+	struct hl_args a;
+	bool ok = true;
+
+	CHECK(PARSE(&a, "load", "f") == 0 && a.into_fd == -1 && a.at == 0 && !a.async);
+	CHECK(PARSE(&a, "load", "--into", "3", "--at", "32M", "f", "g") == 0);
+	CHECK(a.into_fd == 3 && a.at == 32ULL << 20 && a.nfiles == 2);
+	CHECK(PARSE(&a, "load", "--into=0", "f", "--async") == 0 && a.into_fd == 0 && a.async);
+	CHECK(PARSE(&a, "load", "--into", "x", "f") == -EINVAL && strstr(err, "descriptor"));
+	CHECK(PARSE(&a, "load", "--into", "-1", "f") == -EINVAL);
+	CHECK(PARSE(&a, "load", "--at", "4K", "f") == -EINVAL && strstr(err, "--at goes with --into"));
+	CHECK(PARSE(&a, "load", "--into", "3", "--heap", "h", "f") == -EINVAL && strstr(err, "no --heap"));
+	CHECK(PARSE(&a, "load", "--into", "3", "--numa-node", "1", "f") == -EINVAL);
+	CHECK(PARSE(&a, "verify", "--into", "3", "--at", "8M", "f") == 0 && a.at == 8 << 20);
+	CHECK(PARSE(&a, "verify", "--async", "f") == -EINVAL);
+	return ok;
+}
+
+static bool args_alloc_size_and_command(void)
+{
+	struct hl_args a;
+	bool ok = true;
+
+	CHECK(PARSE(&a, "alloc", "64M", "--", "sh", "-c", "x") == 0);
+	CHECK(a.cmd == HL_CMD_ALLOC && a.alloc_size == 64ULL << 20 &&
+	      !strcmp(a.heap, HEAPLOAD_DEFAULT_HEAP));
+	CHECK(!strcmp(a.command[0], "sh") && !strcmp(a.command[1], "-c") &&
+	      !strcmp(a.command[2], "x") && !a.command[3]);
+	/* The command's own options are its own, with or without "--". */
+	CHECK(PARSE(&a, "alloc", "--heap", "heapload,restricted", "4K", "ls", "--heap", "-h") == 0);
+	CHECK(!strcmp(a.heap, "heapload,restricted") && a.alloc_size == 4096);
+	CHECK(!strcmp(a.command[0], "ls") && !strcmp(a.command[1], "--heap") &&
+	      !strcmp(a.command[2], "-h") && !a.command[3]);
+	CHECK(PARSE(&a, "alloc", "4K", "--heap=h", "--", "--weird") == 0 &&
+	      !strcmp(a.heap, "h") && !strcmp(a.command[0], "--weird"));
+	CHECK(PARSE(&a, "alloc", "4K") == -EINVAL && strstr(err, "missing COMMAND"));
+	CHECK(PARSE(&a, "alloc", "--heap", "h") == -EINVAL && strstr(err, "missing SIZE"));
+	CHECK(PARSE(&a, "alloc", "0", "true") == -EINVAL && strstr(err, "not be 0"));
+	CHECK(PARSE(&a, "alloc", "4X", "true") == -EINVAL && strstr(err, "not a size"));
+	CHECK(PARSE(&a, "alloc", "4K", "--json", "true") == -EINVAL);
+	return ok;
+}
+
+static bool layout_from_a_buffer_offset(void)
+{
+	const uint64_t lens[] = { 5000, 1 }, al[] = { 4096, 4096 };
+	uint64_t offs[2], end = 0;
+	bool ok = true;
+
+	CHECK(hl_layout_segments_at(32 << 20, lens, al, 2, offs, &end) == 0);
+	CHECK(offs[0] == 32 << 20 && offs[1] == (32 << 20) + 8192 &&
+	      end == (32 << 20) + 8193);
+	/*
+	 * The first file lands at the offset as given and takes its length
+	 * rounded up to its alignment (a direct read's last block); the next
+	 * one starts aligned after that.
+	 */
+	CHECK(hl_layout_segments_at(100, lens, al, 2, offs, &end) == 0);
+	CHECK(offs[0] == 100 && offs[1] == 12288);
+	CHECK(hl_layout_segments_at((uint64_t)INT64_MAX + 1, lens, al, 1, offs, &end) ==
+	      -EOVERFLOW);
+	CHECK(!strcmp(hl_fallback_name(HL_FB_UNALIGNED_AT), "unaligned_buffer_offset"));
+	return ok;
+}
+
 static bool layout_each_file_at_next_aligned_offset(void)
 {
 	uint64_t offs[3], end = 0;
@@ -1025,6 +1114,10 @@ static const struct {
 	TEST(args_digest_print_or_verify),
 	TEST(args_numa_node),
 	TEST(layout_each_file_at_next_aligned_offset),
+	TEST(load_errnos_of_v2_options),
+	TEST(args_into_at_async),
+	TEST(args_alloc_size_and_command),
+	TEST(layout_from_a_buffer_offset),
 };
 
 int main(void)

@@ -4,7 +4,7 @@
 # its fallbacks, --direct/--buffered, errors naming the file, cmp exit
 # codes, --json, several files in one buffer, kernel digests (--sha256,
 # --xxh64, verified or not), --numa-node, bench's eviction and parameter
-# restore on SIGTERM.
+# restore on SIGTERM; alloc, loads --into an existing buffer, --async.
 H=/opt/heapload/bin/heapload
 if [ ! -x "$H" ]; then
 	echo "KTAP version 1"
@@ -19,7 +19,7 @@ PAGE=$(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' /proc/self/smaps | head 
 PAGE=$((${PAGE:-0} * 1024))
 n=0; fails=0
 echo "KTAP version 1"
-echo "1..28"
+echo "1..43"
 t() {	# NAME COND-EXIT
 	n=$((n + 1))
 	if [ "$2" = 0 ]; then echo "ok $n $1"; else echo "not ok $n $1"; fails=$((fails + 1)); fi
@@ -175,6 +175,9 @@ echo "# buffers allocated_bytes: before $before, after $after"
 [ $rc = 1 ] && [ ! -s /tmp/o ] && [ -n "$before" ] && [ "$before" = "$after" ] &&
 	grep -q "^heapload: load: .*: sha256 mismatch: the loaded bytes have $cat_sha, expected $wrong; nothing was loaded\$" /tmp/e
 t sha256_mismatch_loads_nothing $?
+# The digest covers every file: the message names them all.
+grep -qF "heapload: load: $D/one, $D/page_minus_one, $D/unaligned: sha256 mismatch:" /tmp/e
+t sha256_mismatch_names_every_file $?
 
 if [ -e /dev/dma_heap/heapload,restricted ]; then
 	run load $D/8m --heap heapload,restricted --sha256=$(want_sha 8m) --no-progress
@@ -217,9 +220,111 @@ if [ -e /dev/dma_heap/heapload,restricted ]; then
 	run load $D/8m --numa-node $node --heap heapload,restricted --no-progress
 	[ $rc != 0 ] && [ ! -s /tmp/o ] && grep -qi "not supported" /tmp/e
 	t numa_node_restricted_unsupported $?
+	grep -q "^heapload: load: $D/8m: --numa-node is not supported by heapload,restricted: it takes physically contiguous memory from CMA or its own pool, which it cannot place on a node\$" /tmp/e
+	t numa_node_restricted_says_why $?
 else
 	skip numa_node_restricted_unsupported "no restricted heap"
+	skip numa_node_restricted_says_why "no restricted heap"
 fi
+
+# alloc: COMMAND gets the buffer on fd 3 and HEAPLOAD_FD=3; its exit
+# status is alloc's.
+run alloc 1M -- sh -c 'echo "fd=$HEAPLOAD_FD"; readlink /proc/self/fd/3'
+[ $rc = 0 ] && grep -qx "fd=3" /tmp/o && grep -q "dmabuf" /tmp/o
+t alloc_passes_the_buffer_on_fd_3 $?
+
+run alloc 4K -- sh -c 'exit 7'
+rc7=$rc
+run alloc 4K --heap heapload,system /nonexistent
+[ $rc7 = 7 ] && [ $rc = 127 ] && grep -q "^heapload: alloc: /nonexistent: " /tmp/e
+t alloc_exits_with_the_command_status $?
+
+# Two loads --into one buffer, each checked byte for byte through mmap,
+# and the kernel's digest of the first: the README's shell form.
+run alloc 16M -- sh -c "$H load --into 3 --sha256 --no-progress $D/one $D/page_minus_one &&
+	$H verify --into 3 --at 8M --no-progress $D/8m && $H verify --into 3 --no-progress $D/unaligned --length 4M"
+cat $D/one $D/page_minus_one | sha256sum | cut -d' ' -f1 >/tmp/cat-sha
+[ $rc = 0 ] && [ "$(grep -c '^into: 3$' /tmp/o)" = 3 ] &&
+	grep -qx "segment: 0 0 1 $D/one" /tmp/o &&
+	grep -qx "segment: 1 $PAGE $((PAGE - 1)) $D/page_minus_one" /tmp/o &&
+	grep -qx "segment: 0 $((8 << 20)) $((8 << 20)) $D/8m" /tmp/o &&
+	grep -qx "sha256: $(cat /tmp/cat-sha)" /tmp/o &&
+	[ "$(grep -c '^buffer: 16777216$' /tmp/o)" = 3 ] && [ "$(grep -c '^verify: OK$' /tmp/o)" = 2 ]
+t into_fills_an_existing_buffer $?
+
+run alloc 16M -- sh -c "$H load --into 3 --at 8M --no-progress $D/unaligned"
+[ $rc = 2 ] && [ ! -s /tmp/o ] &&
+	grep -qx "heapload: load: $D/unaligned: the files do not fit in the --into buffer (they end at byte $(((16 << 20) + 12345)), the buffer has 16777216 bytes)" /tmp/e
+t into_too_small_is_enospc $?
+
+run load --into 3 $D/one 3>/dev/null
+[ $rc = 2 ] && [ ! -s /tmp/o ] &&
+	grep -qx "heapload: load: $D/one: the --into descriptor is not a dma-buf of a heapload heap" /tmp/e
+t into_not_a_dmabuf_is_exdev $?
+
+# Another exporter's dma-buf, where the kernel has a heap of its own.
+other=
+for h in /dev/dma_heap/*; do
+	[ -e "$h" ] || continue
+	"$H" info | grep -qx "  ${h##*/}" && other=${h##*/} && break
+done
+if [ -n "$other" ]; then
+	run alloc 1M --heap "$other" -- "$H" load --into 3 $D/one
+	[ $rc = 2 ] && grep -qx "heapload: load: $D/one: the --into descriptor is not a dma-buf of a heapload heap" /tmp/e
+	t into_other_exporter_is_exdev $?
+else
+	skip into_other_exporter_is_exdev "no heap but heapload's"
+fi
+
+run load --into 9 $D/one
+[ $rc = 2 ] &&
+	grep -qx "heapload: load: $D/one: the --into descriptor is not open, or not open for writing (descriptor 9 is not open)" /tmp/e
+t into_closed_fd_is_ebadf $?
+
+bad=$(want_sha 256m)
+if [ -e /dev/dma_heap/heapload,restricted ]; then
+	good=$(want_sha 8m)
+	run alloc 8M --heap heapload,restricted -- sh -c "$H load --into 3 --sha256 $good --no-progress $D/8m;
+		$H load --into 3 --sha256 $bad --no-progress $D/8m"
+	[ $rc = 1 ] && grep -qx "verified: sha256" /tmp/o && grep -qx "into: 3" /tmp/o &&
+		grep -qx "heapload: load: $D/8m: sha256 mismatch: the loaded bytes have $good, expected $bad; the buffer was written all the same" /tmp/e
+	t into_restricted_verified_and_refused $?
+else
+	skip into_restricted_verified_and_refused "no restricted heap"
+fi
+
+# --async: progress lines on stderr, then what a synchronous load prints.
+# (Not placed_node: an asynchronous load's worker allocates with the
+# kernel's default policy, not the caller's.)
+keep='^\(file\|heap\|mode\|loaded\|buffer\|batches\|segment\|sha256\):'
+run load $D/256m --sha256 --no-progress
+grep "$keep" /tmp/o >/tmp/sync
+run load $D/256m --sha256 --async
+grep "$keep" /tmp/o >/tmp/async
+lines=$(grep -c . /tmp/e)
+[ $rc = 0 ] && [ -s /tmp/sync ] && cmp -s /tmp/sync /tmp/async &&
+	grep -qx "sha256: $(want_sha 256m)" /tmp/async &&
+	[ "$lines" -ge 1 ] && ! grep -vq '^progress: [0-9]* of 268435456 bytes ([0-9]*%)$' /tmp/e
+t async_prints_progress_then_the_sync_output $?
+
+run load $D/8m --async --json
+[ $rc = 0 ] && [ "$(wc -l </tmp/o)" = 1 ] && grep -q '"loaded_bytes": 8388608,' /tmp/o
+t async_json_one_line $?
+
+run load $D/256m --async --no-progress
+[ $rc = 0 ] && [ ! -s /tmp/e ] && grep -qx "loaded: 268435456" /tmp/o
+t async_no_progress_is_quiet $?
+
+before=$(counters)
+run load $D/8m --async --no-progress --sha256 "$bad"
+after=$(counters)
+[ $rc = 1 ] && [ ! -s /tmp/o ] && [ "$before" = "$after" ] &&
+	grep -qx "heapload: load: $D/8m: sha256 mismatch: the loaded bytes have $(want_sha 8m), expected $bad; nothing was loaded" /tmp/e
+t async_sha256_mismatch_loads_nothing $?
+
+run alloc 16M -- sh -c "$H load --into 3 --at 8M --async --no-progress $D/8m && $H verify --into 3 --at 8M --no-progress $D/8m"
+[ $rc = 0 ] && grep -qx "segment: 0 $((8 << 20)) $((8 << 20)) $D/8m" /tmp/o && grep -qx "verify: OK" /tmp/o
+t async_into $?
 
 run load $D/8m $D/one --offset 4096
 [ $rc = 2 ] && [ ! -s /tmp/o ] && grep -q -- "--offset and --length take one FILE" /tmp/e

@@ -229,6 +229,7 @@ fi
 
 # alloc: COMMAND gets the buffer on fd 3 and HEAPLOAD_FD=3; its exit
 # status is alloc's.
+# shellcheck disable=SC2016 # $HEAPLOAD_FD is for the inner shell
 run alloc 1M -- sh -c 'echo "fd=$HEAPLOAD_FD"; readlink /proc/self/fd/3'
 [ $rc = 0 ] && grep -qx "fd=3" /tmp/o && grep -q "dmabuf" /tmp/o
 t alloc_passes_the_buffer_on_fd_3 $?

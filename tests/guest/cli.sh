@@ -19,7 +19,7 @@ PAGE=$(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' /proc/self/smaps | head 
 PAGE=$((${PAGE:-0} * 1024))
 n=0; fails=0
 echo "KTAP version 1"
-echo "1..43"
+echo "1..44"
 t() {	# NAME COND-EXIT
 	n=$((n + 1))
 	if [ "$2" = 0 ]; then echo "ok $n $1"; else echo "not ok $n $1"; fails=$((fails + 1)); fi
@@ -276,6 +276,25 @@ if [ -n "$other" ]; then
 else
 	skip into_other_exporter_is_exdev "no heap but heapload's"
 fi
+
+# A second load into a buffer that a load is filling: EBUSY. The first
+# one reads 256 MiB and hashes them; the second is tried until it meets
+# it (at most 200 times).
+cat >/tmp/busy.sh <<EOF
+$H load --into 3 --sha256 --no-progress $D/256m >/dev/null 2>&1 &
+i=0
+while [ \$i -lt 200 ]; do
+	$H load --into 3 --no-progress $D/one >/dev/null 2>/tmp/busy-e ||
+		{ grep -q busy /tmp/busy-e && cat /tmp/busy-e >&2 && break; }
+	i=\$((i + 1))
+done
+wait
+[ \$i -lt 200 ]
+EOF
+run alloc 256M -- sh /tmp/busy.sh
+[ $rc = 0 ] &&
+	grep -qx "heapload: load: $D/one: the --into buffer is busy: a device has it mapped, or another load is filling it" /tmp/e
+t into_busy_is_ebusy $?
 
 run load --into 9 $D/one
 [ $rc = 2 ] &&

@@ -10,7 +10,8 @@
  * of the request (gather.c), the race KASAN found in ext4's direct read;
  * heapload/planted_bug commits a deliberate bug for the debug kernel's
  * harness to report; heapload/importer_write plays a device that writes
- * into a dma-buf (both below).
+ * into a dma-buf, heapload/importer_hold one that keeps a dma-buf mapped
+ * (all below).
  *
  * Write the number of a dma-buf fd of the writing process, then read:
  *
@@ -388,6 +389,97 @@ static const struct file_operations importer_fops = {
 };
 
 /*
+ * importer_hold: a stand-in for a device that keeps a dma-buf mapped, as
+ * a display scanning a frame out or an accelerator reading its weights
+ * does. Write the number of a heapload dma-buf fd of the writing process:
+ * the platform device of importer_write attaches to it, maps the
+ * attachment DMA_TO_DEVICE and keeps the mapping, and a reference to the
+ * dma-buf, until "-1" (any negative number) is written. One hold at a
+ * time: -EEXIST while one lasts, -ENOENT for "-1" without one. The write
+ * returns the attach's or the map's error: -EBUSY while a load fills the
+ * buffer (heapload_dmabuf_map()). DMA_TO_DEVICE, so that the unmap copies
+ * nothing back over the buffer where the DMA layer bounces. The held
+ * dma-buf pins the module (its exporter), so rmmod fails while a hold
+ * lasts; the exit releases one all the same.
+ */
+static DEFINE_MUTEX(importer_hold_lock);
+static struct dma_buf_attachment *importer_hold_attach;
+static struct sg_table *importer_hold_table;
+
+static int importer_hold_map(struct dma_buf *dmabuf)
+{
+	struct dma_buf_attachment *attach;
+	struct sg_table *table;
+
+	attach = dma_buf_attach(dmabuf, &importer_pdev->dev);
+	if (IS_ERR(attach))
+		return PTR_ERR(attach);
+	table = hl_dma_buf_map_attachment(attach, DMA_TO_DEVICE);
+	if (IS_ERR(table)) {
+		dma_buf_detach(dmabuf, attach);
+		return PTR_ERR(table);
+	}
+	importer_hold_attach = attach;
+	importer_hold_table = table;
+	return 0;
+}
+
+/* Unmap, detach and drop the dma-buf of the hold; under importer_hold_lock. */
+static void importer_hold_release(void)
+{
+	struct dma_buf *dmabuf = importer_hold_attach->dmabuf;
+
+	lockdep_assert_held(&importer_hold_lock);
+	hl_dma_buf_unmap_attachment(importer_hold_attach, importer_hold_table,
+				    DMA_TO_DEVICE);
+	dma_buf_detach(dmabuf, importer_hold_attach);
+	dma_buf_put(dmabuf);
+	importer_hold_attach = NULL;
+	importer_hold_table = NULL;
+}
+
+static ssize_t importer_hold_write(struct file *file, const char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	struct dma_buf *dmabuf;
+	int fd, ret;
+
+	if (!importer_pdev)
+		return -EOPNOTSUPP;
+	ret = kstrtoint_from_user(ubuf, count, 10, &fd);
+	if (ret)
+		return ret;
+	mutex_lock(&importer_hold_lock);
+	if (fd < 0) {
+		ret = importer_hold_attach ? 0 : -ENOENT;
+		if (!ret)
+			importer_hold_release();
+		goto out;
+	}
+	ret = -EEXIST;
+	if (importer_hold_attach)
+		goto out;
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto out;
+	}
+	ret = heapload_dmabuf_buffer(dmabuf) ? importer_hold_map(dmabuf) :
+					       -EINVAL;
+	if (ret)
+		dma_buf_put(dmabuf);
+out:
+	mutex_unlock(&importer_hold_lock);
+	return ret ? ret : count;
+}
+
+static const struct file_operations importer_hold_fops = {
+	.owner = THIS_MODULE,
+	.write = importer_hold_write,
+	.llseek = noop_llseek,
+};
+
+/*
  * fault_heap_add, a module parameter (debugfs does not exist yet while the
  * module initialises): adding the heap of this name fails with -ENOMEM,
  * as a failing dma_heap_add() would, to test what init does then.
@@ -435,14 +527,21 @@ void heapload_debug_init(void)
 		importer_pdev = NULL;
 	}
 	debugfs_create_file("importer_write", 0200, dir, NULL, &importer_fops);
+	debugfs_create_file("importer_hold", 0200, dir, NULL,
+			    &importer_hold_fops);
 }
 
 /**
- * heapload_debug_exit() - remove debugfs heapload/
+ * heapload_debug_exit() - remove debugfs heapload/, release importer_hold's
+ * buffer
  */
 void heapload_debug_exit(void)
 {
 	debugfs_remove(heapload_debugfs);
+	mutex_lock(&importer_hold_lock);
+	if (importer_hold_attach)
+		importer_hold_release();
+	mutex_unlock(&importer_hold_lock);
 	if (importer_pdev)
 		platform_device_unregister(importer_pdev);
 	importer_pdev = NULL;

@@ -51,9 +51,9 @@ else
 fi
 
 # Fault injection (debugfs files, the fault_heap_add parameter) and the
-# other test-only debugfs files (inspect, importer_write, ...) exist in
-# test builds (DEBUG=y) only: a production build, what DKMS makes, has
-# none.
+# other test-only debugfs files (inspect, importer_write, importer_hold,
+# ...) exist in test builds (DEBUG=y) only: a production build, what DKMS
+# makes, has none.
 prod=$(mktemp -d)
 cp -r "$top/dkms.conf" "$top/Makefile" "$top/module" "$top/include" "$prod/"
 find "$prod/module" \( -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd' \) -delete
@@ -61,7 +61,7 @@ if make -C "$prod" module KERNELRELEASE="$kver" DEBUG=n >"$log" 2>&1; then
 	# Debug info names struct fields; only the module's own strings count.
 	objcopy --strip-debug "$prod/module/heapload.ko" "$prod/stripped.ko"
 	strings "$prod/stripped.ko" |
-		grep -wE 'fault_alloc_after|fault_read_short_after|fault_read_error_after|race_after_submit|planted_bug|inspect|importer_write|fault_heap_add|heapload-test-importer' |
+		grep -wE 'fault_alloc_after|fault_read_short_after|fault_read_error_after|race_after_submit|planted_bug|inspect|importer_write|importer_hold|fault_heap_add|heapload-test-importer' |
 		sort -u >"$log"
 	if [ -s "$log" ]; then
 		sed 's/^/# test-only debugfs file in a production build: /' "$log"

@@ -12,7 +12,9 @@
  *   filled at offsets (the rest unchanged), a heapload,restricted one
  *   checked through the debugfs file inspect's CRC-32, the refused targets
  *   (a file, a memfd, another exporter's dma-buf, a read-only dma-buf fd,
- *   one too small, a heap name, a target another load is filling);
+ *   one too small, a heap name, a target another load is filling, one a
+ *   device keeps mapped); a device's mapping of a target that a load
+ *   fills refused, through the debugfs file importer_hold;
  * - HEAPLOAD_LOAD_ASYNC: poll, HEAPLOAD_IOC_LOAD_RESULT (EAGAIN with
  *   progress while running, the fd at the end, then EALREADY), several
  *   loads in flight, a load cancelled by closing its load fd;
@@ -1919,6 +1921,27 @@ static int t_async_cancel(const void *arg)
 	return r;
 }
 
+#define BIG_LEN		(256 * HL_MIB)
+
+/*
+ * For a load that lasts: slow knobs, the 256 MiB file in @pb, a target of
+ * its size mapped at *@map and every byte FILL. A ktap result.
+ */
+static int big_target_open(struct plan *pb, int *dfd, unsigned char **map)
+{
+	static const struct seg_spec big = { "256m", 0, 0, 0 };
+	int r = knobs_slow();
+
+	if (!r)
+		r = plan_open(pb, &big, 1);
+	if (r)
+		return r;
+	r = alloc_filled(BIG_LEN, FILL, dfd, map);
+	if (r)
+		plan_close(pb);
+	return r;
+}
+
 /*
  * A load into a target while an asynchronous one fills it: EBUSY. A CPU
  * mapping of the target made before stays valid during and after the
@@ -1928,31 +1951,24 @@ static int t_async_cancel(const void *arg)
  */
 static int t_into_busy(const void *arg)
 {
-	static const struct seg_spec big = { "256m", 0, 0, 0 };
 	static const struct seg_spec small = { "8m", 0, P(1), 0 };
-	uint64_t len = 256 * HL_MIB;
+	uint64_t len = BIG_LEN;
 	struct heapload_load l, l2, res;
 	struct plan pb, ps;
-	unsigned char *map = MAP_FAILED, *map2;
+	unsigned char *map, *map2;
 	volatile unsigned char c;
-	int r, e, e2, dfd = -1, attempt;
+	int r, e, e2, dfd, attempt;
 	bool busy_seen = false;
 
 	(void)arg;
-	r = knobs_slow();
-	if (r)
-		return r;
-	r = plan_open(&pb, &big, 1);
-	if (r)
-		return r;
 	r = plan_open(&ps, &small, 1);
+	if (r)
+		return r;
+	r = big_target_open(&pb, &dfd, &map);
 	if (r) {
-		plan_close(&pb);
+		plan_close(&ps);
 		return r;
 	}
-	r = alloc_filled(len, FILL, &dfd, &map);
-	if (r)
-		goto out;
 	for (attempt = 1; attempt <= 2 && !busy_seen && !r; attempt++) {
 		req_into(&l, &pb, D, dfd);
 		r = load_async(&l);
@@ -2019,12 +2035,222 @@ static int t_into_busy(const void *arg)
 	}
 	if (!r && !busy_seen)
 		r = ktap_skip("the 256 MiB load into the target ended before a second load could be tried, twice");
-out:
-	if (map != MAP_FAILED)
-		munmap(map, len);
-	if (dfd >= 0)
-		close(dfd);
+	munmap(map, len);
+	close(dfd);
 	plan_close(&ps);
+	plan_close(&pb);
+	return r;
+}
+
+/* ---- a device that keeps a target mapped ---- */
+
+#define HL_IMPORTER_HOLD	HL_DEBUG_DIR "/importer_hold"
+
+/* The test device maps the dma-buf @dfd and keeps it mapped: 0 or the errno. */
+static int hold_map(int dfd)
+{
+	char cmd[16];
+
+	snprintf(cmd, sizeof(cmd), "%d", dfd);
+	return hl_write_str(HL_IMPORTER_HOLD, cmd);
+}
+
+/* The test device unmaps and lets go of what it holds: 0 or the errno. */
+static int hold_release(void)
+{
+	return hl_write_str(HL_IMPORTER_HOLD, "-1");
+}
+
+/* KTAP_PASS where importer_hold exists, else a skip. */
+static int hold_need(void)
+{
+	if (access(HL_IMPORTER_HOLD, W_OK))
+		return ktap_skip("no %s (%s): a production build, or a module before it",
+				 HL_IMPORTER_HOLD, hl_errname(errno));
+	return KTAP_PASS;
+}
+
+/* hold_map()'s error @e as a ktap result: a skip for EOPNOTSUPP. */
+static int hold_failed(int e, const char *when)
+{
+	if (e == EOPNOTSUPP)
+		return ktap_skip("%s: EOPNOTSUPP (the module has no test device)",
+				 HL_IMPORTER_HOLD);
+	return ktap_fail("%s %s: %s", HL_IMPORTER_HOLD, when, hl_errname(e));
+}
+
+/*
+ * A load into a target that a device keeps mapped: EBUSY, the target
+ * unchanged, nothing allocated; once the device has unmapped it, the same
+ * load fills it.
+ */
+static int t_into_held(const void *arg)
+{
+	const struct into_case *c = &into_direct;
+	const struct plan none = { 0 };
+	struct heapload_load l;
+	unsigned char *map;
+	struct baseline b;
+	struct plan p;
+	int r, e, dfd;
+	bool held = false;
+
+	(void)arg;
+	r = hold_need();
+	if (r)
+		return r;
+	r = plan_open(&p, c->s, c->n);
+	if (r)
+		return r;
+	r = alloc_filled(INTO_SIZE, FILL, &dfd, &map);
+	if (r)
+		goto out_plan;
+	r = baseline_take(&b);
+	if (r)
+		goto out;
+	e = hold_map(dfd);
+	if (e) {
+		r = hold_failed(e, "of an idle target");
+		goto out;
+	}
+	held = true;
+	req_into(&l, &p, c->flags, dfd);
+	e = load(&l);
+	if (e != EBUSY) {
+		r = ktap_fail("a load into a target a device holds mapped: %s, expected EBUSY",
+			      hl_errname(e));
+		goto out;
+	}
+	if (l.error_segment != -1) {
+		r = ktap_fail("EBUSY with error_segment %d, expected -1",
+			      l.error_segment);
+		goto out;
+	}
+	r = check_content(dfd, map, INTO_SIZE, &none, FILL);
+	if (!r)
+		r = baseline_back(&b, "after the refused load");
+	if (r)
+		goto out;
+
+	/* The device lets go: the same load now fills the target. */
+	e = hold_release();
+	held = false;
+	if (e) {
+		r = ktap_fail("%s -1: %s", HL_IMPORTER_HOLD, hl_errname(e));
+		goto out;
+	}
+	req_into(&l, &p, c->flags, dfd);
+	e = load(&l);
+	if (e)
+		r = ktap_fail("the load once the device had unmapped the target: %s (error_segment %d)",
+			      hl_errname(e), l.error_segment);
+	else if (l.loaded != p.total)
+		r = ktap_fail("loaded %llu, expected %llu", (ull)l.loaded,
+			      (ull)p.total);
+	if (!r)
+		r = check_content(dfd, map, INTO_SIZE, &p, FILL);
+	if (!r)
+		r = baseline_back(&b, "after the load into the released target");
+out:
+	if (held)
+		hold_release();
+	munmap(map, INTO_SIZE);
+	close(dfd);
+out_plan:
+	plan_close(&p);
+	return r;
+}
+
+/*
+ * A device mapping of a target while an asynchronous load fills it: EBUSY,
+ * the device would see it half written. Once the load has ended, the
+ * device maps it, and the target holds the file.
+ */
+static int t_map_during_load(const void *arg)
+{
+	uint64_t len = BIG_LEN;
+	struct heapload_load l, res;
+	unsigned char *map;
+	struct baseline b;
+	struct plan pb;
+	int r, e, eh, dfd, attempt;
+	bool busy_seen = false;
+
+	(void)arg;
+	r = hold_need();
+	if (r)
+		return r;
+	r = big_target_open(&pb, &dfd, &map);
+	if (r)
+		return r;
+	r = baseline_take(&b);
+	if (r)
+		goto out;
+	/* Idle, the target is the device's to map. */
+	eh = hold_map(dfd);
+	if (eh) {
+		r = hold_failed(eh, "of an idle target");
+		goto out;
+	}
+	eh = hold_release();
+	if (eh) {
+		r = ktap_fail("%s -1: %s", HL_IMPORTER_HOLD, hl_errname(eh));
+		goto out;
+	}
+	for (attempt = 1; attempt <= 2 && !busy_seen && !r; attempt++) {
+		req_into(&l, &pb, D, dfd);
+		r = load_async(&l);
+		if (r)
+			break;
+		/* While it runs: the device maps the target. */
+		eh = hold_map(dfd);
+		e = load_result(l.load_fd, &res);
+		if (eh == 0 && e != EAGAIN) {
+			/* Too late: start again. */
+			ktap_print_msg("attempt %d: the asynchronous load had ended before the device mapped the target (RESULT %s)",
+				       attempt, hl_errname(e));
+			hold_release();
+			close(l.load_fd);
+			continue;
+		}
+		if (eh != EBUSY) {
+			r = ktap_fail("a device mapping of a target that an asynchronous load fills: %s, expected EBUSY",
+				      hl_errname(eh));
+			if (!eh)
+				hold_release();
+			close(l.load_fd);
+			break;
+		}
+		busy_seen = true;
+		if (e == EAGAIN)
+			r = finish_async(l.load_fd, &res);
+		else if (e)
+			r = ktap_fail("RESULT of the load into the target: %s",
+				      hl_errname(e));
+		if (!r && res.loaded != pb.total)
+			r = ktap_fail("loaded %llu, expected %llu",
+				      (ull)res.loaded, (ull)pb.total);
+		/* Ended: the device maps the target, its load fd still open. */
+		if (!r) {
+			eh = hold_map(dfd);
+			if (eh)
+				r = ktap_fail("a device mapping of the target after the load ended: %s",
+					      hl_errname(eh));
+			else if ((eh = hold_release()))
+				r = ktap_fail("%s -1: %s", HL_IMPORTER_HOLD,
+					      hl_errname(eh));
+		}
+		close(l.load_fd);
+		if (!r)
+			r = check_content(dfd, map, len, &pb, FILL);
+	}
+	if (!r && !busy_seen)
+		r = ktap_skip("the 256 MiB load into the target ended before the device could map it, twice");
+	if (!r)
+		r = baseline_back(&b, "after the load and the device's mapping");
+out:
+	munmap(map, len);
+	close(dfd);
 	plan_close(&pb);
 	return r;
 }
@@ -2670,6 +2896,8 @@ static const struct hl_test tests[] = {
 	{ "into_buffer_too_small_enospc", t_into_target, &tgt_small },
 	{ "into_with_heap_name_einval", t_into_target, &tgt_heap_name },
 	{ "into_target_of_running_async_load_ebusy", t_into_busy, NULL },
+	{ "into_target_a_device_holds_mapped_ebusy", t_into_held, NULL },
+	{ "device_map_of_target_during_async_load_ebusy", t_map_during_load, NULL },
 	{ "async_poll_then_result_then_ealready", t_async_poll, NULL },
 	{ "async_result_while_running_eagain_progress", t_async_progress, NULL },
 	{ "async_three_loads_in_flight", t_async_several, NULL },

@@ -20,7 +20,7 @@
  *    must never unload.
  * Then, once every child is reaped and the shared vgem fd closed: no
  * buffer left, the restricted pool empty, MemAvailable back near its
- * baseline, no OOM kill, every parameter as before.
+ * baseline (within 15 s), no OOM kill, every parameter as before.
  *
  * The choices come from a seeded pseudo-random stream: the seed is
  * printed, and HL_TORTURE_SEED replays the same choices (the timing, and
@@ -79,6 +79,8 @@
 /* MemAvailable may end this much lower: max(32 MiB, 2 % of MemTotal). */
 #define MEMAVAIL_SLACK_KB	(32 * 1024)
 #define MEMAVAIL_SLACK_PCT	2
+/* ... at the end of a wait of at most this for memory freed late. */
+#define MEMAVAIL_WAIT_MS	15000
 /* Failures printed as they happen; the rest are only counted. */
 #define MAX_PRINTED		20
 /* Unloads with nothing in use reported as they happen. */
@@ -1695,22 +1697,35 @@ static int t_pool_empty(const void *arg)
 
 static int t_memavailable(const void *arg)
 {
-	uint64_t m1, total, slack;
+	uint64_t m1 = 0, m, total, slack, end = hl_now_ms() + MEMAVAIL_WAIT_MS;
 
 	(void)arg;
-	hl_drop_caches();
-	if (hl_proc_value("/proc/meminfo", "MemAvailable", &m1) ||
-	    hl_proc_value("/proc/meminfo", "MemTotal", &total))
-		return ktap_fail("no MemAvailable or MemTotal in /proc/meminfo");
+	if (hl_proc_value("/proc/meminfo", "MemTotal", &total))
+		return ktap_fail("no MemTotal in /proc/meminfo");
 	slack = total / 100 * MEMAVAIL_SLACK_PCT;
 	if (slack < MEMAVAIL_SLACK_KB)
 		slack = MEMAVAIL_SLACK_KB;
+	/*
+	 * What the kernel frees late (RCU callbacks, the pages the per-CPU
+	 * lists keep, which 6.7 and later trim a step a second) comes back
+	 * within MEMAVAIL_WAIT_MS; a leak does not.
+	 */
+	do {
+		hl_drop_caches();
+		if (hl_proc_value("/proc/meminfo", "MemAvailable", &m))
+			return ktap_fail("no MemAvailable in /proc/meminfo");
+		if (m > m1)
+			m1 = m;
+		if (m1 + slack >= memavail0_kb)
+			break;
+		hl_sleep_ms(1000);
+	} while (hl_now_ms() < end);
 	ktap_print_msg("torture: MemAvailable %" PRIu64 " kB at the start, %" PRIu64
 		       " kB at the end (slack %" PRIu64 " kB)", memavail0_kb,
 		       m1, slack);
 	if (m1 + slack < memavail0_kb)
-		return ktap_fail("MemAvailable is %" PRIu64 " kB lower than at the start",
-				 memavail0_kb - m1);
+		return ktap_fail("MemAvailable is %" PRIu64 " kB lower than at the start after %u s",
+				 memavail0_kb - m1, MEMAVAIL_WAIT_MS / 1000);
 	return KTAP_PASS;
 }
 

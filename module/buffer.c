@@ -559,8 +559,10 @@ struct sg_table *heapload_dmabuf_map(struct dma_buf_attachment *attachment,
 	mutex_lock(&buffer->lock);
 	if (!buffer->loading)
 		ret = dma_map_sgtable(attachment->dev, table, direction, 0);
-	if (!ret)
+	if (!ret) {
 		a->mapped = true;
+		a->direction = direction;
+	}
 	mutex_unlock(&buffer->lock);
 	return ret ? ERR_PTR(ret) : table;
 }

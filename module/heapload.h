@@ -185,12 +185,16 @@ void heapload_dmabuf_release(struct dma_buf *dmabuf);
  * @table:	the attachment's own copy of the buffer's sg_table
  * @list:	entry in the buffer's @attachments
  * @mapped:	@table is DMA-mapped for @dev
+ * @direction:	the direction @table was mapped with, which every CPU
+ *		sync of the mapping must use (DMA API rule; the DMA-API
+ *		debug code warns otherwise)
  */
 struct heapload_attachment {
 	struct device *dev;
 	struct sg_table *table;
 	struct list_head list;
 	bool mapped;
+	enum dma_data_direction direction;
 };
 
 /**

@@ -73,6 +73,12 @@ static const unsigned int orders[] = {
 };
 #define NUM_ORDERS ARRAY_SIZE(orders)
 
+/*
+ * The CPU access brackets of DMA_BUF_IOCTL_SYNC sync every mapped
+ * attachment in the direction it was mapped with, not the CPU access's
+ * direction: the DMA API wants the mapping's (a device that only reads
+ * the buffer, DMA_TO_DEVICE, has nothing to copy back to the CPU).
+ */
 static int system_heap_begin_cpu_access(struct dma_buf *dmabuf,
 					enum dma_data_direction direction)
 {
@@ -86,7 +92,7 @@ static int system_heap_begin_cpu_access(struct dma_buf *dmabuf,
 	list_for_each_entry(a, &buffer->attachments, list) {
 		if (!a->mapped)
 			continue;
-		dma_sync_sgtable_for_cpu(a->dev, a->table, direction);
+		dma_sync_sgtable_for_cpu(a->dev, a->table, a->direction);
 	}
 	mutex_unlock(&buffer->lock);
 	return 0;
@@ -105,7 +111,7 @@ static int system_heap_end_cpu_access(struct dma_buf *dmabuf,
 	list_for_each_entry(a, &buffer->attachments, list) {
 		if (!a->mapped)
 			continue;
-		dma_sync_sgtable_for_device(a->dev, a->table, direction);
+		dma_sync_sgtable_for_device(a->dev, a->table, a->direction);
 	}
 	mutex_unlock(&buffer->lock);
 	return 0;

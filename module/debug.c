@@ -310,6 +310,34 @@ static const struct file_operations planted_fops = {
  */
 static struct platform_device *importer_pdev;
 
+/* The test device attaches to @dmabuf and maps it: the table, or an ERR_PTR. */
+static struct sg_table *importer_map(struct dma_buf *dmabuf,
+				     enum dma_data_direction direction,
+				     struct dma_buf_attachment **attachp)
+{
+	struct dma_buf_attachment *attach;
+	struct sg_table *table;
+
+	attach = dma_buf_attach(dmabuf, &importer_pdev->dev);
+	if (IS_ERR(attach))
+		return ERR_CAST(attach);
+	table = hl_dma_buf_map_attachment(attach, direction);
+	if (IS_ERR(table))
+		dma_buf_detach(dmabuf, attach);
+	else
+		*attachp = attach;
+	return table;
+}
+
+/* Undo importer_map(). */
+static void importer_unmap(struct dma_buf_attachment *attach,
+			   struct sg_table *table,
+			   enum dma_data_direction direction)
+{
+	hl_dma_buf_unmap_attachment(attach, table, direction);
+	dma_buf_detach(attach->dmabuf, attach);
+}
+
 static int importer_write_dmabuf(struct dma_buf *dmabuf, u8 byte)
 {
 	struct device *dev = &importer_pdev->dev;
@@ -319,14 +347,9 @@ static int importer_write_dmabuf(struct dma_buf *dmabuf, u8 byte)
 	unsigned int i;
 	int ret = 0;
 
-	attach = dma_buf_attach(dmabuf, dev);
-	if (IS_ERR(attach))
-		return PTR_ERR(attach);
-	table = hl_dma_buf_map_attachment(attach, DMA_FROM_DEVICE);
-	if (IS_ERR(table)) {
-		ret = PTR_ERR(table);
-		goto detach;
-	}
+	table = importer_map(dmabuf, DMA_FROM_DEVICE, &attach);
+	if (IS_ERR(table))
+		return PTR_ERR(table);
 	for_each_sgtable_dma_sg(table, sg, i) {
 		phys_addr_t phys = dma_to_phys(dev, sg_dma_address(sg));
 		size_t off, n;
@@ -348,9 +371,7 @@ static int importer_write_dmabuf(struct dma_buf *dmabuf, u8 byte)
 	}
 	if (!ret)
 		dma_sync_sgtable_for_device(dev, table, DMA_FROM_DEVICE);
-	hl_dma_buf_unmap_attachment(attach, table, DMA_FROM_DEVICE);
-detach:
-	dma_buf_detach(dmabuf, attach);
+	importer_unmap(attach, table, DMA_FROM_DEVICE);
 	return ret;
 }
 
@@ -408,18 +429,11 @@ static struct sg_table *importer_hold_table;
 
 static int importer_hold_map(struct dma_buf *dmabuf)
 {
-	struct dma_buf_attachment *attach;
 	struct sg_table *table;
 
-	attach = dma_buf_attach(dmabuf, &importer_pdev->dev);
-	if (IS_ERR(attach))
-		return PTR_ERR(attach);
-	table = hl_dma_buf_map_attachment(attach, DMA_TO_DEVICE);
-	if (IS_ERR(table)) {
-		dma_buf_detach(dmabuf, attach);
+	table = importer_map(dmabuf, DMA_TO_DEVICE, &importer_hold_attach);
+	if (IS_ERR(table))
 		return PTR_ERR(table);
-	}
-	importer_hold_attach = attach;
 	importer_hold_table = table;
 	return 0;
 }
@@ -430,9 +444,8 @@ static void importer_hold_release(void)
 	struct dma_buf *dmabuf = importer_hold_attach->dmabuf;
 
 	lockdep_assert_held(&importer_hold_lock);
-	hl_dma_buf_unmap_attachment(importer_hold_attach, importer_hold_table,
-				    DMA_TO_DEVICE);
-	dma_buf_detach(dmabuf, importer_hold_attach);
+	importer_unmap(importer_hold_attach, importer_hold_table,
+		       DMA_TO_DEVICE);
 	dma_buf_put(dmabuf);
 	importer_hold_attach = NULL;
 	importer_hold_table = NULL;

@@ -2061,6 +2061,15 @@ static int hold_release(void)
 	return hl_write_str(HL_IMPORTER_HOLD, "-1");
 }
 
+/* hold_release() as a ktap result. */
+static int hold_release_checked(void)
+{
+	int e = hold_release();
+
+	return e ? ktap_fail("%s -1: %s", HL_IMPORTER_HOLD, hl_errname(e)) :
+		   KTAP_PASS;
+}
+
 /* KTAP_PASS where importer_hold exists, else a skip. */
 static int hold_need(void)
 {
@@ -2133,12 +2142,10 @@ static int t_into_held(const void *arg)
 		goto out;
 
 	/* The device lets go: the same load now fills the target. */
-	e = hold_release();
 	held = false;
-	if (e) {
-		r = ktap_fail("%s -1: %s", HL_IMPORTER_HOLD, hl_errname(e));
+	r = hold_release_checked();
+	if (r)
 		goto out;
-	}
 	req_into(&l, &p, c->flags, dfd);
 	e = load(&l);
 	if (e)
@@ -2192,11 +2199,9 @@ static int t_map_during_load(const void *arg)
 		r = hold_failed(eh, "of an idle target");
 		goto out;
 	}
-	eh = hold_release();
-	if (eh) {
-		r = ktap_fail("%s -1: %s", HL_IMPORTER_HOLD, hl_errname(eh));
+	r = hold_release_checked();
+	if (r)
 		goto out;
-	}
 	for (attempt = 1; attempt <= 2 && !busy_seen && !r; attempt++) {
 		req_into(&l, &pb, D, dfd);
 		r = load_async(&l);
@@ -2236,9 +2241,8 @@ static int t_map_during_load(const void *arg)
 			if (eh)
 				r = ktap_fail("a device mapping of the target after the load ended: %s",
 					      hl_errname(eh));
-			else if ((eh = hold_release()))
-				r = ktap_fail("%s -1: %s", HL_IMPORTER_HOLD,
-					      hl_errname(eh));
+			else
+				r = hold_release_checked();
 		}
 		close(l.load_fd);
 		if (!r)

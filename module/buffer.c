@@ -11,6 +11,7 @@
 #include <linux/err.h>
 #include <linux/highmem.h>
 #include <linux/log2.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -93,14 +94,16 @@ static int heapload_chunks_reserve(struct heapload_chunks *chunks)
  * @cursor:	the heap's allocation state, 0 at the start of an allocation
  * @budget:	fault injection: fail with -ENOMEM before allocating past
  *		this many bytes in this call; U64_MAX when off
+ * @abort:	the allocation's stop flag, checked before each chunk, or NULL
  *
  * Return: 0; -ENOMEM when the heap or the chunk array ran out; -EINTR on a
- * fatal signal. The chunks gathered stay in @chunks either way.
+ * fatal signal; -ECANCELED once *@abort is set. The chunks gathered stay
+ * in @chunks either way.
  */
 int heapload_chunks_alloc(struct heapload_heap *heap,
 			  struct heapload_chunks *chunks, size_t target,
 			  size_t *remaining, bool zero, int nid,
-			  unsigned int *cursor, u64 budget)
+			  unsigned int *cursor, u64 budget, const bool *abort)
 {
 	size_t added = 0;
 	int ret;
@@ -111,6 +114,9 @@ int heapload_chunks_alloc(struct heapload_heap *heap,
 		/* Let a killed caller go instead of finishing a huge allocation. */
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		/* Another thread of the allocation failed, or its caller went. */
+		if (abort && READ_ONCE(*abort))
+			return -ECANCELED;
 		if (added >= budget)
 			return -ENOMEM;
 
@@ -280,29 +286,190 @@ struct heapload_buffer *heapload_buffer_create(struct heapload_heap *heap,
 }
 
 /**
+ * struct heapload_grid - a buffer allocated on several threads
+ * @al:		the threads
+ * @heap:	the heap
+ * @parts:	one chunk list per unit, in buffer order
+ * @len:	buffer size
+ * @unit:	bytes per unit (gather_batch_mb); the last unit may be smaller
+ * @nr_units:	units in all
+ * @next_unit:	the next unit to claim
+ * @faults:	fault injection snapshot
+ * @abort:	stop allocating: a thread failed, or the caller was killed
+ * @error:	the first error
+ * @wq:		the caller waits here for its helpers
+ */
+struct heapload_grid {
+	struct heapload_allocators al;
+	struct heapload_heap *heap;
+	struct heapload_chunks *parts;
+	size_t len;
+	size_t unit;
+	unsigned int nr_units;
+	atomic_t next_unit;
+	struct heapload_faults faults;
+	bool abort;
+	int error;
+	wait_queue_head_t wq;
+};
+
+static void heapload_grid_fail(struct heapload_grid *grid, int err)
+{
+	cmpxchg(&grid->error, 0, err);
+	WRITE_ONCE(grid->abort, true);
+	wake_up(&grid->wq);
+}
+
+/* One thread's share: units claimed one at a time until none is left. */
+static int heapload_grid_units(struct heapload_grid *grid, unsigned int thread)
+{
+	unsigned int cursor = 0, idx;
+	bool used = false;
+	int ret;
+
+	while (!READ_ONCE(grid->abort)) {
+		size_t off, remaining;
+
+		idx = atomic_inc_return(&grid->next_unit) - 1;
+		if (idx >= grid->nr_units)
+			break;
+		off = (size_t)idx * grid->unit;
+		remaining = min(grid->unit, grid->len - off);
+		if (!used) {
+			used = true;
+			atomic_inc(&grid->al.used);
+		}
+		ret = heapload_chunks_alloc(grid->heap, &grid->parts[idx],
+					    remaining, &remaining, true,
+					    NUMA_NO_NODE, &cursor,
+					    heapload_alloc_budget(&grid->faults,
+								  thread, off),
+					    &grid->abort);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void heapload_grid_helper(struct heapload_allocators *al,
+				 unsigned int thread)
+{
+	struct heapload_grid *grid = container_of(al, struct heapload_grid, al);
+	int ret = heapload_grid_units(grid, thread);
+
+	if (ret)
+		heapload_grid_fail(grid, ret);
+}
+
+/*
+ * heapload_buffer_alloc() on several threads: the caller and the
+ * helpers fill the units' chunk lists, which become the buffer in order.
+ */
+static struct heapload_buffer *
+heapload_buffer_alloc_grid(struct heapload_heap *heap, size_t len,
+			   size_t unit, unsigned int threads)
+{
+	struct heapload_buffer *buffer = ERR_PTR(-ENOMEM);
+	struct heapload_chunks **ptrs = NULL;
+	struct heapload_grid *grid;
+	size_t allocated = 0;
+	unsigned int i;
+	int ret;
+
+	grid = kzalloc(sizeof(*grid), GFP_KERNEL);
+	if (!grid)
+		goto out_unreserve;
+	grid->heap = heap;
+	grid->len = len;
+	grid->unit = unit;
+	grid->nr_units = DIV_ROUND_UP(len, unit);
+	grid->faults = heapload_faults;
+	init_waitqueue_head(&grid->wq);
+	grid->parts = kvcalloc(grid->nr_units, sizeof(*grid->parts),
+			       GFP_KERNEL);
+	ptrs = kvmalloc_array(grid->nr_units, sizeof(*ptrs), GFP_KERNEL);
+	if (!grid->parts || !ptrs)
+		goto out_free;
+
+	grid->al = (struct heapload_allocators) {
+		.fn = heapload_grid_helper,
+		.memcg = get_mem_cgroup_from_mm(current->mm),
+		.node = numa_node_id(),
+		.threads = threads,
+		.abort = &grid->abort,
+		.wq = &grid->wq,
+	};
+	heapload_allocators_start(&grid->al);
+	ret = heapload_grid_units(grid, 1);
+	if (!ret)
+		ret = heapload_allocators_wait(&grid->al);
+	if (ret)
+		heapload_grid_fail(grid, ret);
+	heapload_allocators_stop(&grid->al);
+	mem_cgroup_put(grid->al.memcg);
+
+	for (i = 0; i < grid->nr_units; i++) {
+		allocated += grid->parts[i].bytes;
+		ptrs[i] = &grid->parts[i];
+	}
+	heapload_unreserve(len - allocated);
+	ret = READ_ONCE(grid->error);
+	buffer = ret ? ERR_PTR(ret) :
+		 heapload_buffer_create(heap, len, ptrs, grid->nr_units);
+	for (i = 0; i < grid->nr_units; i++) {
+		if (IS_ERR(buffer))
+			heapload_chunks_free_pages(heap, &grid->parts[i]);
+		heapload_chunks_destroy(&grid->parts[i]);
+	}
+	kvfree(ptrs);
+	kvfree(grid->parts);
+	kfree(grid);
+	return buffer;
+
+out_free:
+	kvfree(ptrs);
+	kvfree(grid->parts);
+	kfree(grid);
+out_unreserve:
+	heapload_unreserve(len);
+	return buffer;
+}
+
+/**
  * heapload_buffer_alloc() - allocate a zeroed buffer in one go
  * @heap:	heap to allocate from
  * @len:	size in bytes, a non-zero multiple of PAGE_SIZE
  *
- * What DMA_HEAP_IOCTL_ALLOC does.
+ * What DMA_HEAP_IOCTL_ALLOC does. A buffer of two gather batches
+ * (gather_batch_mb) or more is allocated on several threads where the
+ * heap can (see heapload_alloc_threads()), a batch at a time each; the
+ * debugfs fault_alloc_after applies as it does to loads.
  *
  * Return: the buffer, or ERR_PTR(-ENOMEM) or ERR_PTR(-EINTR).
  */
 struct heapload_buffer *heapload_buffer_alloc(struct heapload_heap *heap,
 					      size_t len)
 {
+	size_t unit = (size_t)READ_ONCE(heapload_tunables.gather_batch_mb) << 20;
 	struct heapload_chunks chunks = {}, *parts = &chunks;
+	struct heapload_faults faults = heapload_faults;
 	struct heapload_buffer *buffer;
+	unsigned int cursor = 0, threads;
 	size_t remaining = len;
-	unsigned int cursor = 0;
 	int ret;
 
 	ret = heapload_reserve(len);
 	if (ret)
 		return ERR_PTR(ret);
 
+	threads = heapload_alloc_threads(heap, len, unit, NUMA_NO_NODE,
+					 UINT_MAX);
+	if (threads > 1)
+		return heapload_buffer_alloc_grid(heap, len, unit, threads);
+
 	ret = heapload_chunks_alloc(heap, &chunks, len, &remaining, true,
-				    NUMA_NO_NODE, &cursor, U64_MAX);
+				    NUMA_NO_NODE, &cursor,
+				    heapload_alloc_budget(&faults, 1, 0), NULL);
 	heapload_unreserve(remaining);
 	buffer = ret ? ERR_PTR(ret) : heapload_buffer_create(heap, len, &parts, 1);
 	if (IS_ERR(buffer))

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Test builds only (HEAPLOAD_DEBUG=y): debugfs heapload/ with the fault
- * injection knobs fault_alloc_after, fault_read_short_after and
- * fault_read_error_after (see heapload_faults); heapload/inspect shows what
+ * injection knobs fault_alloc_after (with fault_alloc_thread),
+ * fault_read_short_after and fault_read_error_after (see
+ * heapload_faults); heapload/inspect shows what
  * the exporter knows of a heapload dma-buf, so that tests can check a
  * restricted buffer without any CPU mapping of it; heapload/
  * race_after_submit (Y/N) makes the loader wait, after ->read_iter has
@@ -520,6 +521,8 @@ void heapload_debug_init(void)
 	heapload_debugfs = dir;
 	debugfs_create_u64("fault_alloc_after", 0600, dir,
 			   &heapload_faults.alloc_after);
+	debugfs_create_u32("fault_alloc_thread", 0600, dir,
+			   &heapload_faults.alloc_thread);
 	debugfs_create_u64("fault_read_short_after", 0600, dir,
 			   &heapload_faults.read_short_after);
 	debugfs_create_u64("fault_read_error_after", 0600, dir,

@@ -83,6 +83,18 @@ static struct workqueue_struct *heapload_io_wq;
  * @digest:	its state
  * @hash_seg:	the caller's index of the segment it hashes next
  * @hash_off:	bytes of that segment it has hashed
+ * @heap:	the heap the batches come from
+ * @nr_batches:	batches in @batches
+ * @grid:	several threads allocate, a unit at a time:
+ * @al:		the threads
+ * @unit:	then each batch is @unit bytes (the last one less) ...
+ * @nr_units:	... of @nr_units,
+ * @next_unit:	claimed in turn, the next one being @next_unit
+ * @slots:	batches being allocated or not completely read, at most
+ *		@max_slots (max_inflight_batches) at a time
+ * @max_slots:	see @slots
+ * @alloc_ns:	time the caller's thread spent allocating
+ * @max_inflight: most batches in flight at one time
  */
 struct heapload_gather {
 	struct heapload_plan *plan;
@@ -105,6 +117,18 @@ struct heapload_gather {
 	struct heapload_digest digest;
 	u32 hash_seg;
 	u64 hash_off;
+
+	struct heapload_heap *heap;
+	unsigned int nr_batches;
+	bool grid;
+	struct heapload_allocators al;
+	size_t unit;
+	unsigned int nr_units;
+	atomic_t next_unit;
+	atomic_t slots;
+	int max_slots;
+	atomic64_t alloc_ns;
+	u32 max_inflight;
 };
 
 /**
@@ -186,6 +210,8 @@ static void heapload_batch_put(struct heapload_batch *batch)
 		queue_work(heapload_io_wq, &g->hash_work);
 	WRITE_ONCE(g->io_last_ns, ktime_get_ns());
 	atomic_dec(&g->inflight);
+	if (g->grid)
+		atomic_dec(&g->slots);
 	wake_up(&g->wq);
 	heapload_gather_put(g);
 }
@@ -689,60 +715,241 @@ static int heapload_view_fill(struct heapload_gather *g,
 }
 
 /*
- * Allocate the next batch of up to @batch_bytes (or take it from the
- * target) and start reading it. The batch joins the list even when its
- * allocation fails, so that its chunks are freed with the others.
+ * A new batch at buffer offset @off, listed in buffer order (threads
+ * that allocate in parallel finish their batches out of order, but claim
+ * them nearly in order: the place is near the tail). A batch is listed
+ * before it has memory, so that a failed allocation's chunks are freed
+ * with the others.
  */
-static int heapload_gather_batch(struct heapload_heap *heap,
-				 struct heapload_gather *g,
-				 struct heapload_load *req, size_t batch_bytes,
-				 size_t *remaining, unsigned int *cursor,
-				 struct heapload_view_cursor *view)
+static struct heapload_batch *heapload_batch_new(struct heapload_gather *g,
+						 size_t off)
 {
-	size_t off = g->plan->len - *remaining;
-	u64 budget = U64_MAX, t;
-	struct heapload_batch *batch;
-	int ret;
+	struct heapload_batch *batch, *pos;
 
 	batch = kzalloc(sizeof(*batch), GFP_KERNEL);
 	if (!batch)
-		return -ENOMEM;
+		return NULL;
 	batch->g = g;
 	batch->off = off;
 	INIT_WORK(&batch->work, heapload_batch_work);
 	spin_lock(&g->lock);
-	list_add_tail(&batch->node, &g->batches);
+	list_for_each_entry_reverse(pos, &g->batches, node)
+		if (pos->off < off)
+			break;
+	list_add(&batch->node, &pos->node);
+	g->nr_batches++;
 	spin_unlock(&g->lock);
-	req->batches++;
+	return batch;
+}
 
-	if (g->view) {
-		ret = heapload_view_fill(g, batch, view, batch_bytes, remaining);
-	} else {
-		if (g->faults.alloc_after)
-			budget = g->faults.alloc_after > off ?
-				 g->faults.alloc_after - off : 0;
-		t = ktime_get_ns();
-		ret = heapload_chunks_alloc(heap, &batch->chunks, batch_bytes,
-					    remaining, false, g->plan->nid,
-					    cursor, budget);
-		req->alloc_ns += ktime_get_ns() - t;
-	}
-	if (ret)
-		return ret;
+/* Hand an allocated batch to the readers, or read it here (@here). */
+static void heapload_batch_start(struct heapload_gather *g,
+				 struct heapload_batch *batch, bool here)
+{
+	u32 inflight;
 
 	atomic64_add(batch->chunks.bytes, &heapload_stats.inflight_bytes);
 	atomic_set(&batch->reqs, 1);
 	atomic_inc(&g->pending);
-	req->max_inflight = max_t(u32, req->max_inflight,
-				  atomic_inc_return(&g->inflight));
+	inflight = atomic_inc_return(&g->inflight);
+	spin_lock(&g->lock);
+	g->max_inflight = max(g->max_inflight, inflight);
 	if (!g->io_first_ns)
 		g->io_first_ns = ktime_get_ns();
-	/* A load of one batch gains nothing from the workqueue hop. */
-	if (!*remaining && req->batches == 1)
+	spin_unlock(&g->lock);
+	if (here)
 		heapload_batch_work(&batch->work);
 	else
 		queue_work(heapload_io_wq, &batch->work);
+}
+
+/*
+ * Allocate the next batch of up to @batch_bytes (or take it from the
+ * target) and start reading it: the caller's thread alone allocates.
+ */
+static int heapload_gather_batch(struct heapload_heap *heap,
+				 struct heapload_gather *g,
+				 size_t batch_bytes, size_t *remaining,
+				 unsigned int *cursor,
+				 struct heapload_view_cursor *view)
+{
+	size_t off = g->plan->len - *remaining;
+	struct heapload_batch *batch;
+	u64 t;
+	int ret;
+
+	batch = heapload_batch_new(g, off);
+	if (!batch)
+		return -ENOMEM;
+
+	if (g->view) {
+		ret = heapload_view_fill(g, batch, view, batch_bytes, remaining);
+	} else {
+		t = ktime_get_ns();
+		ret = heapload_chunks_alloc(heap, &batch->chunks, batch_bytes,
+					    remaining, false, g->plan->nid,
+					    cursor,
+					    heapload_alloc_budget(&g->faults, 1,
+								  off),
+					    NULL);
+		atomic64_add(ktime_get_ns() - t, &g->alloc_ns);
+	}
+	if (ret)
+		return ret;
+
+	/* A load of one batch gains nothing from the workqueue hop. */
+	heapload_batch_start(g, batch, !*remaining && g->nr_batches == 1);
 	return 0;
+}
+
+/*
+ * With several threads: a slot for the next batch. 1 when taken, 0 when
+ * nothing is left to allocate (every unit claimed, or the load aborted),
+ * -EAGAIN while max_inflight_batches batches are being allocated or read.
+ */
+static int heapload_slot_try(struct heapload_gather *g)
+{
+	if (READ_ONCE(g->abort) ||
+	    atomic_read(&g->next_unit) >= g->nr_units)
+		return 0;
+	return atomic_add_unless(&g->slots, 1, g->max_slots) ? 1 : -EAGAIN;
+}
+
+/* heapload_slot_try() for the caller: killable, reporting progress. */
+static int heapload_slot_wait(struct heapload_gather *g, u64 __user *progress)
+{
+	int got;
+	long ret;
+
+	for (;;) {
+		ret = heapload_report_progress(g, progress);
+		if (ret)
+			return ret;
+		ret = wait_event_killable_timeout(g->wq,
+				(got = heapload_slot_try(g)) != -EAGAIN,
+				HZ / 10);
+		if (ret < 0)
+			return -EINTR;
+		if (ret)
+			return got;
+	}
+}
+
+/* Allocate unit @idx of the grid on thread @thread, and start reading it. */
+static int heapload_gather_unit(struct heapload_gather *g, unsigned int idx,
+				unsigned int thread, unsigned int *cursor)
+{
+	size_t off = (size_t)idx * g->unit;
+	size_t remaining = min(g->unit, g->plan->len - off);
+	struct heapload_batch *batch;
+	u64 t;
+	int ret;
+
+	batch = heapload_batch_new(g, off);
+	if (!batch)
+		return -ENOMEM;
+	t = ktime_get_ns();
+	ret = heapload_chunks_alloc(g->heap, &batch->chunks, remaining,
+				    &remaining, false, g->plan->nid, cursor,
+				    heapload_alloc_budget(&g->faults, thread, off),
+				    &g->abort);
+	/* alloc_ns is the caller's thread's time (UAPI). */
+	if (thread == 1)
+		atomic64_add(ktime_get_ns() - t, &g->alloc_ns);
+	if (ret)
+		return ret;
+	heapload_batch_start(g, batch, false);
+	return 0;
+}
+
+/*
+ * One allocating thread of a load on several (thread 1 is the caller,
+ * with @progress): a slot, then a unit, until none is left. The slot
+ * goes with the batch to the readers, and comes back when it is read.
+ */
+static int heapload_gather_units(struct heapload_gather *g,
+				 unsigned int thread, u64 __user *progress)
+{
+	unsigned int cursor = 0, idx;
+	bool used = false;
+	int got, ret;
+
+	for (;;) {
+		if (thread == 1) {
+			got = heapload_slot_wait(g, progress);
+			if (got < 0)
+				return got;
+		} else {
+			wait_event_idle(g->wq,
+					(got = heapload_slot_try(g)) != -EAGAIN);
+		}
+		if (!got)
+			return 0;
+		idx = atomic_inc_return(&g->next_unit) - 1;
+		if (idx >= g->nr_units) {
+			ret = 0;
+			break;
+		}
+		if (!used) {
+			used = true;
+			atomic_inc(&g->al.used);
+		}
+		ret = heapload_gather_unit(g, idx, thread, &cursor);
+		if (ret)
+			break;
+	}
+	atomic_dec(&g->slots);
+	wake_up(&g->wq);
+	return ret;
+}
+
+static void heapload_gather_helper(struct heapload_allocators *al,
+				   unsigned int thread)
+{
+	struct heapload_gather *g = container_of(al, struct heapload_gather, al);
+	int ret = heapload_gather_units(g, thread, NULL);
+
+	if (ret)
+		heapload_gather_fail(g, ret, NULL);
+}
+
+/*
+ * Allocate the load's batches on @threads threads, the caller's and
+ * helpers, and start reading each as soon as it is allocated. Returns
+ * the bytes allocated; errors end in g->error.
+ */
+static size_t heapload_gather_grid(struct heapload_gather *g,
+				   unsigned int threads, size_t unit,
+				   int max_slots, u64 __user *progress)
+{
+	struct heapload_plan *plan = g->plan;
+	struct heapload_batch *batch;
+	size_t allocated = 0;
+	int ret;
+
+	g->grid = true;
+	g->unit = unit;
+	g->nr_units = DIV_ROUND_UP(plan->len, unit);
+	g->max_slots = max_slots;
+	g->al = (struct heapload_allocators) {
+		.fn = heapload_gather_helper,
+		.memcg = plan->memcg,
+		.node = plan->nid != NUMA_NO_NODE ? plan->nid : numa_node_id(),
+		.threads = threads,
+		.abort = &g->abort,
+		.wq = &g->wq,
+	};
+	heapload_allocators_start(&g->al);
+	ret = heapload_gather_units(g, 1, progress);
+	if (!ret)
+		ret = heapload_allocators_wait(&g->al);
+	if (ret)
+		heapload_gather_fail(g, ret, NULL);
+	heapload_allocators_stop(&g->al);
+
+	list_for_each_entry(batch, &g->batches, node)
+		allocated += batch->chunks.bytes;
+	return allocated;
 }
 
 /**
@@ -752,8 +959,9 @@ static int heapload_gather_batch(struct heapload_heap *heap,
  *		files, direct I/O capable where a segment is direct, offsets
  *		aligned, segments in the buffer and not overlapping. Its
  *		out fields are set: done_bytes, error_seg, placed_node, digest.
- * @req:	the request: progress_addr is used; alloc_ns, io_ns, batches
- *		and max_inflight are filled in
+ * @req:	the request: progress_addr is used; alloc_ns (the caller's
+ *		thread's), io_ns, batches, max_inflight, alloc_threads and
+ *		alloc_threads_max are filled in
  * @bufferp:	the complete new buffer, not yet exported; NULL when the load
  *		filled @plan->target
  *
@@ -772,7 +980,7 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 	struct heapload_view_cursor view = {};
 	struct heapload_buffer *buffer;
 	struct heapload_gather *g;
-	unsigned int cursor = 0;
+	unsigned int cursor = 0, threads = 1;
 	int ret = 0;
 
 	*bufferp = NULL;
@@ -789,12 +997,20 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 		return -ENOMEM;
 	}
 
-	while (remaining && !ret) {
+	g->heap = heap;
+	if (!plan->target)
+		threads = heapload_alloc_threads(heap, len, batch_bytes,
+						 plan->nid, max_inflight);
+	if (threads > 1) {
+		remaining -= heapload_gather_grid(g, threads, batch_bytes,
+						  max_inflight, progress);
+	}
+	while (threads == 1 && remaining && !ret) {
 		ret = heapload_wait_inflight(g, max_inflight, progress);
 		if (ret || READ_ONCE(g->abort))
 			break;
-		ret = heapload_gather_batch(heap, g, req, batch_bytes,
-					    &remaining, &cursor, &view);
+		ret = heapload_gather_batch(heap, g, batch_bytes, &remaining,
+					    &cursor, &view);
 	}
 
 	/* What a failed load did not allocate. */
@@ -815,6 +1031,13 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 		ret = heapload_report_progress(g, progress);
 	if (g->io_first_ns)
 		req->io_ns = READ_ONCE(g->io_last_ns) - g->io_first_ns;
+	req->alloc_ns = atomic64_read(&g->alloc_ns);
+	req->batches = g->nr_batches;
+	req->max_inflight = g->max_inflight;
+	if (!g->view) {
+		req->alloc_threads = max(atomic_read(&g->al.used), 1);
+		req->alloc_threads_max = threads;
+	}
 
 	/*
 	 * No batch completes any more, so nothing queues the digest's work:
@@ -843,7 +1066,7 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 				fsnotify_access(plan->segs[i].file);
 	}
 
-	buffer = heapload_gather_finish(heap, g, req->batches, ret);
+	buffer = heapload_gather_finish(heap, g, g->nr_batches, ret);
 	kfree(g);
 	if (IS_ERR(buffer))
 		return PTR_ERR(buffer);

@@ -5,6 +5,7 @@
 #ifndef _HEAPLOAD_H
 #define _HEAPLOAD_H
 
+#include <linux/atomic.h>
 #include <linux/bvec.h>
 #include <linux/cdev.h>
 #include <linux/dma-buf.h>
@@ -13,6 +14,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/xxhash.h>
 
 /*
@@ -92,6 +94,10 @@ struct heapload_chunks {
  * @merge_chunks: physically adjacent chunks become one sg_table entry;
  *		@free_chunk then gets such merged ranges.
  * @numa_placement: @alloc_chunk can take its memory from a given node.
+ * @parallel_alloc: @alloc_chunk may run on several threads at once for
+ *		one allocation (see alloc.c); heaps that serialise their
+ *		allocations anyway leave it unset and allocate in the
+ *		caller's thread only.
  */
 struct heapload_heap_ops {
 	int (*alloc_chunk)(struct heapload_heap *heap, size_t remaining,
@@ -104,6 +110,7 @@ struct heapload_heap_ops {
 	const struct dma_buf_ops *dmabuf_ops;
 	bool merge_chunks;
 	bool numa_placement;
+	bool parallel_alloc;
 };
 
 /**
@@ -151,7 +158,7 @@ void heapload_unreserve(size_t len);
 int heapload_chunks_alloc(struct heapload_heap *heap,
 			  struct heapload_chunks *chunks, size_t target,
 			  size_t *remaining, bool zero, int nid,
-			  unsigned int *cursor, u64 budget);
+			  unsigned int *cursor, u64 budget, const bool *abort);
 int heapload_chunks_add(struct heapload_chunks *chunks, struct page *page,
 			size_t len);
 void heapload_chunks_free_pages(struct heapload_heap *heap,
@@ -205,6 +212,10 @@ struct heapload_attachment {
  * @load_failures: failed loads
  * @loaded_bytes: bytes of the successful loads
  * @inflight_bytes: memory of loads in progress waiting for I/O
+ * @alloc_workers: helper work items allocating for a load or an
+ *		allocation right now
+ * @parallel_allocs: loads and allocations in which more than one thread
+ *		allocated
  */
 struct heapload_stats {
 	atomic64_t allocated_bytes;
@@ -213,6 +224,8 @@ struct heapload_stats {
 	atomic64_t load_failures;
 	atomic64_t loaded_bytes;
 	atomic64_t inflight_bytes;
+	atomic_t alloc_workers;
+	atomic64_t parallel_allocs;
 };
 extern struct heapload_stats heapload_stats;
 
@@ -224,6 +237,8 @@ extern struct heapload_stats heapload_stats;
  * @io_size_kb:	bytes per read request, KiB (rounded up per load to whole
  *		pages and direct-I/O blocks)
  * @restricted_pool_mb: capacity of the restricted heap's pool, MiB
+ * @alloc_threads: most threads one allocation uses; 0: chosen from the
+ *		CPUs (see heapload_alloc_threads())
  */
 struct heapload_tunables {
 	unsigned int max_alloc_mb;
@@ -231,6 +246,7 @@ struct heapload_tunables {
 	unsigned int max_inflight_batches;
 	unsigned int io_size_kb;
 	unsigned int restricted_pool_mb;
+	unsigned int alloc_threads;
 };
 extern struct heapload_tunables heapload_tunables;
 
@@ -243,9 +259,12 @@ extern struct heapload_tunables heapload_tunables;
  * @race_after_submit: test builds only: after ->read_iter has queued a
  *		direct read, wait for its completion before the submitter
  *		lets go of the request (see gather.c)
+ * @alloc_thread: @alloc_after applies in this allocating thread only (1:
+ *		the caller, 2 and up: the helpers); 0: in any
  */
 struct heapload_faults {
 	u64 alloc_after;
+	u32 alloc_thread;
 	u64 read_short_after;
 	u64 read_error_after;
 	bool race_after_submit;
@@ -358,6 +377,47 @@ struct heapload_plan {
 	int placed_node;
 	u8 digest[32];
 };
+
+/**
+ * struct heapload_allocators - the threads that allocate for one load or
+ *		allocation: the caller and its helpers (alloc.c)
+ * @fn:		what each helper runs, with its thread number (2 and up;
+ *		the caller is 1); it stops when @abort is set
+ * @memcg:	the memory cgroup the helpers charge, the caller's; or NULL
+ * @node:	the NUMA node whose CPUs should run the helpers, or
+ *		NUMA_NO_NODE
+ * @threads:	threads in all, the caller's included
+ * @abort:	the allocation's stop flag
+ * @wq:		woken when a helper ends
+ * @running:	helpers inside @fn
+ * @used:	threads that allocated something
+ * @workers:	the helpers' work items, @threads - 1 of them
+ * @make_it_fail: test builds: the caller's fault injection flag, which its
+ *		helpers take over
+ */
+struct heapload_allocators {
+	void (*fn)(struct heapload_allocators *al, unsigned int thread);
+	struct mem_cgroup *memcg;
+	int node;
+	unsigned int threads;
+	const bool *abort;
+	wait_queue_head_t *wq;
+	atomic_t running;
+	atomic_t used;
+	struct heapload_alloc_worker *workers;
+	int make_it_fail;
+};
+
+/* alloc.c: allocation on several threads */
+int heapload_alloc_init(void);
+void heapload_alloc_exit(void);
+unsigned int heapload_alloc_threads(struct heapload_heap *heap, size_t len,
+				    size_t unit, int nid, unsigned int max);
+void heapload_allocators_start(struct heapload_allocators *al);
+int heapload_allocators_wait(struct heapload_allocators *al);
+void heapload_allocators_stop(struct heapload_allocators *al);
+u64 heapload_alloc_budget(const struct heapload_faults *faults,
+			  unsigned int thread, size_t off);
 
 /* gather.c: the parallel gathered load */
 struct heapload_load;

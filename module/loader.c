@@ -33,7 +33,7 @@
 
 #include "heapload.h"
 
-static_assert(sizeof(struct heapload_load) == HEAPLOAD_LOAD_SIZE_VER2);
+static_assert(sizeof(struct heapload_load) == HEAPLOAD_LOAD_SIZE_VER3);
 static_assert(sizeof(struct heapload_segment) == HEAPLOAD_SEGMENT_SIZE_VER0);
 
 static int heapload_load_check(const struct heapload_load *req, size_t usize)
@@ -412,6 +412,8 @@ static void heapload_load_reset_out(struct heapload_load *req)
 	req->total_ns = 0;
 	req->batches = 0;
 	req->max_inflight = 0;
+	req->alloc_threads = 0;
+	req->alloc_threads_max = 0;
 	req->load_fd = -1;
 	req->error_segment = -1;
 	req->placed_node = -1;
@@ -747,7 +749,7 @@ static long heapload_ioctl_load(void __user *uarg, size_t usize)
 out_err:
 	/* Version 2 callers learn which segment, and the digest. */
 	if (usize >= HEAPLOAD_LOAD_SIZE_VER2 &&
-	    copy_to_user(uarg, &req, sizeof(req)))
+	    copy_to_user(uarg, &req, min(usize, sizeof(req))))
 		return -EFAULT;
 	return ret;
 }
@@ -782,6 +784,8 @@ HEAPLOAD_STAT_ATTR(loads, atomic64_read);
 HEAPLOAD_STAT_ATTR(load_failures, atomic64_read);
 HEAPLOAD_STAT_ATTR(loaded_bytes, atomic64_read);
 HEAPLOAD_STAT_ATTR(inflight_bytes, atomic64_read);
+HEAPLOAD_STAT_ATTR(alloc_workers, atomic_read);
+HEAPLOAD_STAT_ATTR(parallel_allocs, atomic64_read);
 
 static ssize_t registration_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
@@ -798,6 +802,8 @@ static struct attribute *heapload_attrs[] = {
 	&dev_attr_load_failures.attr,
 	&dev_attr_loaded_bytes.attr,
 	&dev_attr_inflight_bytes.attr,
+	&dev_attr_alloc_workers.attr,
+	&dev_attr_parallel_allocs.attr,
 	NULL,
 };
 

@@ -59,6 +59,8 @@ HEAPLOAD_PARAM(io_size_kb, 4, 65536, 4,
 	       "Bytes per read request, in KiB, a multiple of 4 (4-65536, default 8192); rounded up to whole pages and direct-I/O blocks");
 HEAPLOAD_PARAM(restricted_pool_mb, 1, UINT_MAX, 1,
 	       "Capacity of the restricted heap's pool, in MiB (default: a quarter of RAM)");
+HEAPLOAD_PARAM(alloc_threads, 0, 64, 1,
+	       "Most threads one allocation or load allocates on (0-64): 0 = chosen from the CPUs (default), 1 = the caller's only");
 
 /*
  * Init order. While the module initialises, its files can already be
@@ -83,9 +85,12 @@ static int __init heapload_init(void)
 		heapload_tunables.restricted_pool_mb =
 			(totalram_pages() >> (20 - PAGE_SHIFT)) / 4;
 
-	ret = heapload_gather_init();
+	ret = heapload_alloc_init();
 	if (ret)
 		return ret;
+	ret = heapload_gather_init();
+	if (ret)
+		goto err_alloc;
 	ret = heapload_heap_nodes_init();
 	if (ret)
 		goto err_gather;
@@ -105,13 +110,14 @@ static int __init heapload_init(void)
 			ret);
 	heapload_debug_init();
 
-	pr_info("version %s loaded: heaps through %s, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u restricted_pool_mb=%u\n",
+	pr_info("version %s loaded: heaps through %s, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u restricted_pool_mb=%u alloc_threads=%u\n",
 		HEAPLOAD_VERSION, heapload_heap_registration,
 		heapload_tunables.max_alloc_mb,
 		heapload_tunables.gather_batch_mb,
 		heapload_tunables.max_inflight_batches,
 		heapload_tunables.io_size_kb,
-		heapload_tunables.restricted_pool_mb);
+		heapload_tunables.restricted_pool_mb,
+		heapload_tunables.alloc_threads);
 	return 0;
 
 err_nodes:
@@ -119,6 +125,8 @@ err_nodes:
 	heapload_rpool_exit();
 err_gather:
 	heapload_gather_exit();
+err_alloc:
+	heapload_alloc_exit();
 	return ret;
 }
 
@@ -131,6 +139,7 @@ static void __exit heapload_exit(void)
 	heapload_rpool_exit();
 	heapload_heap_nodes_exit();
 	heapload_gather_exit();
+	heapload_alloc_exit();
 }
 
 module_init(heapload_init);

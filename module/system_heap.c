@@ -270,6 +270,7 @@ static const struct heapload_heap_ops system_heap_ops = {
 	.free_chunk = system_heap_free_chunk,
 	.dmabuf_ops = &system_heap_buf_ops,
 	.numa_placement = true,
+	.parallel_alloc = true,
 };
 
 static struct heapload_heap system_heap = {

@@ -102,11 +102,13 @@
 #define VER0			HEAPLOAD_LOAD_SIZE_VER0
 #define VER1			HEAPLOAD_LOAD_SIZE_VER1
 #define VER2			HEAPLOAD_LOAD_SIZE_VER2
+/* The struct this program and the kernel under test know. */
+#define VERCUR			HEAPLOAD_LOAD_SIZE_VER3
 #define RW			(_IOC_READ | _IOC_WRITE)
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define PICK(a)			((a)[rnd(ARRAY_SIZE(a))])
 
-_Static_assert(sizeof(struct heapload_load) == VER2, "struct heapload_load is version 2");
+_Static_assert(sizeof(struct heapload_load) == VERCUR, "struct heapload_load is version 3");
 _Static_assert(sizeof(struct heapload_segment) == HEAPLOAD_SEGMENT_SIZE_VER0,
 	       "struct heapload_segment is version 0");
 _Static_assert(sizeof(struct dma_heap_allocation_data) == 24, "dma-heap struct size");
@@ -1567,12 +1569,12 @@ static void load_expect(const struct load_call *c, struct expect *x)
 	if (c->arg.loc == LOC_BAD || c->arg.loc == LOC_STRADDLE) {
 		es_add(allow, EFAULT);
 		/* check_zeroed_user() may meet a non-zero byte first. */
-		if (c->arg.loc == LOC_STRADDLE && c->usize > VER2 &&
+		if (c->arg.loc == LOC_STRADDLE && c->usize > VERCUR &&
 		    c->tail_nonzero)
 			es_add(allow, E2BIG);
 		return;
 	}
-	if (c->usize > VER2 && c->tail_nonzero)
+	if (c->usize > VERCUR && c->tail_nonzero)
 		es_add(allow, E2BIG);
 
 	/* The fields of struct heapload_load. */
@@ -2108,10 +2110,10 @@ static void result_call(int load_fd, const struct load_call *c,
 			const struct expect *x, struct astate *st, bool sane)
 {
 	static const unsigned int sizes[] = {
-		0, 8, VER0, VER1, VER2 - 1, VER2 + 1, VER2 + 8, 512, 4096,
+		0, 8, VER0, VER1, VER2 - 1, VER2 + 1, VER2, VERCUR + 8, 512, 4096,
 	};
 	static const unsigned int bad_dirs[] = { _IOC_WRITE, _IOC_READ, _IOC_NONE };
-	unsigned int dir = RW, nr = 1, type = HEAPLOAD_IOC_MAGIC, usize = VER2, i;
+	unsigned int dir = RW, nr = 1, type = HEAPLOAD_IOC_MAGIC, usize = VERCUR, i;
 	struct heapload_load *out = NULL;
 	struct eset allow;
 	struct placed arg;
@@ -2157,7 +2159,7 @@ static void result_call(int load_fd, const struct load_call *c,
 	pick_loc(&arg, sane || chance(60), usize, usize);
 	/* The kernel writes back at most the struct it knows. */
 	writable = arg.loc == LOC_GOOD ||
-		   (arg.loc == LOC_STRADDLE && arg.cross >= (usize < VER2 ? usize : VER2));
+		   (arg.loc == LOC_STRADDLE && arg.cross >= (usize < VERCUR ? usize : VERCUR));
 
 	memset(&allow, 0, sizeof(allow));
 	if (type != HEAPLOAD_IOC_MAGIC || nr != 1 || dir != RW) {
@@ -2354,12 +2356,12 @@ static int do_load(struct load_call *c, struct heapload_load *res, bool *have_re
 	uint64_t prog_addr = c->l.progress_addr;
 
 	memset(content, 0, c->usize);
-	memcpy(content, &c->l, c->usize < VER2 ? c->usize : VER2);
+	memcpy(content, &c->l, c->usize < VERCUR ? c->usize : VERCUR);
 	if (c->tail_nonzero)
 		content[c->tail_pos] = 1 + rnd(255);
 	/* What the kernel sees: the bytes passed, zero-extended. */
 	memset(&c->l, 0, sizeof(c->l));
-	memcpy(&c->l, content, c->usize < VER2 ? c->usize : VER2);
+	memcpy(&c->l, content, c->usize < VERCUR ? c->usize : VERCUR);
 	/* A size that cuts progress_addr leaves its low bytes: unmapped. */
 	if (c->l.progress_addr != prog_addr)
 		c->prog = c->l.progress_addr ? PROG_FAULT : PROG_NONE;
@@ -2482,7 +2484,7 @@ static void fuzz_load(void)
 
 	c.dir = RW;
 	i = rnd(100);
-	c.usize = i < 50 ? VER2 : i < 75 ? VER1 : VER0;
+	c.usize = i < 40 ? VERCUR : i < 55 ? VER2 : i < 75 ? VER1 : VER0;
 	if (!sane[LF_CMD]) {
 		switch (rnd(3)) {
 		case 0:
@@ -2500,7 +2502,7 @@ static void fuzz_load(void)
 	c.l.size = c.usize;
 	if (!sane[LF_SIZE]) {
 		const uint32_t v[] = {
-			0, c.usize - 1, c.usize + 1, VER0, VER1, VER2, 4096, rnd32(),
+			0, c.usize - 1, c.usize + 1, VER0, VER1, VER2, VERCUR, 4096, rnd32(),
 		};
 		c.l.size = PICK(v);
 	}
@@ -2663,9 +2665,11 @@ static void fuzz_load(void)
 		c.l.placed_node = (int32_t)rnd32();
 		for (i = 0; i < sizeof(c.l.digest); i++)
 			c.l.digest[i] = (unsigned char)rnd32();
+		c.l.alloc_threads = rnd32();
+		c.l.alloc_threads_max = rnd32();
 	}
-	if (c.usize > VER2 && !sane[LF_TAIL]) {
-		c.tail_pos = VER2 + rnd(c.usize - VER2);
+	if (c.usize > VERCUR && !sane[LF_TAIL]) {
+		c.tail_pos = VERCUR + rnd(c.usize - VERCUR);
 		c.tail_nonzero = true;
 	}
 	pick_loc(&c.arg, sane[LF_LOC], c.usize, c.usize);

@@ -29,16 +29,21 @@ static void check(int ok, const char *name)
 
 int main(void)
 {
-	printf("TAP version 13\n1..47\n");
-	check(sizeof(struct heapload_load) == 272, "uapi_load_struct_is_272_bytes");
+	printf("TAP version 13\n1..52\n");
+	check(sizeof(struct heapload_load) == 280, "uapi_load_struct_is_280_bytes");
 	check(HEAPLOAD_LOAD_SIZE_VER0 == 128, "uapi_load_size_ver0_is_128");
 	check(HEAPLOAD_LOAD_SIZE_VER1 == 168, "uapi_load_size_ver1_is_168");
 	check(HEAPLOAD_LOAD_SIZE_VER2 == 272, "uapi_load_size_ver2_is_272");
+	check(HEAPLOAD_LOAD_SIZE_VER3 == 280, "uapi_load_size_ver3_is_280");
+	check(HEAPLOAD_IOC_LOAD_VER2 == 0xC110B600u,
+	      "uapi_load_ver2_ioctl_number_is_0xc110b600");
+	check(HEAPLOAD_IOC_LOAD_RESULT_VER2 == 0xC110B601u,
+	      "uapi_load_result_ver2_ioctl_number_is_0xc110b601");
 	check(HEAPLOAD_IOC_LOAD_VER1 == 0xC0A8B600u,
 	      "uapi_load_ver1_ioctl_number_is_0xc0a8b600");
-	check(HEAPLOAD_IOC_LOAD == 0xC110B600u, "uapi_load_ioctl_number_is_0xc110b600");
-	check(HEAPLOAD_IOC_LOAD_RESULT == 0xC110B601u,
-	      "uapi_load_result_ioctl_number_is_0xc110b601");
+	check(HEAPLOAD_IOC_LOAD == 0xC118B600u, "uapi_load_ioctl_number_is_0xc118b600");
+	check(HEAPLOAD_IOC_LOAD_RESULT == 0xC118B601u,
+	      "uapi_load_result_ioctl_number_is_0xc118b601");
 	check(HEAPLOAD_LOAD_INTO == 4 && HEAPLOAD_LOAD_NUMA_NODE == 8 &&
 	      HEAPLOAD_LOAD_VERIFY == 16 && HEAPLOAD_LOAD_ASYNC == 32,
 	      "uapi_load_v2_flag_values");
@@ -86,6 +91,8 @@ int main(void)
 	FIELD(placed_node, 204, 4);
 	FIELD(expected_digest, 208, 32);
 	FIELD(digest, 240, 32);
+	FIELD(alloc_threads, 272, 4);
+	FIELD(alloc_threads_max, 276, 4);
 	printf("%d passed, %d failed\n", n - failed, failed);
 	return failed ? 1 : 0;
 }

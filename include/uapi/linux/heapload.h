@@ -180,11 +180,23 @@ struct heapload_segment {
  *		bytes past that form must be 0); must be all zero without it.
  * @digest:	out (version 2): the computed digest, also when the
  *		verification failed (%EBADMSG); zero without @digest_alg.
+ * @alloc_threads: out (version 3): threads that allocated the buffer's
+ *		pages, the caller's included: 1 when the caller's thread
+ *		alone did; more when helpers allocated some of the gather
+ *		batches (the alloc_threads module parameter, heapload 0.6.0).
+ *		0 with %HEAPLOAD_LOAD_INTO (nothing is allocated) and when the
+ *		load failed before allocating.
+ * @alloc_threads_max: out (version 3): threads the load could allocate
+ *		on: what alloc_threads allowed for it, capped by its gather
+ *		batches and max_inflight_batches; at least 1 once a new
+ *		buffer is allocated, 0 where @alloc_threads is. A kernel
+ *		older than version 3 leaves both 0.
  *
  * Version 0 is 128 bytes (%HEAPLOAD_LOAD_SIZE_VER0), version 1 adds
  * progress and statistics (168 bytes, %HEAPLOAD_LOAD_SIZE_VER1), version 2
  * segments, loads into existing buffers, NUMA placement, digests and
- * asynchronous loads (272 bytes, %HEAPLOAD_LOAD_SIZE_VER2). Later
+ * asynchronous loads (272 bytes, %HEAPLOAD_LOAD_SIZE_VER2), version 3
+ * the allocating threads (280 bytes, %HEAPLOAD_LOAD_SIZE_VER3). Later
  * versions may only grow the struct at its end. The kernel accepts an
  * older (smaller) struct down to version 0, treating the missing fields as
  * zero and writing back only the bytes the caller passed, and a newer
@@ -222,6 +234,9 @@ struct heapload_load {
 	__s32 placed_node;
 	__u8 expected_digest[HEAPLOAD_DIGEST_SIZE];
 	__u8 digest[HEAPLOAD_DIGEST_SIZE];
+	/* version 3 */
+	__u32 alloc_threads;
+	__u32 alloc_threads_max;
 };
 
 /** HEAPLOAD_LOAD_SIZE_VER0 - size of the first version of struct heapload_load */
@@ -230,6 +245,8 @@ struct heapload_load {
 #define HEAPLOAD_LOAD_SIZE_VER1		168
 /** HEAPLOAD_LOAD_SIZE_VER2 - size of version 2: segments, targets, digests, async */
 #define HEAPLOAD_LOAD_SIZE_VER2		272
+/** HEAPLOAD_LOAD_SIZE_VER3 - size of version 3: the allocating threads */
+#define HEAPLOAD_LOAD_SIZE_VER3		280
 
 /** HEAPLOAD_IOC_MAGIC - ioctl type of /dev/heapload ('H' is dma-heap's) */
 #define HEAPLOAD_IOC_MAGIC		0xB6
@@ -414,5 +431,14 @@ struct heapload_load {
  */
 #define HEAPLOAD_IOC_LOAD_VER1	_IOC(_IOC_READ | _IOC_WRITE, HEAPLOAD_IOC_MAGIC, 0x00, \
 				     HEAPLOAD_LOAD_SIZE_VER1)
+
+/*
+ * The same ioctls with version 2's 272-byte struct, as programs built
+ * against heapload 0.5.0 issue them. Still accepted.
+ */
+#define HEAPLOAD_IOC_LOAD_VER2	_IOC(_IOC_READ | _IOC_WRITE, HEAPLOAD_IOC_MAGIC, 0x00, \
+				     HEAPLOAD_LOAD_SIZE_VER2)
+#define HEAPLOAD_IOC_LOAD_RESULT_VER2 _IOC(_IOC_READ | _IOC_WRITE, HEAPLOAD_IOC_MAGIC, \
+					  0x01, HEAPLOAD_LOAD_SIZE_VER2)
 
 #endif /* _UAPI_LINUX_HEAPLOAD_H */

@@ -15,8 +15,8 @@
 # First the harness's self-test: a boot in which heapload (test build)
 # commits three planted bugs, an out-of-bounds read, a lock-order
 # inversion and a leak; each report must be found on the console. Then
-# the suite, and a boot with every DMA mapping bounced (swiotlb=force)
-# for the importer test.
+# the suite (with up to 4 allocating threads), and a boot with every DMA
+# mapping bounced (swiotlb=force) for the importer test.
 #
 # Pass means: every test passes, and the console shows no report of a
 # checker (tests/debug/reports.sh: KASAN, KFENCE, UBSAN, lockdep,
@@ -147,7 +147,13 @@ suite_boot() {
 	fi
 }
 
-suite_boot suite --timeout "$TIMEOUT" --append "$APPEND"
+# The suite with up to 4 allocating threads (alloc_threads; the rig's
+# nodes have one CPU each, where the default is 1): the checkers watch the
+# helpers, their hand-off to the readers and their teardown on errors,
+# kills and fault injection, in every test that allocates two batches or
+# more. The other boots of the test commands keep the default.
+suite_boot suite --timeout "$TIMEOUT" \
+	--append "$APPEND hlrig.heapload_params=alloc_threads=4"
 # Every DMA mapping bounced, DMA-API debugging watching: an importer that
 # writes (tests/guest/importer.c).
 suite_boot swiotlb --timeout 900 \

@@ -25,8 +25,10 @@
 
 _Static_assert(offsetof(struct heapload_result, uapi_version) == HEAPLOAD_RESULT_SIZE_VER0,
 	       "struct heapload_result: the first layout is frozen");
-_Static_assert(sizeof(struct heapload_result) == HEAPLOAD_RESULT_SIZE_VER1,
+_Static_assert(offsetof(struct heapload_result, alloc_threads) == HEAPLOAD_RESULT_SIZE_VER1,
 	       "struct heapload_result: version 1 is frozen");
+_Static_assert(sizeof(struct heapload_result) == HEAPLOAD_RESULT_SIZE_VER2,
+	       "struct heapload_result: version 2 is frozen");
 _Static_assert(sizeof(struct heapload_load_opts) == HEAPLOAD_LOAD_OPTS_SIZE_VER0,
 	       "struct heapload_load_opts: the first layout is frozen");
 
@@ -81,12 +83,14 @@ static void fill_result(struct heapload_result *res, const struct heapload_load 
 	out.total_ns = req->total_ns;
 	out.batches = req->batches;
 	out.max_inflight = req->max_inflight;
-	out.uapi_version = v2 ? 2 : 0;
+	out.uapi_version = !v2 ? 0 : req->alloc_threads_max ? 3 : 2;
 	out.error_segment = v2 && failed ? req->error_segment : -1;
 	out.placed_node = v2 && !failed ? req->placed_node : -1;
 	out.digest_alg = v2 ? req->digest_alg : HEAPLOAD_DIGEST_NONE;
 	if (v2)
 		memcpy(out.digest, req->digest, sizeof(out.digest));
+	out.alloc_threads = v2 ? req->alloc_threads : 0;
+	out.alloc_threads_max = v2 ? req->alloc_threads_max : 0;
 	out.size = res->size;
 	memcpy(res, &out, res->size < sizeof(out) ? res->size : sizeof(out));
 }

@@ -73,7 +73,8 @@ extern "C" {
  * @batches:	gather batches the buffer was read in.
  * @max_inflight: most batches that were allocated but not yet read at once.
  * @uapi_version: (since %HEAPLOAD_RESULT_SIZE_VER1) 2 when the module
- *		answered with the version 2 fields below, else 0 (then
+ *		answered with the version 2 fields below, 3 when also with
+ *		@alloc_threads_max, else 0 (then
  *		@error_segment and @placed_node are -1 and @digest is zero).
  * @error_segment: (since %HEAPLOAD_RESULT_SIZE_VER1) after a failed load,
  *		the index of the segment the error is about, or -1 when it is
@@ -89,10 +90,20 @@ extern "C" {
  *		(heapload_digest_format() prints it), zero-padded to
  *		%HEAPLOAD_DIGEST_SIZE bytes; also after a verification failed
  *		(-EBADMSG).
+ * @alloc_threads: (since %HEAPLOAD_RESULT_SIZE_VER2) how many threads
+ *		allocated the buffer's pages, the caller's included (1: the
+ *		caller's alone); 0 for a load into an existing buffer, or when
+ *		the module did not say (before heapload 0.6.0).
+ * @alloc_threads_max: (since %HEAPLOAD_RESULT_SIZE_VER2) how many threads
+ *		the load could allocate on (the alloc_threads module
+ *		parameter, capped by the load's batches and
+ *		max_inflight_batches); 0 where @alloc_threads is.
+ *		@uapi_version is 3 when it is set.
  *
- * 104 bytes, no implicit padding. The statistics are those of the version 1
- * struct heapload_load. A program built against the first, 56-byte struct
- * (%HEAPLOAD_RESULT_SIZE_VER0) keeps working: it gets those 56 bytes.
+ * 112 bytes, no implicit padding. The statistics are those of struct
+ * heapload_load. Programs built against the first, 56-byte struct
+ * (%HEAPLOAD_RESULT_SIZE_VER0) or the 104-byte one
+ * (%HEAPLOAD_RESULT_SIZE_VER1) keep working: they get that many bytes.
  */
 struct heapload_result {
 	uint32_t size;
@@ -110,16 +121,21 @@ struct heapload_result {
 	int32_t placed_node;
 	uint32_t digest_alg;
 	uint8_t digest[HEAPLOAD_DIGEST_SIZE];
+	/* since HEAPLOAD_RESULT_SIZE_VER2 */
+	uint32_t alloc_threads;
+	uint32_t alloc_threads_max;
 };
 
 /** HEAPLOAD_RESULT_SIZE_VER0 - size of the first struct heapload_result */
 #define HEAPLOAD_RESULT_SIZE_VER0	56
 /** HEAPLOAD_RESULT_SIZE_VER1 - with digests, NUMA placement, error segment */
 #define HEAPLOAD_RESULT_SIZE_VER1	104
+/** HEAPLOAD_RESULT_SIZE_VER2 - with the allocating threads */
+#define HEAPLOAD_RESULT_SIZE_VER2	112
 
 /** HEAPLOAD_RESULT_INIT - initialiser of a struct heapload_result */
 #define HEAPLOAD_RESULT_INIT	{ sizeof(struct heapload_result), -1, 0, 0, 0, 0, 0, 0, 0, \
-				  0, -1, -1, 0, { 0 } }
+				  0, -1, -1, 0, { 0 }, 0, 0 }
 
 /**
  * struct heapload_load_opts - what a version 2 load does besides reading

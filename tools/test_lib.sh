@@ -155,7 +155,7 @@ static int result_size(void)
 	good = heapload_load_file(-1, 0, NULL, 0, 0, 0, NULL, &res);
 	printf("short size: %d, full size: %d, ioctls: %d\n", bad, good, calls);
 	return bad == -EINVAL && good == 0 && calls == 1 &&
-	       sizeof(res) == HEAPLOAD_RESULT_SIZE_VER1;
+	       sizeof(res) == HEAPLOAD_RESULT_SIZE_VER2;
 }
 
 /* heapload_load() issues the ioctl with the caller's struct size. */
@@ -193,7 +193,8 @@ int main(int argc, char **argv)
 	if (!strcmp(what, "encode"))
 		return !(encode(HEAPLOAD_LOAD_SIZE_VER0, HEAPLOAD_IOC_LOAD_VER0) &
 			 encode(HEAPLOAD_LOAD_SIZE_VER1, HEAPLOAD_IOC_LOAD_VER1) &
-			 encode(HEAPLOAD_LOAD_SIZE_VER2, HEAPLOAD_IOC_LOAD));
+			 encode(HEAPLOAD_LOAD_SIZE_VER2, HEAPLOAD_IOC_LOAD_VER2) &
+			 encode(HEAPLOAD_LOAD_SIZE_VER3, HEAPLOAD_IOC_LOAD));
 	if (!strcmp(what, "refuse"))
 		return !(refuse(0) & refuse(64) &
 			 refuse(HEAPLOAD_LOAD_SIZE_VER0 - 1) &
@@ -300,7 +301,7 @@ static int segments_sent_as_array(void)
 	printf("ret %d, cmd %#lx, size %u, nr %u, segment_size %u\n", ret, cmd,
 	       sent.size, sent.nr_segments, sent.segment_size);
 	CHECK(ret == 0 && calls == 1);
-	CHECK(cmd == HEAPLOAD_IOC_LOAD && sent.size == HEAPLOAD_LOAD_SIZE_VER2);
+	CHECK(cmd == HEAPLOAD_IOC_LOAD && sent.size == HEAPLOAD_LOAD_SIZE_VER3);
 	CHECK(sent.segments == (unsigned long)s && sent.nr_segments == 3 &&
 	      sent.segment_size == HEAPLOAD_SEGMENT_SIZE_VER0);
 	CHECK(!memcmp(segs_sent, s, sizeof(s)));
@@ -309,7 +310,8 @@ static int segments_sent_as_array(void)
 	CHECK(sent.flags == 0 && sent.target_fd == 0 && sent.numa_node == 0 &&
 	      sent.digest_alg == 0 && sent.progress_addr == 0);
 	CHECK(res.dmabuf_fd == 9 && res.loaded == 5000 && res.buf_size == 8192 &&
-	      res.uapi_version == 2 && res.placed_node == 1 && res.error_segment == -1 &&
+	      res.uapi_version == 2 && res.alloc_threads == 0 && res.alloc_threads_max == 0 &&
+	      res.placed_node == 1 && res.error_segment == -1 &&
 	      res.digest_alg == HEAPLOAD_DIGEST_XXH64 && res.digest[7] == 0xab &&
 	      res.digest[8] == 0);
 	return ok;
@@ -471,11 +473,18 @@ static int async_start_and_result(void)
 	printf("result while running: %d, cmd %#lx, loaded %llu\n", ret, cmd,
 	       (unsigned long long)res.loaded);
 	CHECK(ret == -EAGAIN && cmd == HEAPLOAD_IOC_LOAD_RESULT &&
-	      sent.size == HEAPLOAD_LOAD_SIZE_VER2 && res.loaded == 1234 && res.dmabuf_fd == -1);
+	      sent.size == HEAPLOAD_LOAD_SIZE_VER3 && res.loaded == 1234 && res.dmabuf_fd == -1);
 	/* Ended: the dma-buf fd. */
 	answer_v2_success();
 	ret = heapload_load_result(5, &res);
 	CHECK(ret == 0 && res.dmabuf_fd == 9 && res.loaded == 5000 && res.uapi_version == 2);
+	/* A version 3 module says how many threads allocated. */
+	answer_v2_success();
+	answer.alloc_threads = 2;
+	answer.alloc_threads_max = 4;
+	ret = heapload_load_result(5, &res);
+	CHECK(ret == 0 && res.uapi_version == 3 && res.alloc_threads == 2 &&
+	      res.alloc_threads_max == 4);
 	/* Nothing written back (EALREADY): @res untouched. */
 	res.loaded = 77;
 	answer_writes = 0;

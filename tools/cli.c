@@ -271,13 +271,16 @@ static int apply_opt(struct parser *p, const struct opt_desc *o, const char *val
 		return 0;
 	}
 	if (!strcmp(o->name, "methods")) {
-		if (hl_parse_methods(val, &a->methods))
-			return fail(p, "--methods: '%s' is not a comma-separated list of: "
-				    "normal, udmabuf, udmabuf-prestart, heapload-sync, "
-				    "heapload-gather-direct, heapload-gather-direct-sha256, "
-				    "heapload-gather-direct-xxh64, heapload-gather-buffered, "
-				    "alloc-only, odirect-floor", val);
-		return 0;
+		char names[512] = "";
+		unsigned int m;
+
+		if (!hl_parse_methods(val, &a->methods))
+			return 0;
+		for (m = 0; m < HL_BM_COUNT; m++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names),
+				 "%s%s", m ? ", " : "", bench_methods[m]);
+		return fail(p, "--methods: '%s' is not a comma-separated list of: %s",
+			    val, names);
 	}
 	/* --direct or --buffered */
 	if (p->seen_mode)

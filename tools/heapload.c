@@ -1366,7 +1366,7 @@ static int cmd_info(const struct hl_args *a)
 int main(int argc, char *argv[])
 {
 	struct hl_args a;
-	char err[256];
+	char err[512];
 
 	if (hl_parse_args(argc, argv, &a, err, sizeof(err))) {
 		fprintf(stderr, "heapload: %s\n", err);

@@ -187,7 +187,7 @@ static bool sha256_matches_fips_vectors(void)
 #define ARGC(...) ((int)(sizeof(ARGV(__VA_ARGS__)) / sizeof(char *)) - 1)
 #define PARSE(a, ...) hl_parse_args(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (a), err, sizeof(err))
 
-static char err[256];
+static char err[512];
 
 static bool args_load_defaults(void)
 {
@@ -367,6 +367,7 @@ static bool args_load_no_progress(void)
 static bool args_bench_files_csv_methods(void)
 {
 	struct hl_args a;
+	unsigned int m;
 	bool ok = true;
 
 	CHECK(PARSE(&a, "bench", "a", "--runs", "3", "--csv", "out.csv", "b", "c") == 0);
@@ -383,6 +384,10 @@ static bool args_bench_files_csv_methods(void)
 	CHECK(PARSE(&a, "bench", "a", "--methods", "normal,") == -EINVAL);
 	CHECK(PARSE(&a, "bench", "a", "--methods", "fast") == -EINVAL &&
 	      strstr(err, "--methods"));
+	/* The error names every method, the last one too. */
+	for (m = 0; m < HL_BM_COUNT; m++)
+		CHECK(strstr(err, hl_bench_method_name(m)) != NULL);
+	CHECK(strstr(err, ", odirect-floor") != NULL);
 	return ok;
 }
 

@@ -21,7 +21,8 @@
  *                             file computed first. n/a with the errno on
  *                             a module before version 2 of the UAPI or a
  *                             kernel without that digest
- *   alloc-only                floor: DMA_HEAP_IOCTL_ALLOC alone
+ *   alloc-only                floor: DMA_HEAP_IOCTL_ALLOC alone, on the
+ *                             loader's heap (--heap), parameters as found
  *   odirect-floor             floor: O_DIRECT read into pre-faulted memory
  *
  * Each timing starts once the file is open and ends when the data is in a
@@ -700,15 +701,17 @@ static int m_sync(struct run *r)
 	return ret;
 }
 
+/* The loader's heap, as the loader would allocate the buffer. */
 static int m_alloc_only(struct run *r)
 {
+	const char *heap = r->b->a->heap;
 	int buf;
 
 	run_start(r);
-	buf = heapload_heap_alloc(r->b->normal_heap, r->f->pagelen, O_RDWR | O_CLOEXEC);
+	buf = heapload_heap_alloc(heap, r->f->pagelen, O_RDWR | O_CLOEXEC);
 	run_stop(r);
 	if (buf < 0)
-		return rfail(r, -buf, "DMA_HEAP_IOCTL_ALLOC on %s", r->b->normal_heap);
+		return rfail(r, -buf, "DMA_HEAP_IOCTL_ALLOC on %s", heap);
 	close(buf);
 	return 0;
 }
@@ -1062,7 +1065,7 @@ static void print_header(const struct bench *b)
 	printf("normal heap: %s%s\n", b->normal_heap,
 	       strcmp(b->normal_heap, SYSTEM_HEAP) ?
 	       " (no " HEAPLOAD_HEAP_DIR "/" SYSTEM_HEAP ")" : "");
-	printf("loader heap: %s\n", a->heap);
+	printf("loader heap: %s (alloc-only too)\n", a->heap);
 	printf("loader: %s\n", b->devfd >= 0 ? HEAPLOAD_DEV_PATH : strerror(b->dev_err));
 	printf("udmabuf: %s\n", b->udmabuf_fd >= 0 ? UDMABUF_DEV : "n/a (no " UDMABUF_DEV ")");
 	printf("parameters:");

@@ -235,7 +235,8 @@ void hl_json_num(struct hl_json *j, const char *key, double val, int decimals);
  * @HL_BM_GATHER_SHA256: the same, the kernel verifying a SHA-256 digest.
  * @HL_BM_GATHER_XXH64: the same, the kernel verifying an XXH64 digest.
  * @HL_BM_GATHER_BUFFERED: the loader with the module's defaults, buffered.
- * @HL_BM_ALLOC_ONLY:	floor: DMA_HEAP_IOCTL_ALLOC of the size alone.
+ * @HL_BM_ALLOC_ONLY:	floor: DMA_HEAP_IOCTL_ALLOC of the size alone, on the
+ *			loader's heap, the module's parameters as found.
  * @HL_BM_ODIRECT_FLOOR: floor: O_DIRECT read into pre-faulted memory.
  * @HL_BM_COUNT:	number of methods.
  */

@@ -71,6 +71,7 @@ enum bench_param {
 	P_MAX_INFLIGHT,
 	P_IO_SIZE,
 	P_MAX_ALLOC,
+	P_ALLOC_THREADS,
 	P_UDMABUF_LIMIT,
 	P_COUNT,
 };
@@ -89,6 +90,7 @@ static struct param params[P_COUNT] = {
 	[P_MAX_INFLIGHT] = { .name = "max_inflight_batches", .path = HEAPLOAD_SYSFS_PARAMS "/max_inflight_batches" },
 	[P_IO_SIZE] = { .name = "io_size_kb", .path = HEAPLOAD_SYSFS_PARAMS "/io_size_kb" },
 	[P_MAX_ALLOC] = { .name = "max_alloc_mb", .path = HEAPLOAD_SYSFS_PARAMS "/max_alloc_mb" },
+	[P_ALLOC_THREADS] = { .name = "alloc_threads", .path = HEAPLOAD_SYSFS_PARAMS "/alloc_threads" },
 	[P_UDMABUF_LIMIT] = { .name = "udmabuf size_limit_mb", .path = "/sys/module/udmabuf/parameters/size_limit_mb" },
 };
 
@@ -683,22 +685,40 @@ static int m_load(struct run *r, bool direct, uint32_t alg)
 	return ret;
 }
 
+/*
+ * Set module parameter @i to @val for one run (outside its timing); on
+ * failure it is set back at once. param_end() sets it back after the run.
+ */
+static int param_begin(struct run *r, enum bench_param i, uint64_t val)
+{
+	int ret = param_set(i, val);
+
+	if (!ret)
+		return 0;
+	param_restore(i);
+	return rfail(r, -ret, "setting %s", params[i].name);
+}
+
+/* Set @i back; a run that went well (@ret 0) fails if that did not work. */
+static int param_end(struct run *r, enum bench_param i, int ret)
+{
+	param_restore(i);
+	if (params[i].changed && !ret)
+		ret = rfail(r, 0, "could not restore %s", params[i].name);
+	return ret;
+}
+
 static int m_sync(struct run *r)
 {
-	int ret = 0;
+	int ret;
 
-	if (params[P_GATHER_BATCH].present) {
-		ret = param_set(P_GATHER_BATCH, hl_batch_mb_for(r->f->pagelen));
-		if (ret) {
-			param_restore(P_GATHER_BATCH);
-			return rfail(r, -ret, "setting gather_batch_mb");
-		}
-	}
+	if (!params[P_GATHER_BATCH].present)
+		return m_load(r, true, HEAPLOAD_DIGEST_NONE);
+	ret = param_begin(r, P_GATHER_BATCH, hl_batch_mb_for(r->f->pagelen));
+	if (ret)
+		return ret;
 	ret = m_load(r, true, HEAPLOAD_DIGEST_NONE);
-	param_restore(P_GATHER_BATCH);
-	if (params[P_GATHER_BATCH].changed && !ret)
-		ret = rfail(r, 0, "could not restore gather_batch_mb");
-	return ret;
+	return param_end(r, P_GATHER_BATCH, ret);
 }
 
 /* The loader's heap, as the loader would allocate the buffer. */

@@ -14,6 +14,8 @@
  *                             pages allocated, then read (direct I/O)
  *   heapload-gather-direct    the loader with the module's parameters as
  *   heapload-gather-buffered  found at start, direct and buffered
+ *   heapload-gather-direct-1t heapload-gather-direct with alloc_threads=1:
+ *                             the caller's thread alone allocates
  *   heapload-gather-direct-sha256  heapload-gather-direct, the kernel
  *   heapload-gather-direct-xxh64   verifying the digest of the loaded
  *                             bytes (HEAPLOAD_LOAD_VERIFY); the expected
@@ -23,7 +25,11 @@
  *                             kernel without that digest
  *   alloc-only                floor: DMA_HEAP_IOCTL_ALLOC alone, on the
  *                             loader's heap (--heap), parameters as found
+ *   alloc-only-1t             the same with alloc_threads=1
  *   odirect-floor             floor: O_DIRECT read into pre-faulted memory
+ *
+ * The -1t methods are n/a on a module without the alloc_threads parameter
+ * (before version 0.6.0), where every allocation is on one thread anyway.
  *
  * Each timing starts once the file is open and ends when the data is in a
  * buffer held by an fd (mappings still in place); freeing is not timed.
@@ -736,6 +742,24 @@ static int m_alloc_only(struct run *r)
 	return 0;
 }
 
+/*
+ * A method with alloc_threads=1: the caller's thread allocates alone, the
+ * single-CPU floor the parallel allocation is measured against. Set up
+ * as n/a where the module has no alloc_threads (bench_file_setup()).
+ */
+static int m_one_thread(struct run *r, enum hl_bench_method m)
+{
+	int ret = param_begin(r, P_ALLOC_THREADS, 1);
+
+	if (ret)
+		return ret;
+	if (m == HL_BM_ALLOC_ONLY_1T)
+		ret = m_alloc_only(r);
+	else
+		ret = m_load(r, true, HEAPLOAD_DIGEST_NONE);
+	return param_end(r, P_ALLOC_THREADS, ret);
+}
+
 static int m_odirect_floor(struct run *r)
 {
 	const struct bfile *f = r->f;
@@ -777,6 +801,9 @@ static int run_method(struct run *r, enum hl_bench_method m)
 		return m_sync(r);
 	case HL_BM_GATHER_DIRECT:
 		return m_load(r, true, HEAPLOAD_DIGEST_NONE);
+	case HL_BM_GATHER_DIRECT_1T:
+	case HL_BM_ALLOC_ONLY_1T:
+		return m_one_thread(r, m);
 	case HL_BM_GATHER_SHA256:
 		return m_load(r, true, HEAPLOAD_DIGEST_SHA256);
 	case HL_BM_GATHER_XXH64:
@@ -847,6 +874,30 @@ static const char *status_name(enum cell_status st)
 	return st == ST_OK ? "ok" : st == ST_NA ? "n/a" : "failed";
 }
 
+/* The parallel allocation against the caller's thread alone: median / median. */
+static void print_one_thread(const struct bfile *f)
+{
+	static const enum hl_bench_method against[] = {
+		HL_BM_ALLOC_ONLY, HL_BM_GATHER_DIRECT, HL_BM_GATHER_DIRECT_1T,
+	};
+	double one = median_of(f, HL_BM_ALLOC_ONLY_1T);
+	const char *sep = "";
+	size_t i;
+
+	if (isnan(one) || one <= 0)
+		return;
+	printf("against alloc-only-1t (%.3f s):", one);
+	for (i = 0; i < sizeof(against) / sizeof(against[0]); i++) {
+		double t = median_of(f, against[i]);
+
+		if (isnan(t))
+			continue;
+		printf("%s %s %.2f x", sep, hl_bench_method_name(against[i]), t / one);
+		sep = ",";
+	}
+	printf("%s\n", *sep ? "" : " nothing else to compare");
+}
+
 static void print_table(const struct bench *b, const struct bfile *f)
 {
 	double normal = median_of(f, HL_BM_NORMAL), floor = floor_of(f);
@@ -892,6 +943,7 @@ static void print_table(const struct bench *b, const struct bfile *f)
 	}
 	if (!isnan(floor))
 		printf("floor = max(alloc-only, odirect-floor) = %.3f s\n", floor);
+	print_one_thread(f);
 	fflush(stdout);
 }
 
@@ -1001,6 +1053,13 @@ static int bench_file_setup(struct bench *b, struct bfile *f, const char *path,
 		if (m == HL_BM_SYNC && !params[P_GATHER_BATCH].present)
 			snprintf(c->note, sizeof(c->note),
 				 "module has no gather_batch_mb: every load is synchronous");
+		if ((m == HL_BM_GATHER_DIRECT_1T || m == HL_BM_ALLOC_ONLY_1T) &&
+		    !params[P_ALLOC_THREADS].present) {
+			c->status = ST_NA;
+			snprintf(c->note, sizeof(c->note), "skipped: %s",
+				 !file_exists(HEAPLOAD_SYSFS_PARAMS) ? "heapload module not loaded" :
+				 "the module has no alloc_threads parameter (before 0.6.0; one allocating thread anyway)");
+		}
 	}
 	return 0;
 }

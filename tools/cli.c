@@ -56,10 +56,12 @@ static const char *const bench_methods[HL_BM_COUNT] = {
 	[HL_BM_UDMABUF_PRESTART] = "udmabuf-prestart",
 	[HL_BM_SYNC] = "heapload-sync",
 	[HL_BM_GATHER_DIRECT] = "heapload-gather-direct",
+	[HL_BM_GATHER_DIRECT_1T] = "heapload-gather-direct-1t",
 	[HL_BM_GATHER_SHA256] = "heapload-gather-direct-sha256",
 	[HL_BM_GATHER_XXH64] = "heapload-gather-direct-xxh64",
 	[HL_BM_GATHER_BUFFERED] = "heapload-gather-buffered",
 	[HL_BM_ALLOC_ONLY] = "alloc-only",
+	[HL_BM_ALLOC_ONLY_1T] = "alloc-only-1t",
 	[HL_BM_ODIRECT_FLOOR] = "odirect-floor",
 };
 

@@ -232,11 +232,14 @@ void hl_json_num(struct hl_json *j, const char *key, double val, int decimals);
  *			UDMABUF_CREATE.
  * @HL_BM_SYNC:		the loader, one batch (allocate all, then read), direct.
  * @HL_BM_GATHER_DIRECT: the loader with the module's defaults, direct.
+ * @HL_BM_GATHER_DIRECT_1T: the same with alloc_threads=1: one allocating
+ *			thread, the caller's.
  * @HL_BM_GATHER_SHA256: the same, the kernel verifying a SHA-256 digest.
  * @HL_BM_GATHER_XXH64: the same, the kernel verifying an XXH64 digest.
  * @HL_BM_GATHER_BUFFERED: the loader with the module's defaults, buffered.
  * @HL_BM_ALLOC_ONLY:	floor: DMA_HEAP_IOCTL_ALLOC of the size alone, on the
  *			loader's heap, the module's parameters as found.
+ * @HL_BM_ALLOC_ONLY_1T: the same with alloc_threads=1.
  * @HL_BM_ODIRECT_FLOOR: floor: O_DIRECT read into pre-faulted memory.
  * @HL_BM_COUNT:	number of methods.
  */
@@ -246,10 +249,12 @@ enum hl_bench_method {
 	HL_BM_UDMABUF_PRESTART,
 	HL_BM_SYNC,
 	HL_BM_GATHER_DIRECT,
+	HL_BM_GATHER_DIRECT_1T,
 	HL_BM_GATHER_SHA256,
 	HL_BM_GATHER_XXH64,
 	HL_BM_GATHER_BUFFERED,
 	HL_BM_ALLOC_ONLY,
+	HL_BM_ALLOC_ONLY_1T,
 	HL_BM_ODIRECT_FLOOR,
 	HL_BM_COUNT,
 };

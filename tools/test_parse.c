@@ -381,6 +381,10 @@ static bool args_bench_files_csv_methods(void)
 	      a.methods == ((1U << HL_BM_NORMAL) | (1U << HL_BM_ODIRECT_FLOOR)));
 	CHECK(PARSE(&a, "bench", "a", "--methods=heapload-gather-direct") == 0 &&
 	      a.methods == 1U << HL_BM_GATHER_DIRECT);
+	CHECK(PARSE(&a, "bench", "a", "--methods",
+		    "heapload-gather-direct-1t,alloc-only,alloc-only-1t") == 0 &&
+	      a.methods == ((1U << HL_BM_GATHER_DIRECT_1T) | (1U << HL_BM_ALLOC_ONLY) |
+			    (1U << HL_BM_ALLOC_ONLY_1T)));
 	CHECK(PARSE(&a, "bench", "a", "--methods", "normal,") == -EINVAL);
 	CHECK(PARSE(&a, "bench", "a", "--methods", "fast") == -EINVAL &&
 	      strstr(err, "--methods"));
@@ -425,6 +429,14 @@ static bool methods_names_round_trip(void)
 	CHECK(hl_parse_methods(",normal", &mask) == -EINVAL);
 	CHECK(hl_parse_methods("normal,normal", &mask) == 0 && mask == 1U << HL_BM_NORMAL);
 	CHECK(hl_parse_methods("udmabuf", &mask) == 0 && mask == 1U << HL_BM_UDMABUF);
+	/* A name is whole: neither a prefix nor a longer name matches another. */
+	CHECK(hl_parse_methods("alloc-only-1t", &mask) == 0 && mask == 1U << HL_BM_ALLOC_ONLY_1T);
+	CHECK(hl_parse_methods("heapload-gather-direct-1t", &mask) == 0 &&
+	      mask == 1U << HL_BM_GATHER_DIRECT_1T);
+	mask = 7;
+	CHECK(hl_parse_methods("alloc-only-2t", &mask) == -EINVAL && mask == 7);
+	CHECK(hl_parse_methods("alloc-only-1", &mask) == -EINVAL && mask == 7);
+	CHECK(hl_parse_methods("heapload-gather-direct-1t-sha256", &mask) == -EINVAL);
 	return ok;
 }
 

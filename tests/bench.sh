@@ -4,13 +4,15 @@
 # The benchmark (`make bench`): build heapload, boot Debian 12's kernel in
 # QEMU with a read-only disk of random files (512 KiB, 8 MiB, 1 GiB,
 # 3 GiB) and run `heapload bench` there: the loader (one batch, gathered
-# direct and buffered) against dma-heap alloc + mmap + read(), memfd +
-# O_DIRECT + udmabuf, and the floors (allocation alone, O_DIRECT read
-# alone), page cache dropped before each run.
+# direct and buffered, gathered direct on one allocating thread) against
+# dma-heap alloc + mmap + read(), memfd + O_DIRECT + udmabuf, and the
+# floors (allocation alone, with the module's parameters and on one
+# thread, O_DIRECT read alone), page cache dropped before each run.
 #
 # Writes bench-results/<kver>-<date>.csv (one row per file and method),
 # .txt (the tables) and .png (a chart), and prints the tables and whether
-# the targets for the 1 GiB and 3 GiB files are met.
+# the targets are met: those for the 1 GiB and 3 GiB files, and those of
+# allocating on several threads (tests/bench/report.sh lists them).
 #
 # Environment: HL_BENCH_FILES (e.g. "bench-512k bench-8m") and
 # HL_BENCH_RUNS (default 3) choose the files and runs; other arguments go

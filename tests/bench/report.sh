@@ -2,15 +2,25 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Report on a `heapload bench` CSV: the targets for the 1 GiB and 3 GiB
-# files, and a chart.
+# files, those of allocating on several threads, and a chart.
 #
 #   tests/bench/report.sh CSV [PNG [SUBTITLE]]
 #
 # Targets, for heapload-gather-direct (medians): at most 1.15 x the floor
 # (max of alloc-only and odirect-floor), at most 0.5 x the best udmabuf
 # method (n/a without udmabuf), at most 0.3 x normal, and page-cache
-# growth under 1% of the file size. Each is printed MET, MISSED or n/a
-# with its numbers; they do not change the exit status.
+# growth under 1% of the file size.
+#
+# Targets of allocating on several threads (the module parameter
+# alloc_threads), against the -1t methods, which bench runs with
+# alloc_threads=1 in the same run: heapload-gather-direct at most 0.65 x
+# alloc-only-1t for the 1 GiB and 3 GiB files, alloc-only at most 0.65 x
+# alloc-only-1t for the 1 GiB file, and heapload-gather-direct no slower
+# than heapload-gather-direct-1t (at most 1.05 x it + 2 ms) for the 8 MiB
+# and 512 KiB files. n/a with a module without alloc_threads.
+#
+# Each target is printed MET, MISSED or n/a with its numbers; they do not
+# change the exit status.
 #
 # The chart (PNG, default: CSV with .png) needs gnuplot: grouped bars of
 # the median time per method for each file size, log scale, with each
@@ -89,6 +99,49 @@ targets() {
 		}
 		if (!shown)
 			print "  n/a: no 1 GiB or 3 GiB file in this run"
+
+		print ""
+		print "targets of allocating on several threads (medians; -1t: alloc_threads=1):"
+		shown = 0
+		for (i = 1; i <= n; i++) {
+			f = order[i]; b = bytes[f]
+			if (b == 1073741824 || b == 3221225472) {
+				printf "  %s (%d GiB):\n", name(f), b / 1073741824
+				against(f, g, 0.65, "alloc-only-1t", 0)
+				if (b == 1073741824)
+					against(f, "alloc-only", 0.65, "alloc-only-1t", 0)
+			} else if (b == 8388608 || b == 524288) {
+				printf "  %s (%s):\n", name(f), b == 8388608 ? "8 MiB" : "512 KiB"
+				against(f, g, 1.05, g "-1t", 0.002)
+			} else
+				continue
+			shown++
+		}
+		if (!shown)
+			print "  n/a: no 512 KiB, 8 MiB, 1 GiB or 3 GiB file in this run"
+	}
+	# One line: median of method m of file f <= k x median of base (+ add
+	# seconds; with add, in milliseconds). Labels drop the "heapload-" of
+	# the method names.
+	function against(f, m, k, base, add,    t, lim, label, what, x, extra, s, u) {
+		extra = add ? sprintf(" + %g ms", add * 1000) : ""
+		label = sprintf("%s <= %.2f x %s%s:", short(m), k, short(base), extra)
+		what = !ok[f, m] ? m : !ok[f, base] ? base : ""
+		if (what != "") {
+			printf "    %-40s n/a (%s: %s)\n", label, what, \
+				stat[f, what] == "" ? "not measured" : stat[f, what]
+			return
+		}
+		t = med[f, m]; lim = k * med[f, base] + add
+		x = (med[f, base] > 0) ? t / med[f, base] : 0
+		s = add ? 1000 : 1; u = add ? "ms" : "s"
+		printf "    %-40s %8.3f %s <= %.2f x %.3f %s%s = %8.3f %s  %-6s (%.2f x %s)\n", \
+			label, t * s, u, k, med[f, base] * s, u, extra, lim * s, u, \
+			verdict(t <= lim), x, short(base)
+	}
+	function short(m) {
+		sub(/^heapload-/, "", m)
+		return m
 	}' "$csv"
 }
 

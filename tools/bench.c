@@ -208,7 +208,7 @@ static void params_guard(void)
 
 enum series {
 	S_SECS, S_CACHE, S_SHMEM, S_ALLOC, S_IO, S_TOTAL, S_BATCHES, S_INFLIGHT,
-	S_COUNT,
+	S_THREADS, S_COUNT,
 };
 
 enum cell_status { ST_UNUSED = 0, ST_OK, ST_NA, ST_FAILED };
@@ -753,10 +753,14 @@ static int m_one_thread(struct run *r, enum hl_bench_method m)
 
 	if (ret)
 		return ret;
-	if (m == HL_BM_ALLOC_ONLY_1T)
+	if (m == HL_BM_ALLOC_ONLY_1T) {
 		ret = m_alloc_only(r);
-	else
+	} else {
 		ret = m_load(r, true, HEAPLOAD_DIGEST_NONE);
+		if (!ret && r->s->res.uapi_version >= 3 && r->s->res.alloc_threads > 1)
+			ret = rfail(r, 0, "alloc_threads=1, yet %" PRIu32 " threads allocated",
+				    r->s->res.alloc_threads);
+	}
 	return param_end(r, P_ALLOC_THREADS, ret);
 }
 
@@ -838,6 +842,9 @@ static void cell_record(struct cell *c, const struct sample *s)
 		cell_add(c, S_TOTAL, (double)s->res.total_ns / 1e9);
 		cell_add(c, S_BATCHES, s->res.batches);
 		cell_add(c, S_INFLIGHT, s->res.max_inflight);
+		/* Threads that allocated: a module of version 3 of the UAPI says. */
+		if (s->res.uapi_version >= 3 && s->res.alloc_threads)
+			cell_add(c, S_THREADS, s->res.alloc_threads);
 	}
 	c->verified = s->verified;
 }
@@ -905,10 +912,10 @@ static void print_table(const struct bench *b, const struct bfile *f)
 
 	printf("\n== %s: %" PRIu64 " bytes (%.1f MiB), %u run%s ==\n", f->path, f->len,
 	       (double)f->len / 1048576.0, b->a->runs, b->a->runs == 1 ? "" : "s");
-	printf("%-25s %8s %8s %8s %8s %7s %7s %9s %9s %7s %7s %7s %7s %8s\n",
+	printf("%-25s %8s %8s %8s %8s %7s %7s %9s %9s %7s %7s %7s %7s %8s %7s\n",
 	       "method", "median_s", "min_s", "max_s", "MB/s", "xnormal", "xfloor",
 	       "cache_MiB", "shmem_MiB", "alloc_s", "io_s", "total_s", "batches",
-	       "inflight");
+	       "inflight", "threads");
 	for (m = 0; m < HL_BM_COUNT; m++) {
 		const struct cell *c = &f->cells[m];
 		double t = c->sum[S_SECS].median;
@@ -937,6 +944,7 @@ static void print_table(const struct bench *b, const struct bfile *f)
 		put_num(c->sum[S_TOTAL].median, 7, 3);
 		put_num(c->sum[S_BATCHES].median, 7, 0);
 		put_num(c->sum[S_INFLIGHT].median, 8, 0);
+		put_num(c->sum[S_THREADS].median, 7, 0);
 		if (c->note[0])
 			printf("  (%s)", c->note);
 		printf("\n");
@@ -950,7 +958,7 @@ static void print_table(const struct bench *b, const struct bfile *f)
 static const char *const csv_columns =
 	"file,bytes,method,status,runs,median_s,min_s,max_s,mb_s,ratio_normal,"
 	"ratio_floor,floor_s,cache_mib,shmem_mib,alloc_s,io_s,total_s,batches,"
-	"max_inflight,verified,cache_dropped,note";
+	"max_inflight,alloc_threads,verified,cache_dropped,note";
 
 static void csv_put(FILE *out, const char *text, bool last)
 {
@@ -996,7 +1004,7 @@ static void write_csv(const struct bench *b, const struct bfile *f)
 		csv_num(out, hl_ratio(t, normal), 4);
 		csv_num(out, hl_ratio(t, floor), 4);
 		csv_num(out, floor, 6);
-		for (s = S_CACHE; s <= S_INFLIGHT; s++)
+		for (s = S_CACHE; s <= S_THREADS; s++)
 			csv_num(out, ok ? c->sum[s].median : NAN,
 				s <= S_SHMEM ? 1 : s <= S_TOTAL ? 6 : 1);
 		csv_put(out, !ok ? "" : c->verified ? "yes" : "no", false);

@@ -33,8 +33,8 @@ png=${2:-${csv%.csv}.png}
 subtitle=${3:-}
 [ -s "$csv" ] || { echo "report: $csv: missing or empty" >&2; exit 1; }
 
-# The first 21 columns never hold a comma (the note, last, may be quoted),
-# so plain splitting on commas is enough for them.
+# The columns before the note (the last, which may be quoted) never hold
+# a comma, so plain splitting on commas is enough for them.
 targets() {
 	awk -F, '
 	NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }

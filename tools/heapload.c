@@ -744,6 +744,10 @@ static void print_load_text(const struct hl_args *a, const struct report *r)
 		printf("batches: %" PRIu32 "\n", res->batches);
 		printf("max_inflight: %" PRIu32 "\n", res->max_inflight);
 	}
+	/* N of M: the threads that allocated, of those the load could use. */
+	if (res->uapi_version >= 3)
+		printf("alloc_threads: %" PRIu32 " of %" PRIu32 "\n",
+		       res->alloc_threads, res->alloc_threads_max);
 	/* INDEX BUFFER-OFFSET LENGTH FILE: the name last, it may hold spaces. */
 	for (i = 0; i < r->nseg; i++)
 		printf("segment: %u %" PRIu64 " %" PRIu64 " %s\n", i,
@@ -800,6 +804,11 @@ static void print_load_json(const struct hl_args *a, const struct report *r)
 	hl_json_num(&j, "total_ns", stats ? (double)res->total_ns : NAN, 0);
 	hl_json_num(&j, "batches", stats ? res->batches : NAN, 0);
 	hl_json_num(&j, "max_inflight_batches", stats ? res->max_inflight : NAN, 0);
+	/* null: the module does not say (before 0.6.0, or a load --into) */
+	hl_json_num(&j, "alloc_threads",
+		    res->uapi_version >= 3 ? res->alloc_threads : NAN, 0);
+	hl_json_num(&j, "alloc_threads_max",
+		    res->uapi_version >= 3 ? res->alloc_threads_max : NAN, 0);
 	if (r->digest[0])
 		hl_json_str(&j, heapload_digest_name(a->digest_alg), r->digest);
 	if (r->digest[0])

@@ -19,7 +19,7 @@ PAGE=$(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' /proc/self/smaps | head 
 PAGE=$((${PAGE:-0} * 1024))
 n=0; fails=0
 echo "KTAP version 1"
-echo "1..44"
+echo "1..46"
 t() {	# NAME COND-EXIT
 	n=$((n + 1))
 	if [ "$2" = 0 ]; then echo "ok $n $1"; else echo "not ok $n $1"; fails=$((fails + 1)); fi
@@ -374,6 +374,19 @@ now=$(cat $P/gather_batch_mb)
 echo "# gather_batch_mb: $orig, during bench $raised, after SIGTERM $now; bench exit $rc"
 [ "$raised" != "$orig" ] && [ "$now" = "$orig" ] && [ $rc = 143 ]
 t bench_restores_params_on_sigterm $?
+
+# The threads that allocated: alloc_threads 1 is the caller alone; with
+# 2 and 2 MiB batches an 8 MiB load may use 2 (a helper may find every
+# batch taken: 1 or 2 of 2).
+obatch=$(cat $P/gather_batch_mb); othreads=$(cat $P/alloc_threads)
+echo 2 >$P/gather_batch_mb && echo 1 >$P/alloc_threads &&
+	run load $D/8m --no-progress && [ $rc = 0 ] &&
+	grep -qx "alloc_threads: 1 of 1" /tmp/o
+t stats_one_allocating_thread $?
+echo 2 >$P/alloc_threads && run load $D/8m --json && [ $rc = 0 ] &&
+	grep -Eq '"alloc_threads": [12], "alloc_threads_max": 2[,}]' /tmp/o
+t json_two_allocating_threads $?
+echo "$obatch" >$P/gather_batch_mb; echo "$othreads" >$P/alloc_threads
 
 [ $fails = 0 ] && exit 0
 exit 1

@@ -11,7 +11,8 @@
  *  - a killer SIGKILLs random workers (the churner too), preferably in
  *    the middle of an operation; the parent respawns them;
  *  - a parameter writer sets gather_batch_mb, max_inflight_batches,
- *    io_size_kb and restricted_pool_mb to valid values mid-load;
+ *    io_size_kb, restricted_pool_mb and alloc_threads to valid values
+ *    mid-load;
  *  - an unloader calls delete_module("heapload", O_NONBLOCK), which must
  *    fail with EBUSY or EAGAIN whenever anything of the module is
  *    provably in use; if it succeeds with nothing in use, the module is
@@ -88,6 +89,7 @@
 #define MODULE_FILE		"/lib/modules/heapload.ko"
 #define POOL_DIR		HL_STATS_DIR "/restricted"
 #define HL_STAT_INFLIGHT	HL_STATS_DIR "/inflight_bytes"
+#define HL_STAT_WORKERS		HL_STATS_DIR "/alloc_workers"
 #define REGISTRATION		HL_STATS_DIR "/registration"
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
@@ -309,6 +311,7 @@ enum knob_id {
 	K_INFLIGHT,
 	K_IO_KB,
 	K_POOL,
+	K_THREADS,
 	K_KNOBS
 };
 
@@ -318,6 +321,7 @@ static struct hl_knob knob_table[K_KNOBS] = {
 			 HL_PARAM_DIR "max_inflight_batches" },
 	[K_IO_KB] = { "io_size_kb", HL_PARAM_DIR "io_size_kb" },
 	[K_POOL] = { "restricted_pool_mb", HL_PARAM_DIR "restricted_pool_mb" },
+	[K_THREADS] = { "alloc_threads", HL_PARAM_DIR "alloc_threads" },
 };
 
 static struct hl_knobs knobs = { knob_table, K_KNOBS, false };
@@ -328,6 +332,7 @@ static const unsigned int inflight_values[] = { 1, 2, 3, 4, 16, 64 };
 static const unsigned int io_kb_values[] = { 4, 64, 512, 1024, 4096, 8192,
 					     65536 };
 static const unsigned int pool_values[] = { 8, 32, 64, 256, 512, 1024 };
+static const unsigned int threads_values[] = { 0, 1, 2, 4 };
 
 static const struct {
 	const unsigned int *v;
@@ -337,6 +342,7 @@ static const struct {
 	[K_INFLIGHT] = { inflight_values, ARRAY_LEN(inflight_values) },
 	[K_IO_KB] = { io_kb_values, ARRAY_LEN(io_kb_values) },
 	[K_POOL] = { pool_values, ARRAY_LEN(pool_values) },
+	[K_THREADS] = { threads_values, ARRAY_LEN(threads_values) },
 };
 
 /* Put every parameter back; only open, write and close. */
@@ -1651,7 +1657,7 @@ static int t_churn(const void *arg)
 
 static int t_no_leak(const void *arg)
 {
-	uint64_t end = hl_now_ms() + IDLE_MS, b = 0, n = 0, in = 0;
+	uint64_t end = hl_now_ms() + IDLE_MS, b = 0, n = 0, in = 0, w = 0;
 	int e;
 
 	(void)arg;
@@ -1659,14 +1665,17 @@ static int t_no_leak(const void *arg)
 		e = hl_stats(&b, &n);
 		if (!e && !access(HL_STAT_INFLIGHT, F_OK))
 			e = hl_read_u64(HL_STAT_INFLIGHT, &in);
+		if (!e && !access(HL_STAT_WORKERS, F_OK))
+			e = hl_read_u64(HL_STAT_WORKERS, &w);
 		if (e)
 			return ktap_fail("reading the counters: %s", hl_errname(e));
-		if (!b && !n && !in)
+		if (!b && !n && !in && !w)
 			return KTAP_PASS;
 		if (hl_now_ms() >= end)
 			return ktap_fail("allocated_bytes %" PRIu64 " buffers %" PRIu64
-					 " inflight_bytes %" PRIu64 " %u s after every process and the vgem fd were gone",
-					 b, n, in, IDLE_MS / 1000);
+					 " inflight_bytes %" PRIu64 " alloc_workers %" PRIu64
+					 " %u s after every process and the vgem fd were gone",
+					 b, n, in, w, IDLE_MS / 1000);
 		hl_sleep_ms(20);
 	}
 }

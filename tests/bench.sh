@@ -14,8 +14,11 @@
 # the targets are met: those for the 1 GiB and 3 GiB files, and those of
 # allocating on several threads (tests/bench/report.sh lists them).
 #
-# Environment: HL_BENCH_FILES (e.g. "bench-512k bench-8m") and
-# HL_BENCH_RUNS (default 3) choose the files and runs; other arguments go
+# Environment: HL_BENCH_KVER (a kernel release of the matrix, e.g. Debian
+# 13's, instead of Debian 12's), HL_BENCH_FILES (e.g. "bench-512k
+# bench-8m"), HL_BENCH_METHODS (e.g. "alloc-only,alloc-only-1t") and
+# HL_BENCH_RUNS (default 3) choose the kernel, the files, the methods and
+# the runs; other arguments go
 # to tests/qemu/run.sh (e.g. --mem 16G). Under TCG a full run takes 10 to
 # 20 minutes.
 #
@@ -28,6 +31,9 @@ cd "$top"
 
 tests/install-deps.sh
 kver=$(tests/qemu/setup.sh | tail -n 1)
+# HL_BENCH_KVER: another kernel of the matrix (e.g. Debian 13's,
+# 6.12.118+deb13-amd64) instead of Debian 12's.
+kver=${HL_BENCH_KVER:-$kver}
 if ! command -v gnuplot >/dev/null; then
 	if [ "$(id -u)" = 0 ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
@@ -38,7 +44,14 @@ if ! command -v gnuplot >/dev/null; then
 	fi
 fi
 
-make module KERNELRELEASE="$kver" WERROR=y
+if [ -d "/lib/modules/$kver/build" ]; then
+	make module KERNELRELEASE="$kver" WERROR=y
+else
+	# Another suite's kernel: built as the matrix builds it, in that
+	# suite's tree (a test build: its fault injection knobs stay off).
+	HL_MODULE=$(HL_MATRIX_SPARSE=0 tests/matrix/build.sh "$kver" | tail -n 1)
+	export HL_MODULE
+fi
 make tools
 
 out=bench-results

@@ -26,6 +26,8 @@
 #   HL_BENCH_FILES   bench files to measure, names from BENCH_FILES below
 #                    (default: all; same as --bench-files)
 #   HL_BENCH_RUNS    runs per method and file in bench mode (3)
+#   HL_BENCH_METHODS bench methods, comma-separated (default: all; the
+#                    names heapload bench --methods takes)
 #   HL_EARLY_TIMEOUT seconds a kernel may take to start our init (300,
 #                    600 for arm64); a boot that dies or hangs before is
 #                    tried once more
@@ -644,6 +646,10 @@ APPEND+=" hlrig.mode=$MODE hlrig.results=$RESULTS_DEV"
 if [ "$MODE" = bench ]; then
 	APPEND+=" hlrig.bench_runs=$BENCH_RUNS"
 	APPEND+=" hlrig.bench_files=$(IFS=,; echo "${BENCH_NAMES[*]}")"
+	case "${HL_BENCH_METHODS:-}" in
+	*[!a-z0-9,-]*) die "HL_BENCH_METHODS: method names and commas only: '$HL_BENCH_METHODS'" ;;
+	?*) APPEND+=" hlrig.bench_methods=$HL_BENCH_METHODS" ;;
+	esac
 fi
 [ -z "$APPEND_EXTRA" ] || APPEND+=" $APPEND_EXTRA"
 

@@ -72,34 +72,46 @@ static int cg_setup(void)
 }
 
 /*
- * Run @fn in a child moved into CG_DIR; its exit code is the result. The
- * child's ktap messages go to the same stdout.
+ * Run @fn in a child moved into CG_DIR; its exit code is the result, and
+ * the reason it gives comes back through a shared page. The child's ktap
+ * messages go to the same stdout.
  */
 static int in_cgroup(int (*fn)(void))
 {
-	char buf[32];
-	int status, e;
+	char buf[32], *why;
+	int status, e, r;
 	pid_t pid;
 
+	why = mmap(NULL, sizeof(ktap_reason), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (why == MAP_FAILED)
+		return ktap_fail("mmap: %s", strerror(errno));
+	why[0] = '\0';
 	fflush(stdout);
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		munmap(why, sizeof(ktap_reason));
 		return ktap_fail("fork: %s", strerror(errno));
+	}
 	if (!pid) {
 		snprintf(buf, sizeof(buf), "%d", getpid());
 		e = hl_write_str(CG_DIR "/cgroup.procs", buf);
-		if (e) {
-			ktap_print_msg("joining %s: %s", CG_DIR, hl_errname(e));
-			_exit(KTAP_FAIL);
-		}
-		_exit(fn());
+		if (e)
+			r = ktap_fail("joining %s: %s", CG_DIR, hl_errname(e));
+		else
+			r = fn();
+		snprintf(why, sizeof(ktap_reason), "%s", ktap_reason);
+		_exit(r);
 	}
 	if (waitpid(pid, &status, 0) != pid)
-		return ktap_fail("waitpid: %s", strerror(errno));
-	if (WIFSIGNALED(status))
-		return ktap_fail("the child in %s was killed by signal %d",
-				 CG_DIR, WTERMSIG(status));
-	return WEXITSTATUS(status);
+		r = ktap_fail("waitpid: %s", strerror(errno));
+	else if (WIFSIGNALED(status))
+		r = ktap_fail("the child in %s was killed by signal %d",
+			      CG_DIR, WTERMSIG(status));
+	else
+		r = ktap_why(WEXITSTATUS(status), "%s", why);
+	munmap(why, sizeof(ktap_reason));
+	return r;
 }
 
 static int alloc_over_limit(void)

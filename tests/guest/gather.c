@@ -4,9 +4,11 @@
  * max_inflight_batches and io_size_kb parameters at and around their
  * limits; the version-1 statistics and the progress word; the version-0
  * struct; fault injection through debugfs; concurrent and killed loads;
- * the zero tail on dirty pages; the global load counters. Every
- * successful load is checked byte for byte against its file, and its
- * tail for zeroes, through an mmap of the dma-buf.
+ * the zero tail on dirty pages; the global load counters; loads
+ * allocated on several threads (alloc_threads): their bytes, counters,
+ * a kill, and faults injected in one thread. Every successful load is
+ * checked byte for byte against its file, and its tail for zeroes,
+ * through an mmap of the dma-buf.
  *
  * Changes module parameters and debugfs knobs; each test puts back what
  * it changed when it ends, failed or not, and the last tests check that
@@ -31,6 +33,8 @@
 #define HL_STAT_FAILURES	HL_STATS_DIR "/load_failures"
 #define HL_STAT_LOADED		HL_STATS_DIR "/loaded_bytes"
 #define HL_STAT_INFLIGHT	HL_STATS_DIR "/inflight_bytes"
+#define HL_STAT_WORKERS		HL_STATS_DIR "/alloc_workers"
+#define HL_STAT_PARALLEL	HL_STATS_DIR "/parallel_allocs"
 
 #define D			HEAPLOAD_LOAD_DIRECT
 #define B			HEAPLOAD_LOAD_BUFFERED
@@ -60,7 +64,9 @@ enum knob_id {
 	K_INFLIGHT,
 	K_IO_KB,
 	K_POOL,
+	K_THREADS,
 	K_FAULT_ALLOC,
+	K_FAULT_THREAD,
 	K_FAULT_SHORT,
 	K_FAULT_ERROR,
 	K_RACE,
@@ -73,8 +79,11 @@ static struct hl_knob knob_table[K_NR] = {
 			 HL_PARAM_DIR "max_inflight_batches" },
 	[K_IO_KB] = { "io_size_kb", HL_PARAM_DIR "io_size_kb" },
 	[K_POOL] = { "restricted_pool_mb", HL_PARAM_DIR "restricted_pool_mb" },
+	[K_THREADS] = { "alloc_threads", HL_PARAM_DIR "alloc_threads" },
 	[K_FAULT_ALLOC] = { "fault_alloc_after",
 			    HL_DEBUG_DIR "/fault_alloc_after" },
+	[K_FAULT_THREAD] = { "fault_alloc_thread",
+			     HL_DEBUG_DIR "/fault_alloc_thread" },
 	[K_FAULT_SHORT] = { "fault_read_short_after",
 			    HL_DEBUG_DIR "/fault_read_short_after" },
 	[K_FAULT_ERROR] = { "fault_read_error_after",
@@ -1258,6 +1267,343 @@ static int t_tail_case(const void *arg)
 	return r;
 }
 
+/* ---- allocation on several threads (alloc_threads) ---- */
+
+/*
+ * alloc_threads and the counters alloc_workers and parallel_allocs come
+ * with the module these tests are built with: unlike the knobs of older
+ * modules, a missing one fails.
+ */
+static int parallel_present(void)
+{
+	if (!knob_table[K_THREADS].present)
+		return ktap_fail("no %s", knob_table[K_THREADS].path);
+	if (access(HL_STAT_WORKERS, R_OK))
+		return ktap_fail("no %s: %s", HL_STAT_WORKERS, strerror(errno));
+	if (access(HL_STAT_PARALLEL, R_OK))
+		return ktap_fail("no %s: %s", HL_STAT_PARALLEL, strerror(errno));
+	return KTAP_PASS;
+}
+
+/*
+ * gather_batch_mb @batch_mb, alloc_threads @threads and 4 batches in
+ * flight, so that up to 4 threads may allocate whatever the defaults.
+ */
+static int parallel_knobs(unsigned int batch_mb, unsigned int threads)
+{
+	int r = parallel_present();
+
+	if (!r)
+		r = hl_knob_set(&knobs, K_BATCH, batch_mb);
+	if (!r)
+		r = hl_knob_set(&knobs, K_INFLIGHT, 4);
+	if (!r)
+		r = hl_knob_set(&knobs, K_THREADS, threads);
+	return r;
+}
+
+/*
+ * No helper allocates once a load has returned, failed or not:
+ * alloc_workers reads 0 at once, without waiting. @when: what returned.
+ */
+static int no_alloc_workers(const char *when)
+{
+	uint64_t w;
+	int r = read_stat(HL_STAT_WORKERS, &w);
+
+	if (!r && w)
+		r = ktap_fail("alloc_workers %" PRIu64 " %s, expected 0", w, when);
+	return r;
+}
+
+static int t_threads_limits(const void *arg)
+{
+	static const char *const bad[] = { "65", "-1", "x", "100", "2x" };
+	const char *name = knob_table[K_THREADS].name;
+	uint64_t v, i;
+	size_t j;
+	int r, e;
+
+	(void)arg;
+	r = parallel_present();
+	for (i = 0; !r && i <= 64; i++) {
+		r = hl_knob_set(&knobs, K_THREADS, i);
+		if (!r)
+			r = hl_knob_get(&knobs, K_THREADS, &v);
+		if (!r && v != i)
+			r = ktap_fail("%s reads %" PRIu64 " after writing %" PRIu64,
+				      name, v, i);
+	}
+	/* Not the default, so that a refusal that resets it shows. */
+	if (!r)
+		r = hl_knob_set(&knobs, K_THREADS, 3);
+	for (j = 0; !r && j < ARRAY_LEN(bad); j++) {
+		e = hl_knob_write(&knobs, K_THREADS, bad[j]);
+		if (e != EINVAL)
+			return ktap_fail("writing \"%s\" to %s: %s, expected EINVAL",
+					 bad[j], name, hl_errname(e));
+		r = hl_knob_get(&knobs, K_THREADS, &v);
+		if (!r && v != 3)
+			r = ktap_fail("%s reads %" PRIu64 " after the refused \"%s\", expected 3",
+				      name, v, bad[j]);
+	}
+	return r;
+}
+
+/**
+ * struct parallel_case - a load allocated on several threads, verified
+ * @name:	the test
+ * @file:	its data file: 256m, or unaligned for a zero tail past the
+ *		file's end in the last unit
+ * @flags:	direct or buffered
+ * @batch_mb:	gather_batch_mb, the unit: at least two units per file
+ * @threads:	alloc_threads
+ */
+struct parallel_case {
+	const char *name;
+	const char *file;
+	uint32_t flags;
+	unsigned int batch_mb;
+	unsigned int threads;
+};
+
+static const struct parallel_case parallel_cases[] = {
+	{ "load_parallel_exact_256m_2_threads_direct", "256m", D, 16, 2 },
+	{ "load_parallel_exact_256m_2_threads_buffered", "256m", B, 16, 2 },
+	{ "load_parallel_exact_256m_4_threads_direct", "256m", D, 16, 4 },
+	{ "load_parallel_exact_256m_4_threads_buffered", "256m", B, 16, 4 },
+	{ "load_parallel_exact_unaligned_2_threads_direct", "unaligned", D, 1, 2 },
+	{ "load_parallel_exact_unaligned_2_threads_buffered", "unaligned", B, 1, 2 },
+	{ "load_parallel_exact_unaligned_4_threads_direct", "unaligned", D, 1, 4 },
+	{ "load_parallel_exact_unaligned_4_threads_buffered", "unaligned", B, 1, 4 },
+};
+
+/*
+ * Byte for byte and the zero tail, whichever thread allocated a unit and
+ * in whatever order the units were read. Dirty heap pages first where
+ * the kernel does not zero them itself: only the module's zeroing of the
+ * tail can then make it read zero.
+ */
+static int t_parallel_exact(const void *arg)
+{
+	const struct parallel_case *c = arg;
+	struct heapload_load l;
+	uint64_t p0, p1;
+	int r;
+
+	r = parallel_knobs(c->batch_mb, c->threads);
+	if (!r && kernel_zeroes_pages() != 1)
+		r = dirty_heap_pages(64);
+	if (!r)
+		r = read_stat(HL_STAT_PARALLEL, &p0);
+	if (!r)
+		r = load_verify(c->file, c->flags, 0, &l);
+	if (!r)
+		r = no_alloc_workers("after the load returned");
+	if (!r)
+		r = read_stat(HL_STAT_PARALLEL, &p1);
+	if (r)
+		return r;
+	ktap_print_msg("%s: %u batches, parallel_allocs +%" PRIu64 ", alloc %llu ms, total %llu ms",
+		       c->name, l.batches, p1 - p0, (ull)l.alloc_ns / 1000000,
+		       (ull)l.total_ns / 1000000);
+	return check_gather(&l, c->batch_mb, 4);
+}
+
+/* Load all of 256m with @flags and drop it; the growth of parallel_allocs. */
+static int load_parallel_delta(uint32_t flags, uint64_t *delta)
+{
+	struct heapload_load l;
+	uint64_t p0, p1;
+	struct data d;
+	int r, e;
+
+	r = read_stat(HL_STAT_PARALLEL, &p0);
+	if (!r)
+		r = data_open("256m", &d);
+	if (r)
+		return r;
+	e = load(loader_fd, &d, flags, 0, &l);
+	close(d.fd);
+	if (e)
+		return ktap_fail("%s load of %s: %s", mode_name(flags), d.path,
+				 hl_errname(e));
+	close(l.dmabuf_fd);
+	r = no_alloc_workers("after the load returned");
+	if (!r)
+		r = read_stat(HL_STAT_PARALLEL, &p1);
+	if (r)
+		return r;
+	if (p1 < p0)
+		return ktap_fail("parallel_allocs went down from %" PRIu64 " to %" PRIu64,
+				 p0, p1);
+	*delta = p1 - p0;
+	return KTAP_PASS;
+}
+
+/*
+ * alloc_threads=1 never counts in parallel_allocs; with 2 a load of 16
+ * units counts once when the helper allocated a unit. On a busy machine
+ * the caller may allocate every unit before the helper runs: then try
+ * again, and skip after KILL_ATTEMPTS loads.
+ */
+static int t_parallel_helpers(const void *arg)
+{
+	uint64_t delta = 0;
+	int i, r;
+
+	(void)arg;
+	r = parallel_knobs(16, 1);
+	if (!r)
+		r = load_parallel_delta(D, &delta);
+	if (r)
+		return r;
+	if (delta)
+		return ktap_fail("parallel_allocs grew by %" PRIu64 " in a load with alloc_threads=1",
+				 delta);
+	r = hl_knob_set(&knobs, K_THREADS, 2);
+	for (i = 0; !r && i < KILL_ATTEMPTS; i++) {
+		r = load_parallel_delta(D, &delta);
+		if (r)
+			return r;
+		if (delta > 1)
+			return ktap_fail("parallel_allocs grew by %" PRIu64 " in one load",
+					 delta);
+		if (delta == 1)
+			return KTAP_PASS;
+		ktap_print_msg("attempt %d: the caller allocated every unit", i + 1);
+	}
+	return r ? r : ktap_skip("the helper allocated no unit of a 256m load in %d attempts (a busy machine?): parallel allocation untested",
+				 KILL_ATTEMPTS);
+}
+
+/* A helper is allocating for a load. */
+static bool helper_running(void)
+{
+	uint64_t w = 0;
+
+	hl_read_u64(HL_STAT_WORKERS, &w);
+	return w > 0;
+}
+
+/*
+ * One attempt: SIGKILL while a helper allocates; KTAP_SKIP when none was
+ * seen before the load ended. The load returned before the child was
+ * reaped, so alloc_workers must read 0 at once.
+ */
+static int kill_parallel_attempt(uint32_t flags)
+{
+	struct hl_kill k;
+	uint64_t m0;
+	int r;
+
+	r = hl_memfree_before(&m0);
+	if (!r)
+		r = hl_kill_mid_load(kill_child, flags, helper_running, 200, &k);
+	if (r)
+		return r;
+	ktap_print_msg("%s: child died %" PRIu64 " ms after SIGKILL",
+		       mode_name(flags), k.died_ms);
+	r = hl_kill_check(&k, "alloc_workers");
+	if (!r)
+		r = no_alloc_workers("once the killed loader was reaped");
+	if (!r)
+		r = wait_idle("after the kill");
+	if (r)
+		return r;
+	if (k.report == 0)
+		return ktap_skip("no helper seen allocating before the load finished");
+	return hl_memfree_back(m0);
+}
+
+static int t_parallel_kill(const void *arg)
+{
+	int r;
+
+	(void)arg;
+	r = parallel_knobs(8, 2);
+	if (!r)
+		r = wait_idle("before the load");
+	return r ? r : hl_kill_attempts(kill_parallel_attempt, D, KILL_ATTEMPTS,
+					"256m two-thread");
+}
+
+/*
+ * fault_alloc_after at FAULT_AT of a 256m load of 16 units on two
+ * threads, aimed at thread @arg (1: the caller, 2: the helper): the load
+ * fails with ENOMEM, which a failing helper hands to the caller, and
+ * everything is freed. That thread may allocate no unit past FAULT_AT
+ * when the other takes them all: the load then succeeds, and is tried
+ * again, up to KILL_ATTEMPTS times.
+ */
+static int t_fault_thread(const void *arg)
+{
+	unsigned int thread = *(const unsigned int *)arg;
+	struct counters c0, c1;
+	struct heapload_load l;
+	struct data d;
+	int i, r, e;
+
+	r = fault_precondition(K_FAULT_ALLOC);
+	if (r)
+		return r;
+	/* A test build of this module has both or neither. */
+	if (!knob_table[K_FAULT_THREAD].present)
+		return ktap_fail("%s but no %s", knob_table[K_FAULT_ALLOC].path,
+				 knob_table[K_FAULT_THREAD].path);
+	r = parallel_knobs(16, 2);
+	if (!r)
+		r = hl_knob_set(&knobs, K_FAULT_THREAD, thread);
+	if (!r)
+		r = hl_knob_set(&knobs, K_FAULT_ALLOC, FAULT_AT);
+	if (!r)
+		r = wait_idle("before the load");
+	for (i = 0; !r && i < KILL_ATTEMPTS; i++) {
+		r = read_counters(&c0);
+		if (!r)
+			r = data_open("256m", &d);
+		if (r)
+			return r;
+		e = load(loader_fd, &d, D, 0, &l);
+		close(d.fd);
+		r = no_alloc_workers("after the load returned");
+		if (!e)
+			close(l.dmabuf_fd);
+		if (r)
+			return r;
+		if (!e) {
+			ktap_print_msg("attempt %d: thread %u allocated nothing past byte %llu",
+				       i + 1, thread, (ull)FAULT_AT);
+			continue;
+		}
+		if (e != ENOMEM)
+			return ktap_fail("load with fault_alloc_after=%llu on thread %u: %s, expected ENOMEM",
+					 (ull)FAULT_AT, thread, hl_errname(e));
+		r = wait_idle("after the failed load");
+		if (!r)
+			r = read_counters(&c1);
+		if (r)
+			return r;
+		if (c1.failures != c0.failures + 1 || c1.loads != c0.loads)
+			return ktap_fail("load_failures %" PRIu64 " -> %" PRIu64 ", loads %"
+					 PRIu64 " -> %" PRIu64 "; expected +1 and unchanged",
+					 c0.failures, c1.failures, c0.loads, c1.loads);
+		return KTAP_PASS;
+	}
+	return r ? r : ktap_skip("thread %u allocated nothing past byte %llu in %d loads: its failure is untested",
+				 thread, (ull)FAULT_AT, KILL_ATTEMPTS);
+}
+
+static const unsigned int thread_caller = 1, thread_helper = 2;
+
+static const struct hl_test parallel_tests[] = {
+	{ "alloc_threads_param_limits", t_threads_limits, NULL },
+	{ "load_parallel_uses_helpers", t_parallel_helpers, NULL },
+	{ "load_parallel_kill_no_leak", t_parallel_kill, NULL },
+	{ "fault_alloc_in_helper_enomem_no_leak", t_fault_thread, &thread_helper },
+	{ "fault_alloc_in_caller_enomem_no_leak", t_fault_thread, &thread_caller },
+};
+
 /* ---- global counters ---- */
 
 static int t_counters_success(const void *arg)
@@ -1394,7 +1740,8 @@ int main(void)
 	ktap_print_header();
 	ktap_set_plan(1 + ARRAY_LEN(gather_cases) + ARRAY_LEN(fault_cases) +
 		      ARRAY_LEN(param_cases) + ARRAY_LEN(tail_cases) +
-		      ARRAY_LEN(extra_tests) + ARRAY_LEN(final_tests));
+		      ARRAY_LEN(extra_tests) + ARRAY_LEN(parallel_cases) +
+		      ARRAY_LEN(parallel_tests) + ARRAY_LEN(final_tests));
 	ktap_print_msg("test data in %s", hl_data_dir());
 	hl_knobs_save(&knobs);
 	for (i = 0; i < ARRAY_LEN(sigs); i++)
@@ -1409,6 +1756,9 @@ int main(void)
 		run(fault_cases[i].name, t_fault_case, &fault_cases[i]);
 	for (i = 0; i < ARRAY_LEN(tail_cases); i++)
 		run(tail_cases[i].name, t_tail_case, &tail_cases[i]);
+	for (i = 0; i < ARRAY_LEN(parallel_cases); i++)
+		run(parallel_cases[i].name, t_parallel_exact, &parallel_cases[i]);
+	hl_knobs_run_table(&knobs, parallel_tests, ARRAY_LEN(parallel_tests));
 	hl_knobs_run_table(&knobs, final_tests, ARRAY_LEN(final_tests));
 	if (loader_fd >= 0)
 		close(loader_fd);

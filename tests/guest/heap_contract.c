@@ -17,6 +17,9 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 
+#include <signal.h>
+
+#include "hl_knobs.h"
 #include "hl_test.h"
 
 #define MAX_HEAPS	16
@@ -653,6 +656,404 @@ static const struct heap_test heap_tests[] = {
 
 #define N_HEAP_TESTS	(sizeof(heap_tests) / sizeof(heap_tests[0]))
 
+/* ---- allocation on several threads (alloc_threads) ---- */
+
+#define HL_STAT_WORKERS		HL_STATS_DIR "/alloc_workers"
+#define HL_STAT_PARALLEL	HL_STATS_DIR "/parallel_allocs"
+#define HL_PARAM_ALIAS		HL_PARAM_DIR "system_alias"
+/* Tries of a test that needs the helper to allocate a unit. */
+#define PARALLEL_ATTEMPTS	3
+#define PARALLEL_LEN		(64 * HL_MIB)
+#define FAULT_AT		(40 * HL_MIB)
+
+enum knob_id { K_BATCH, K_THREADS, K_FAULT_ALLOC, K_FAULT_THREAD, K_NR };
+
+static struct hl_knob knob_table[K_NR] = {
+	[K_BATCH] = { "gather_batch_mb", HL_PARAM_DIR "gather_batch_mb" },
+	[K_THREADS] = { "alloc_threads", HL_PARAM_DIR "alloc_threads" },
+	[K_FAULT_ALLOC] = { "fault_alloc_after",
+			    HL_DEBUG_DIR "/fault_alloc_after" },
+	[K_FAULT_THREAD] = { "fault_alloc_thread",
+			     HL_DEBUG_DIR "/fault_alloc_thread" },
+};
+
+/*
+ * The module under test has the parameters; the debugfs knobs of test
+ * builds are checked before use (fault_precondition()).
+ */
+static struct hl_knobs knobs = { knob_table, K_NR, true };
+
+static void on_fatal_signal(int sig)
+{
+	hl_knobs_restore(&knobs, NULL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Heaps allocating on several threads: heapload,system and its alias. */
+static bool is_parallel_heap(const char *heap)
+{
+	char word[8] = "";
+
+	if (!strcmp(heap, HL_HEAP_NAME))
+		return true;
+	return !strcmp(heap, "system") &&
+	       !hl_read_word(HL_PARAM_ALIAS, word, sizeof(word)) &&
+	       word[0] == 'Y';
+}
+
+static int read_stat(const char *path, uint64_t *v)
+{
+	int e = hl_read_u64(path, v);
+
+	if (e)
+		return ktap_fail("reading %s: %s", path, hl_errname(e));
+	return KTAP_PASS;
+}
+
+/*
+ * gather_batch_mb 1 (the unit) and alloc_threads @threads; the counters
+ * alloc_workers and parallel_allocs, which this module has, must be there.
+ */
+static int parallel_knobs(unsigned int threads)
+{
+	int r = hl_knob_set(&knobs, K_BATCH, 1);
+
+	if (!r)
+		r = hl_knob_set(&knobs, K_THREADS, threads);
+	if (!r && access(HL_STAT_WORKERS, R_OK))
+		r = ktap_fail("no %s: %s", HL_STAT_WORKERS, strerror(errno));
+	if (!r && access(HL_STAT_PARALLEL, R_OK))
+		r = ktap_fail("no %s: %s", HL_STAT_PARALLEL, strerror(errno));
+	return r;
+}
+
+/* No helper allocates once DMA_HEAP_IOCTL_ALLOC returned, failed or not. */
+static int no_alloc_workers(void)
+{
+	uint64_t w;
+	int r = read_stat(HL_STAT_WORKERS, &w);
+
+	if (!r && w)
+		r = ktap_fail("alloc_workers %" PRIu64 " after DMA_HEAP_IOCTL_ALLOC returned, expected 0",
+			      w);
+	return r;
+}
+
+/* allocated_bytes and buffers back at @bytes and @bufs within 5 s. */
+static int stats_back(uint64_t bytes, uint64_t bufs, const char *when)
+{
+	uint64_t b, n;
+	int e = hl_wait_stats(bytes, bufs, 5000, &b, &n);
+
+	if (e)
+		return ktap_fail("allocated_bytes %" PRIu64 " buffers %" PRIu64
+				 " %s, expected %" PRIu64 " and %" PRIu64 " (%s)",
+				 b, n, when, bytes, bufs, hl_errname(e));
+	return KTAP_PASS;
+}
+
+/*
+ * @len bytes of @dfd read zero through a mapping, in DMA_BUF_IOCTL_SYNC
+ * brackets; then each page, its index written through that mapping,
+ * reads it back through another: no page is in the buffer twice.
+ */
+static int check_zeroed_pages(int dfd, size_t len)
+{
+	const size_t step = HL_PAGE / sizeof(uint64_t);
+	size_t nz, i, words = len / sizeof(uint64_t);
+	uint64_t *p;
+	int r = KTAP_PASS, e;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	if (p == MAP_FAILED)
+		return ktap_fail("mmap: %s", strerror(errno));
+	e = hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	if (e) {
+		munmap(p, len);
+		return ktap_fail("SYNC_START|RW: %s", hl_errname(e));
+	}
+	nz = hl_first_nonzero((const unsigned char *)p, len);
+	if (nz != len)
+		r = ktap_fail("byte %zu of a new %zu-byte buffer is 0x%02x",
+			      nz, len, ((const unsigned char *)p)[nz]);
+	for (i = 0; !r && i < words; i += step)
+		p[i] = i / step + 1;
+	e = hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+	if (e && !r)
+		r = ktap_fail("SYNC_END|RW: %s", hl_errname(e));
+	munmap(p, len);
+	if (r)
+		return r;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, dfd, 0);
+	if (p == MAP_FAILED)
+		return ktap_fail("second mmap: %s", strerror(errno));
+	e = hl_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	if (e)
+		r = ktap_fail("SYNC_START|READ: %s", hl_errname(e));
+	for (i = 0; !r && i < words; i += step)
+		if (p[i] != i / step + 1)
+			r = ktap_fail("page %zu reads back %" PRIu64 ", written %zu: a page is in the buffer twice",
+				      i / step, p[i], i / step + 1);
+	e = hl_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	if (e && !r)
+		r = ktap_fail("SYNC_END|READ: %s", hl_errname(e));
+	munmap(p, len);
+	return r;
+}
+
+/*
+ * One parallel allocation of PARALLEL_LEN: exact size, zeroed, its pages
+ * distinct, freed on close; *@delta is the growth of parallel_allocs.
+ */
+static int parallel_alloc_once(int fd, uint64_t *delta)
+{
+	uint64_t p0, p1, b0, n0;
+	int dfd = -1, e, r;
+	int64_t size;
+
+	r = hl_stats(&b0, &n0) ? ktap_fail("reading allocated_bytes or buffers") :
+	    read_stat(HL_STAT_PARALLEL, &p0);
+	if (r)
+		return r;
+	/* Dirty pages, freed: the module must zero what it gets back. */
+	hl_dirty_free_memory(PARALLEL_LEN);
+	e = hl_heap_alloc(fd, PARALLEL_LEN, O_RDWR | O_CLOEXEC, 0, &dfd);
+	r = no_alloc_workers();
+	if (e)
+		return ktap_fail("alloc of %llu MiB: %s", PARALLEL_LEN / HL_MIB,
+				 hl_errname(e));
+	size = dmabuf_size(dfd);
+	if (!r && size != (int64_t)PARALLEL_LEN)
+		r = ktap_fail("dma-buf is %" PRId64 " bytes, expected %llu", size,
+			      PARALLEL_LEN);
+	if (!r)
+		r = check_zeroed_pages(dfd, PARALLEL_LEN);
+	close(dfd);
+	if (!r)
+		r = stats_back(b0, n0, "after the buffer was closed");
+	if (!r)
+		r = read_stat(HL_STAT_PARALLEL, &p1);
+	if (r)
+		return r;
+	if (p1 < p0 || p1 > p0 + 1)
+		return ktap_fail("parallel_allocs went from %" PRIu64 " to %" PRIu64
+				 " in one allocation", p0, p1);
+	*delta = p1 - p0;
+	return KTAP_PASS;
+}
+
+/*
+ * 64 units on two threads. Where the caller claims every unit before
+ * the helper runs (a busy machine), parallel_allocs does not grow: try
+ * again, and skip after PARALLEL_ATTEMPTS allocations.
+ */
+/* @arg: the heap's name. */
+static int t_parallel_zeroed(const void *arg)
+{
+	const char *heap = arg;
+	uint64_t delta = 0;
+	int fd, i, r;
+
+	r = parallel_knobs(2);
+	if (!r)
+		r = open_heap(heap, &fd);
+	if (r)
+		return r;
+	for (i = 0; i < PARALLEL_ATTEMPTS; i++) {
+		r = parallel_alloc_once(fd, &delta);
+		if (r || delta)
+			break;
+		ktap_print_msg("attempt %d: the caller allocated every unit", i + 1);
+	}
+	close(fd);
+	if (!r && !delta)
+		r = ktap_skip("the helper allocated no unit in %d allocations of %llu MiB (a busy machine?): parallel allocation untested",
+			      PARALLEL_ATTEMPTS, PARALLEL_LEN / HL_MIB);
+	return r;
+}
+
+/* One unit or less: the caller alone, however many threads are allowed. */
+/* @arg: the heap's name. */
+static int t_below_batch(const void *arg)
+{
+	const char *heap = arg;
+	const uint64_t sizes[] = { HL_PAGE, HL_MIB / 2, HL_MIB };
+	uint64_t p0, p1;
+	int fd, dfd, e, r;
+	size_t i;
+
+	r = parallel_knobs(2);
+	if (!r)
+		r = open_heap(heap, &fd);
+	if (r)
+		return r;
+	r = read_stat(HL_STAT_PARALLEL, &p0);
+	for (i = 0; !r && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		e = hl_heap_alloc(fd, sizes[i], O_RDWR | O_CLOEXEC, 0, &dfd);
+		if (e) {
+			r = ktap_fail("alloc of %" PRIu64 " bytes: %s", sizes[i],
+				      hl_errname(e));
+			break;
+		}
+		close(dfd);
+		r = no_alloc_workers();
+	}
+	close(fd);
+	if (!r)
+		r = read_stat(HL_STAT_PARALLEL, &p1);
+	if (!r && p1 != p0)
+		r = ktap_fail("parallel_allocs went from %" PRIu64 " to %" PRIu64
+			      " for buffers of one gather batch or less", p0, p1);
+	return r;
+}
+
+/* The fault injection of test builds, or a skip. */
+static int fault_precondition(void)
+{
+	if (!knob_table[K_FAULT_ALLOC].present) {
+		if (!access(HL_DEBUG_DIR, F_OK))
+			return ktap_skip("no %s", knob_table[K_FAULT_ALLOC].path);
+		if (!hl_debugfs_mounted())
+			return ktap_skip("no %s: debugfs not mounted at /sys/kernel/debug",
+					 HL_DEBUG_DIR);
+		return ktap_skip("no %s: this heapload has no fault injection",
+				 HL_DEBUG_DIR);
+	}
+	/* A test build of this module has both or neither. */
+	if (!knob_table[K_FAULT_THREAD].present)
+		return ktap_fail("%s but no %s", knob_table[K_FAULT_ALLOC].path,
+				 knob_table[K_FAULT_THREAD].path);
+	return KTAP_PASS;
+}
+
+/*
+ * A PARALLEL_LEN allocation with fault_alloc_after at FAULT_AT: ENOMEM
+ * (*@ok false if it succeeded instead), no helper left, nothing left
+ * allocated.
+ */
+static int fault_alloc_once(int fd, const char *what, bool *ok)
+{
+	uint64_t b0, n0;
+	int dfd = -1, e, r;
+
+	*ok = false;
+	if (hl_stats(&b0, &n0))
+		return ktap_fail("reading allocated_bytes or buffers");
+	e = hl_heap_alloc(fd, PARALLEL_LEN, O_RDWR | O_CLOEXEC, 0, &dfd);
+	r = no_alloc_workers();
+	if (!e) {
+		close(dfd);
+		*ok = true;
+	} else if (e != ENOMEM && !r) {
+		r = ktap_fail("%s, fault_alloc_after=%llu: %s, expected ENOMEM",
+			      what, FAULT_AT, hl_errname(e));
+	}
+	if (!r)
+		r = stats_back(b0, n0, *ok ? "after the buffer was closed" :
+				       "after the failed allocation");
+	return r;
+}
+
+/*
+ * fault_alloc_after for any thread: the caller alone (alloc_threads 1),
+ * then two threads; whichever allocates the unit past FAULT_AT fails.
+ */
+/* @arg: the heap's name. */
+static int t_parallel_fault(const void *arg)
+{
+	const char *heap = arg;
+	static const unsigned int threads[] = { 1, 2 };
+	char what[64];
+	int fd, r;
+	size_t i;
+	bool ok;
+
+	r = fault_precondition();
+	if (!r)
+		r = parallel_knobs(1);
+	if (!r)
+		r = hl_knob_set(&knobs, K_FAULT_THREAD, 0);
+	if (!r)
+		r = hl_knob_set(&knobs, K_FAULT_ALLOC, FAULT_AT);
+	if (!r)
+		r = open_heap(heap, &fd);
+	if (r)
+		return r;
+	for (i = 0; !r && i < sizeof(threads) / sizeof(threads[0]); i++) {
+		snprintf(what, sizeof(what), "%llu MiB with alloc_threads=%u",
+			 PARALLEL_LEN / HL_MIB, threads[i]);
+		r = hl_knob_set(&knobs, K_THREADS, threads[i]);
+		if (!r)
+			r = fault_alloc_once(fd, what, &ok);
+		if (!r && ok)
+			r = ktap_fail("%s allocated past fault_alloc_after=%llu",
+				      what, FAULT_AT);
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * fault_alloc_after for the helper only: its ENOMEM stops the caller
+ * too. If the caller claimed every unit past FAULT_AT, the allocation
+ * succeeds: try again, and skip after PARALLEL_ATTEMPTS.
+ */
+/* @arg: the heap's name. */
+static int t_parallel_fault_helper(const void *arg)
+{
+	const char *heap = arg;
+	int fd, i, r;
+	bool ok = true;
+
+	r = fault_precondition();
+	if (!r)
+		r = parallel_knobs(2);
+	if (!r)
+		r = hl_knob_set(&knobs, K_FAULT_THREAD, 2);
+	if (!r)
+		r = hl_knob_set(&knobs, K_FAULT_ALLOC, FAULT_AT);
+	if (!r)
+		r = open_heap(heap, &fd);
+	if (r)
+		return r;
+	for (i = 0; !r && ok && i < PARALLEL_ATTEMPTS; i++) {
+		r = fault_alloc_once(fd, "64 MiB on two threads, the helper's failing",
+				     &ok);
+		if (!r && ok)
+			ktap_print_msg("attempt %d: the helper allocated nothing past byte %llu",
+				       i + 1, FAULT_AT);
+	}
+	close(fd);
+	if (!r && ok)
+		r = ktap_skip("the helper allocated nothing past byte %llu in %d allocations: its failure is untested",
+			      FAULT_AT, PARALLEL_ATTEMPTS);
+	return r;
+}
+
+static const struct hl_test parallel_tests[] = {
+	{ "alloc_parallel_zeroed_exact", t_parallel_zeroed, NULL },
+	{ "alloc_below_batch_single", t_below_batch, NULL },
+	{ "alloc_parallel_fault_enomem_no_leak", t_parallel_fault, NULL },
+	{ "alloc_parallel_fault_in_helper_enomem_no_leak",
+	  t_parallel_fault_helper, NULL },
+};
+
+#define N_PARALLEL_TESTS	(sizeof(parallel_tests) / sizeof(parallel_tests[0]))
+
+/* Report @heap's parallel tests, each putting back the knobs it changed. */
+static void run_parallel_tests(const char *heap)
+{
+	char name[256];
+	size_t t;
+
+	for (t = 0; t < N_PARALLEL_TESTS; t++) {
+		snprintf(name, sizeof(name), "%s: %s", heap,
+			 parallel_tests[t].name);
+		hl_knobs_run(&knobs, name, parallel_tests[t].fn, heap);
+	}
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char * const *)a, *(char * const *)b);
@@ -693,16 +1094,23 @@ static int t_heapload_heap_present(void)
 
 int main(void)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
+	unsigned int nheaps, nparallel = 0, h;
 	char *heaps[MAX_HEAPS];
-	unsigned int nheaps, h;
 	char name[256];
 	size_t t;
 
 	nheaps = find_heaps(heaps);
+	for (h = 0; h < nheaps; h++)
+		nparallel += is_parallel_heap(heaps[h]);
 	ktap_print_header();
-	ktap_set_plan(1 + nheaps * N_HEAP_TESTS);
+	ktap_set_plan(1 + nheaps * N_HEAP_TESTS + nparallel * N_PARALLEL_TESTS +
+		      1);
 	if (!nheaps)
 		ktap_print_msg("no heaps under %s", HL_HEAP_DIR);
+	hl_knobs_save(&knobs);
+	for (t = 0; t < sizeof(sigs) / sizeof(sigs[0]); t++)
+		signal(sigs[t], on_fatal_signal);
 	ktap_report("heapload_system_heap_present", t_heapload_heap_present());
 	for (h = 0; h < nheaps; h++) {
 		ktap_print_msg("heap %s", heaps[h]);
@@ -714,7 +1122,10 @@ int main(void)
 			else
 				ktap_report(name, heap_tests[t].fn(heaps[h]));
 		}
+		if (is_parallel_heap(heaps[h]))
+			run_parallel_tests(heaps[h]);
 		free(heaps[h]);
 	}
+	ktap_report("params_and_knobs_restored", hl_knobs_restored(&knobs));
 	ktap_finished();
 }

@@ -7,11 +7,15 @@
  * lives. Reads that work items do for the caller are the caller's too:
  * the page cache of a buffered load is charged to its memory cgroup,
  * the I/O of a direct load to its block cgroup (io.stat). Order-4 pages
- * may reclaim (in the cgroup, its own page cache), as upstream's.
+ * may reclaim (in the cgroup, its own page cache), as upstream's. The
+ * helpers that allocate with the caller (alloc_threads) charge the
+ * caller's memory cgroup too, and fail as it does at memory.max.
  *
  * Mounts cgroup2 at /sys/fs/cgroup if nothing is mounted there, makes
  * the cgroup hl_memcg_test with memory.max = 64 MiB and runs each test
- * in a child process moved into it. Needs root and $HL_DATA/256m.
+ * in a child process moved into it; sets gather_batch_mb and
+ * alloc_threads for some and puts them back. Needs root and
+ * $HL_DATA/256m.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -20,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "hl_inspect.h"
+#include "hl_knobs.h"
 #include "hl_test.h"
 
 #define CG_ROOT		"/sys/fs/cgroup"
@@ -30,6 +35,21 @@
 
 static int heap_fd = -1;
 static int loader_fd = -1;
+
+#define HL_STAT_WORKERS		HL_STATS_DIR "/alloc_workers"
+#define HL_STAT_PARALLEL	HL_STATS_DIR "/parallel_allocs"
+/* Tries of a test that needs the helper to allocate a unit. */
+#define PARALLEL_ATTEMPTS	3
+
+/* Module parameters a test sets before its child runs; put back after it. */
+enum knob_id { K_BATCH, K_THREADS, K_NR };
+
+static struct hl_knob knob_table[K_NR] = {
+	[K_BATCH] = { "gather_batch_mb", HL_PARAM_DIR "gather_batch_mb" },
+	[K_THREADS] = { "alloc_threads", HL_PARAM_DIR "alloc_threads" },
+};
+
+static struct hl_knobs knobs = { knob_table, K_NR, true };
 
 static int cg_read_u64(const char *file, const char *key, uint64_t *v)
 {
@@ -284,6 +304,16 @@ static int read_current(void *arg)
 	       ktap_fail("memory.current unreadable") : KTAP_PASS;
 }
 
+/*
+ * What memory.current may grow less than the memory charged: 1 MiB, and
+ * what the per-CPU charge caches may have charged ahead before (up to
+ * MEMCG_CHARGE_BATCH, 64 pages, per CPU: 1 MiB a CPU with 16 KiB pages).
+ */
+static uint64_t charge_slack(void)
+{
+	return HL_MIB + 64 * HL_PAGE * (uint64_t)sysconf(_SC_NPROCESSORS_CONF);
+}
+
 /* The page cache of a buffered load is the caller's, like its buffer. */
 static int page_cache_charged(void)
 {
@@ -299,13 +329,10 @@ static int page_cache_charged(void)
 	if (r)
 		return r;
 	/*
-	 * 8 MiB of buffer and 8 MiB of page cache, less 1 MiB of slack and
-	 * what the per-CPU charge caches may have charged ahead before the
-	 * load (up to MEMCG_CHARGE_BATCH, 64 pages, per CPU: 1 MiB a CPU
-	 * with 16 KiB pages). Not charged here, the page cache would leave
-	 * 8 MiB.
+	 * 8 MiB of buffer and 8 MiB of page cache, less the slack. Not
+	 * charged here, the page cache would leave 8 MiB.
 	 */
-	slack = HL_MIB + 64 * HL_PAGE * (uint64_t)sysconf(_SC_NPROCESSORS_CONF);
+	slack = charge_slack();
 	if (slack > 7 * HL_MIB)		/* must still tell 16 MiB from 8 */
 		slack = 7 * HL_MIB;
 	if (during + slack < before + 16 * HL_MIB)
@@ -339,49 +366,191 @@ static int io_charged(void)
 	return KTAP_PASS;
 }
 
-#define BATCH_PARAM	HL_MODULE_DIR "/parameters/gather_batch_mb"
+/* ---- allocation on several threads: alloc_threads 2, 4 MiB units ---- */
 
-/* @fn in the cgroup with 1 MiB gather batches. */
-static int in_cgroup_batches(int (*fn)(void))
+#define PARALLEL_MB	48ULL
+#define OVER_MB		96ULL
+
+/* No helper allocates once an allocation or load has returned. */
+static int no_alloc_workers(void)
 {
-	char batch[32];
-	int e, r;
+	uint64_t w;
+	int e = hl_read_u64(HL_STAT_WORKERS, &w);
 
-	e = hl_read_word(BATCH_PARAM, batch, sizeof(batch));
-	if (!e)
-		e = hl_write_str(BATCH_PARAM, "1");
 	if (e)
-		return ktap_fail("gather_batch_mb=1: %s", hl_errname(e));
-	r = in_cgroup(fn);
-	e = hl_write_str(BATCH_PARAM, batch);
-	if (e && r == KTAP_PASS)
-		r = ktap_fail("gather_batch_mb not restored to %s", batch);
+		return ktap_fail("reading %s: %s", HL_STAT_WORKERS, hl_errname(e));
+	if (w)
+		return ktap_fail("alloc_workers %" PRIu64 " after the call returned, expected 0",
+				 w);
+	return KTAP_PASS;
+}
+
+/*
+ * A PARALLEL_MB buffer of 12 units on two threads is the caller's: the
+ * helper's units count in memory.current as the caller's do. Page cache
+ * left by earlier tests is dropped first, so that what the allocation
+ * reclaims does not hide a charge. Where the caller allocates every unit
+ * before the helper runs (parallel_allocs does not grow), try again;
+ * skip after PARALLEL_ATTEMPTS.
+ */
+static int alloc_parallel_charged(void)
+{
+	const uint64_t len = PARALLEL_MB * HL_MIB, slack = charge_slack();
+	uint64_t before, during, p0, p1;
+	int fd = -1, i, e, r;
+
+	for (i = 0; i < PARALLEL_ATTEMPTS; i++) {
+		if (hl_write_str("/proc/sys/vm/drop_caches", "3"))
+			return ktap_fail("drop_caches failed");
+		e = cg_read_u64("memory.current", NULL, &before);
+		if (!e)
+			e = hl_read_u64(HL_STAT_PARALLEL, &p0);
+		if (e)
+			return ktap_fail("memory.current or parallel_allocs: %s",
+					 hl_errname(e));
+		e = hl_heap_alloc(heap_fd, len, O_RDWR | O_CLOEXEC, 0, &fd);
+		r = no_alloc_workers();
+		if (e)
+			return ktap_fail("%llu MiB on two threads in a cgroup of %llu MiB: %s",
+					 PARALLEL_MB, CG_MAX_MB, hl_errname(e));
+		e = cg_read_u64("memory.current", NULL, &during);
+		close(fd);
+		if (r)
+			return r;
+		if (!e)
+			e = hl_read_u64(HL_STAT_PARALLEL, &p1);
+		if (e)
+			return ktap_fail("memory.current or parallel_allocs: %s",
+					 hl_errname(e));
+		ktap_print_msg("memory.current %" PRIu64 " KiB before, %" PRIu64
+			       " KiB with the buffer; parallel_allocs +%" PRIu64,
+			       before >> 10, during >> 10, p1 - p0);
+		if (during + slack < before + len)
+			return ktap_fail("memory.current went from %" PRIu64 " to %" PRIu64
+					 " with a %llu MiB buffer alive (slack %" PRIu64
+					 "): not all of it charged here",
+					 before, during, PARALLEL_MB, slack);
+		if (p1 != p0)
+			return KTAP_PASS;
+		ktap_print_msg("attempt %d: the caller allocated every unit", i + 1);
+	}
+	return ktap_skip("the helper allocated no unit in %d allocations of %llu MiB (a busy machine?): its charge is untested",
+			 PARALLEL_ATTEMPTS, PARALLEL_MB);
+}
+
+/* oom_kill of memory.events into *@v; a ktap result. */
+static int cg_oom_kills(uint64_t *v)
+{
+	int e = cg_read_u64("memory.events", "oom_kill", v);
+
+	if (e)
+		return ktap_fail("oom_kill in memory.events: %s", hl_errname(e));
+	return KTAP_PASS;
+}
+
+/*
+ * The end of an allocation or load of OVER_MB that failed with @e (0 if
+ * it succeeded) beyond the cgroup's memory.max: ENOMEM, no helper left,
+ * and no OOM kill in the cgroup since @oom0. @what names the call.
+ */
+static int over_limit_result(int e, const char *what, uint64_t oom0)
+{
+	uint64_t oom1;
+	int r = no_alloc_workers();
+
+	if (!r && !e)
+		r = ktap_fail("%s: %llu MiB in a cgroup of %llu MiB", what,
+			      OVER_MB, CG_MAX_MB);
+	if (!r && e != ENOMEM)
+		r = ktap_fail("%s of %llu MiB in a cgroup of %llu MiB: %s, expected ENOMEM",
+			      what, OVER_MB, CG_MAX_MB, hl_errname(e));
+	if (!r)
+		r = cg_oom_kills(&oom1);
+	if (!r && oom1 != oom0)
+		r = ktap_fail("%s: memory.events oom_kill went from %" PRIu64
+			      " to %" PRIu64, what, oom0, oom1);
 	return r;
+}
+
+static int alloc_parallel_over_limit(void)
+{
+	uint64_t oom0;
+	int fd = -1, e, r;
+
+	r = cg_oom_kills(&oom0);
+	if (r)
+		return r;
+	e = hl_heap_alloc(heap_fd, OVER_MB * HL_MIB, O_RDWR | O_CLOEXEC, 0, &fd);
+	if (!e)
+		close(fd);
+	return over_limit_result(e, "allocation on two threads", oom0);
+}
+
+/* OVER_MB of 256m: a load of 24 units on two threads. */
+static int load_parallel_over_limit(void)
+{
+	struct heapload_load l;
+	char path[512];
+	uint64_t oom0;
+	int fd, e, r;
+
+	hl_data_path(path, sizeof(path), "256m");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ktap_skip("open %s: %s", path, strerror(errno));
+	r = cg_oom_kills(&oom0);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	hl_load_init(&l, fd, HEAPLOAD_LOAD_DIRECT, 0, OVER_MB * HL_MIB);
+	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
+	close(fd);
+	if (!e)
+		close(l.dmabuf_fd);
+	return over_limit_result(e, "direct load on two threads", oom0);
 }
 
 /**
  * struct cg_case - a test run in a child inside the test cgroup
  * @fn:		the test, in the child; its result is the child's exit code
- * @batches:	with 1 MiB gather batches, so that work items read
+ * @batch_mb:	gather_batch_mb to set first (1: work items read the
+ *		batches of a load; 4: units of a parallel allocation), or 0
+ * @threads:	alloc_threads to set first, or 0 to leave it
  */
 struct cg_case {
 	int (*fn)(void);
-	bool batches;
+	unsigned int batch_mb;
+	unsigned int threads;
 };
 
+/* The parameters are the module's, set here and put back by the caller. */
 static int t_in_cgroup(const void *arg)
 {
 	const struct cg_case *c = arg;
+	int r = KTAP_PASS;
 
-	return c->batches ? in_cgroup_batches(c->fn) : in_cgroup(c->fn);
+	if (c->batch_mb)
+		r = hl_knob_set(&knobs, K_BATCH, c->batch_mb);
+	if (!r && c->threads)
+		r = hl_knob_set(&knobs, K_THREADS, c->threads);
+	if (!r && c->threads && (access(HL_STAT_WORKERS, R_OK) ||
+				 access(HL_STAT_PARALLEL, R_OK)))
+		r = ktap_fail("no %s or %s", HL_STAT_WORKERS, HL_STAT_PARALLEL);
+	return r ? r : in_cgroup(c->fn);
 }
 
-static const struct cg_case cg_alloc_over = { alloc_over_limit, false };
-static const struct cg_case cg_alloc_charged = { alloc_charged, false };
-static const struct cg_case cg_load_over = { load_over_limit, false };
-static const struct cg_case cg_page_cache = { page_cache_charged, true };
-static const struct cg_case cg_io = { io_charged, true };
-static const struct cg_case cg_mid_order = { mid_order_reclaims, false };
+static const struct cg_case cg_alloc_over = { alloc_over_limit, 0, 0 };
+static const struct cg_case cg_alloc_charged = { alloc_charged, 0, 0 };
+static const struct cg_case cg_load_over = { load_over_limit, 0, 0 };
+static const struct cg_case cg_page_cache = { page_cache_charged, 1, 0 };
+static const struct cg_case cg_io = { io_charged, 1, 0 };
+static const struct cg_case cg_mid_order = { mid_order_reclaims, 0, 0 };
+static const struct cg_case cg_par_charged = { alloc_parallel_charged, 4, 2 };
+static const struct cg_case cg_par_alloc_over = { alloc_parallel_over_limit,
+						  4, 2 };
+static const struct cg_case cg_par_load_over = { load_parallel_over_limit,
+						 4, 2 };
 
 /* Nobody was OOM-killed, in the cgroup or outside it. */
 static uint64_t oom_kills_start;
@@ -409,6 +578,12 @@ static int t_no_leak(const void *arg)
 	return hl_check_no_leak("after the cgroup tests");
 }
 
+static int t_knobs_restored(const void *arg)
+{
+	(void)arg;
+	return hl_knobs_restored(&knobs);
+}
+
 static const struct hl_test tests[] = {
 	{ "alloc_beyond_memcg_limit_enomem", t_in_cgroup, &cg_alloc_over },
 	{ "alloc_charged_to_caller_memcg", t_in_cgroup, &cg_alloc_charged },
@@ -417,8 +592,15 @@ static const struct hl_test tests[] = {
 	  &cg_page_cache },
 	{ "direct_load_io_charged_to_caller_blkcg", t_in_cgroup, &cg_io },
 	{ "order4_pages_reclaim_in_full_memcg", t_in_cgroup, &cg_mid_order },
+	{ "alloc_parallel_charged_to_caller_memcg", t_in_cgroup,
+	  &cg_par_charged },
+	{ "alloc_parallel_beyond_memcg_limit_enomem_no_oom_kill", t_in_cgroup,
+	  &cg_par_alloc_over },
+	{ "load_parallel_beyond_memcg_limit_enomem_no_oom_kill", t_in_cgroup,
+	  &cg_par_load_over },
 	{ "no_oom_kill", t_no_oom_kill, NULL },
 	{ "no_leak_after_cgroup_tests", t_no_leak, NULL },
+	{ "params_restored", t_knobs_restored, NULL },
 };
 
 #define N_TESTS	(sizeof(tests) / sizeof(tests[0]))
@@ -455,8 +637,9 @@ int main(void)
 {
 	ktap_print_header();
 	ktap_set_plan(1 + N_TESTS);
+	hl_knobs_save(&knobs);
 	ktap_report("memcg_test_cgroup_ready", t_present());
-	hl_run_table(tests, N_TESTS);
+	hl_knobs_run_table(&knobs, tests, N_TESTS);
 	if (heap_fd >= 0)
 		close(heap_fd);
 	if (loader_fd >= 0)

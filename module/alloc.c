@@ -41,6 +41,14 @@
 
 static struct workqueue_struct *heapload_alloc_wq;
 
+/*
+ * Helpers queued by all allocations together, at most one per online
+ * CPU: whatever the callers do at once, they cannot make heapload run
+ * more kworkers than that (their CPU time is charged to no cgroup of the
+ * callers'). An allocation that finds none free allocates alone.
+ */
+static atomic_t heapload_alloc_helpers;
+
 /**
  * struct heapload_alloc_worker - one helper of an allocation
  * @work:	the work item, on heapload_alloc_wq
@@ -93,10 +101,13 @@ unsigned int heapload_alloc_threads(struct heapload_heap *heap, size_t len,
 				    size_t unit, int nid, unsigned int max)
 {
 	unsigned int p = READ_ONCE(heapload_tunables.alloc_threads);
-	size_t units = DIV_ROUND_UP(len, unit);
+	size_t units;
 	int home;
 
-	if (!heap->ops->parallel_alloc || units < 2 || max < 2 || p == 1)
+	if (!heap->ops->parallel_alloc || !unit || max < 2 || p == 1)
+		return 1;
+	units = DIV_ROUND_UP(len, unit);
+	if (units < 2)
 		return 1;
 #ifdef CONFIG_NUMA
 	if (nid == NUMA_NO_NODE && current->mempolicy)
@@ -163,8 +174,10 @@ static void heapload_alloc_work(struct work_struct *work)
  * heapload_allocators_start() - queue the helpers of an allocation
  * @al:		fn, memcg, node, threads, abort and wq set; the rest zero
  *
- * Queues @al->threads - 1 helpers; if their work items cannot be
- * allocated, @al->threads becomes 1 and the caller allocates alone.
+ * Queues @al->threads - 1 helpers, fewer when all allocations together
+ * already have one per online CPU; @al->threads is then lowered to what
+ * was queued (1 when nothing was, or when the work items could not be
+ * allocated: the caller allocates alone).
  * The caller then allocates as thread 1, and calls
  * heapload_allocators_stop() on every path.
  */
@@ -189,6 +202,11 @@ void heapload_allocators_start(struct heapload_allocators *al)
 	for (i = 0; i < al->threads - 1; i++) {
 		struct heapload_alloc_worker *w = &al->workers[i];
 
+		if (atomic_inc_return(&heapload_alloc_helpers) >
+		    num_online_cpus()) {
+			atomic_dec(&heapload_alloc_helpers);
+			break;
+		}
 		w->al = al;
 		w->thread = i + 2;
 		INIT_WORK(&w->work, heapload_alloc_work);
@@ -196,6 +214,11 @@ void heapload_allocators_start(struct heapload_allocators *al)
 			queue_work_node(al->node, heapload_alloc_wq, &w->work);
 		else
 			queue_work(heapload_alloc_wq, &w->work);
+	}
+	al->threads = i + 1;
+	if (!i) {
+		kfree(al->workers);
+		al->workers = NULL;
 	}
 }
 
@@ -229,8 +252,13 @@ void heapload_allocators_stop(struct heapload_allocators *al)
 
 	if (!al->workers)
 		return;
+	/*
+	 * Also what orders the helpers' work before the caller's reads of
+	 * it: cancel_work_sync() waits for each under the pool's lock.
+	 */
 	for (i = 0; i < al->threads - 1; i++)
 		cancel_work_sync(&al->workers[i].work);
+	atomic_sub(al->threads - 1, &heapload_alloc_helpers);
 	kfree(al->workers);
 	al->workers = NULL;
 	if (atomic_read(&al->used) > 1)

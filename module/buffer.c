@@ -335,16 +335,17 @@ static int heapload_grid_units(struct heapload_grid *grid, unsigned int thread)
 			break;
 		off = (size_t)idx * grid->unit;
 		remaining = min(grid->unit, grid->len - off);
-		if (!used) {
-			used = true;
-			atomic_inc(&grid->al.used);
-		}
 		ret = heapload_chunks_alloc(grid->heap, &grid->parts[idx],
 					    remaining, &remaining, true,
 					    NUMA_NO_NODE, &cursor,
 					    heapload_alloc_budget(&grid->faults,
 								  thread, off),
 					    &grid->abort);
+		/* A thread counts once it has allocated something. */
+		if (!used && grid->parts[idx].bytes) {
+			used = true;
+			atomic_inc(&grid->al.used);
+		}
 		if (ret)
 			return ret;
 	}

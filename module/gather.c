@@ -424,26 +424,33 @@ static int heapload_report_progress(struct heapload_gather *g,
 }
 
 /*
- * Wait until fewer than @limit batches are in flight, reporting progress
- * every 100 ms. Returns 0, -EINTR on a fatal signal, -EFAULT.
+ * The caller waits on @g->wq until @cond, killably, writing the progress
+ * word every 100 ms. 0, -EINTR on a fatal signal, or -EFAULT.
  */
+#define heapload_wait_progress(g, progress, cond)			\
+({									\
+	long __ret;							\
+									\
+	for (;;) {							\
+		__ret = heapload_report_progress(g, progress);		\
+		if (__ret)						\
+			break;						\
+		__ret = wait_event_killable_timeout((g)->wq, cond, HZ / 10); \
+		if (__ret) {						\
+			__ret = __ret < 0 ? -EINTR : 0;			\
+			break;						\
+		}							\
+	}								\
+	(int)__ret;							\
+})
+
+/* Wait until fewer than @limit batches are in flight. */
 static int heapload_wait_inflight(struct heapload_gather *g, int limit,
 				  u64 __user *progress)
 {
-	long ret;
-
-	for (;;) {
-		ret = heapload_report_progress(g, progress);
-		if (ret)
-			return ret;
-		if (atomic_read(&g->inflight) < limit || READ_ONCE(g->abort))
-			return 0;
-		ret = wait_event_killable_timeout(g->wq,
-				atomic_read(&g->inflight) < limit ||
-				READ_ONCE(g->abort), HZ / 10);
-		if (ret < 0)
-			return -EINTR;
-	}
+	return heapload_wait_progress(g, progress,
+				      atomic_read(&g->inflight) < limit ||
+				      READ_ONCE(g->abort));
 }
 
 /*
@@ -818,26 +825,17 @@ static int heapload_slot_try(struct heapload_gather *g)
 /* heapload_slot_try() for the caller: killable, reporting progress. */
 static int heapload_slot_wait(struct heapload_gather *g, u64 __user *progress)
 {
-	int got;
-	long ret;
+	int got = -EAGAIN;
+	int ret = heapload_wait_progress(g, progress,
+				(got = heapload_slot_try(g)) != -EAGAIN);
 
-	for (;;) {
-		ret = heapload_report_progress(g, progress);
-		if (ret)
-			return ret;
-		ret = wait_event_killable_timeout(g->wq,
-				(got = heapload_slot_try(g)) != -EAGAIN,
-				HZ / 10);
-		if (ret < 0)
-			return -EINTR;
-		if (ret)
-			return got;
-	}
+	return ret ? ret : got;
 }
 
 /* Allocate unit @idx of the grid on thread @thread, and start reading it. */
 static int heapload_gather_unit(struct heapload_gather *g, unsigned int idx,
-				unsigned int thread, unsigned int *cursor)
+				unsigned int thread, unsigned int *cursor,
+				bool *used)
 {
 	size_t off = (size_t)idx * g->unit;
 	size_t remaining = min(g->unit, g->plan->len - off);
@@ -856,6 +854,11 @@ static int heapload_gather_unit(struct heapload_gather *g, unsigned int idx,
 	/* alloc_ns is the caller's thread's time (UAPI). */
 	if (thread == 1)
 		atomic64_add(ktime_get_ns() - t, &g->alloc_ns);
+	/* A thread counts once it has allocated something. */
+	if (!*used && batch->chunks.bytes) {
+		*used = true;
+		atomic_inc(&g->al.used);
+	}
 	if (ret)
 		return ret;
 	heapload_batch_start(g, batch, false);
@@ -872,7 +875,7 @@ static int heapload_gather_units(struct heapload_gather *g,
 {
 	unsigned int cursor = 0, idx;
 	bool used = false;
-	int got, ret;
+	int got = -EAGAIN, ret;
 
 	for (;;) {
 		if (thread == 1) {
@@ -886,21 +889,32 @@ static int heapload_gather_units(struct heapload_gather *g,
 		if (!got)
 			return 0;
 		idx = atomic_inc_return(&g->next_unit) - 1;
+		/* The last unit: threads waiting for a slot have none to use. */
+		if (idx + 1 >= g->nr_units)
+			wake_up(&g->wq);
 		if (idx >= g->nr_units) {
 			ret = 0;
 			break;
 		}
-		if (!used) {
-			used = true;
-			atomic_inc(&g->al.used);
-		}
-		ret = heapload_gather_unit(g, idx, thread, &cursor);
+		ret = heapload_gather_unit(g, idx, thread, &cursor, &used);
 		if (ret)
 			break;
 	}
 	atomic_dec(&g->slots);
 	wake_up(&g->wq);
 	return ret;
+}
+
+/*
+ * The caller, its last unit claimed: wait for the helpers' last batches,
+ * killably and reporting progress. 0, -EINTR or -EFAULT.
+ */
+static int heapload_gather_helpers_wait(struct heapload_gather *g,
+					u64 __user *progress)
+{
+	return heapload_wait_progress(g, progress,
+				      !atomic_read(&g->al.running) ||
+				      READ_ONCE(g->abort));
 }
 
 static void heapload_gather_helper(struct heapload_allocators *al,
@@ -942,7 +956,7 @@ static size_t heapload_gather_grid(struct heapload_gather *g,
 	heapload_allocators_start(&g->al);
 	ret = heapload_gather_units(g, 1, progress);
 	if (!ret)
-		ret = heapload_allocators_wait(&g->al);
+		ret = heapload_gather_helpers_wait(g, progress);
 	if (ret)
 		heapload_gather_fail(g, ret, NULL);
 	heapload_allocators_stop(&g->al);
@@ -1034,9 +1048,12 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 	req->alloc_ns = atomic64_read(&g->alloc_ns);
 	req->batches = g->nr_batches;
 	req->max_inflight = g->max_inflight;
-	if (!g->view) {
-		req->alloc_threads = max(atomic_read(&g->al.used), 1);
-		req->alloc_threads_max = threads;
+	if (!g->view && g->grid) {
+		req->alloc_threads = atomic_read(&g->al.used);
+		req->alloc_threads_max = g->al.threads;
+	} else if (!g->view) {
+		req->alloc_threads = g->nr_batches ? 1 : 0;
+		req->alloc_threads_max = 1;
 	}
 
 	/*

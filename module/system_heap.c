@@ -219,7 +219,7 @@ static const struct dma_buf_ops system_heap_buf_ops = {
 /*
  * The largest order that fits @remaining, starting at the order index
  * *@cursor: after a failure of a high order there is no point in asking
- * for it again within the same allocation.
+ * for it again within the same allocation (or the same thread of it).
  */
 static int system_heap_alloc_chunk(struct heapload_heap *heap,
 				   size_t remaining, bool zero, int nid,
@@ -245,10 +245,16 @@ static int system_heap_alloc_chunk(struct heapload_heap *heap,
 		else
 			page = alloc_pages_node(nid, gfp | __GFP_THISNODE,
 						orders[i]);
-		if (!page)
+		if (!page) {
+			/*
+			 * Not again in this allocation; an order too large
+			 * for what was left (a unit's end) was only skipped.
+			 */
+			if (i == *cursor)
+				*cursor = i + 1;
 			continue;
+		}
 
-		*cursor = i;
 		*chunk = (struct bio_vec) {
 			.bv_page = page,
 			.bv_len = PAGE_SIZE << orders[i],

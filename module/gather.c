@@ -771,36 +771,50 @@ static void heapload_batch_start(struct heapload_gather *g,
 }
 
 /*
+ * Allocate @batch's memory, @target bytes or *@remaining if less, on
+ * thread @thread (1: the caller, whose time alloc_ns counts), stopping
+ * early once *@abort is set (or never: NULL).
+ */
+static int heapload_batch_alloc(struct heapload_gather *g,
+				struct heapload_batch *batch, size_t target,
+				size_t *remaining, unsigned int thread,
+				unsigned int *cursor, const bool *abort)
+{
+	u64 t = ktime_get_ns();
+	int ret;
+
+	ret = heapload_chunks_alloc(g->heap, &batch->chunks, target, remaining,
+				    false, g->plan->nid, cursor,
+				    heapload_alloc_budget(&g->faults, thread,
+							  batch->off),
+				    abort);
+	/* alloc_ns is the caller's thread's time (UAPI). */
+	if (thread == 1)
+		atomic64_add(ktime_get_ns() - t, &g->alloc_ns);
+	return ret;
+}
+
+/*
  * Allocate the next batch of up to @batch_bytes (or take it from the
  * target) and start reading it: the caller's thread alone allocates.
  */
-static int heapload_gather_batch(struct heapload_heap *heap,
-				 struct heapload_gather *g,
+static int heapload_gather_batch(struct heapload_gather *g,
 				 size_t batch_bytes, size_t *remaining,
 				 unsigned int *cursor,
 				 struct heapload_view_cursor *view)
 {
-	size_t off = g->plan->len - *remaining;
 	struct heapload_batch *batch;
-	u64 t;
 	int ret;
 
-	batch = heapload_batch_new(g, off);
+	batch = heapload_batch_new(g, g->plan->len - *remaining);
 	if (!batch)
 		return -ENOMEM;
 
-	if (g->view) {
+	if (g->view)
 		ret = heapload_view_fill(g, batch, view, batch_bytes, remaining);
-	} else {
-		t = ktime_get_ns();
-		ret = heapload_chunks_alloc(heap, &batch->chunks, batch_bytes,
-					    remaining, false, g->plan->nid,
-					    cursor,
-					    heapload_alloc_budget(&g->faults, 1,
-								  off),
-					    NULL);
-		atomic64_add(ktime_get_ns() - t, &g->alloc_ns);
-	}
+	else
+		ret = heapload_batch_alloc(g, batch, batch_bytes, remaining, 1,
+					   cursor, NULL);
 	if (ret)
 		return ret;
 
@@ -840,20 +854,13 @@ static int heapload_gather_unit(struct heapload_gather *g, unsigned int idx,
 	size_t off = (size_t)idx * g->unit;
 	size_t remaining = min(g->unit, g->plan->len - off);
 	struct heapload_batch *batch;
-	u64 t;
 	int ret;
 
 	batch = heapload_batch_new(g, off);
 	if (!batch)
 		return -ENOMEM;
-	t = ktime_get_ns();
-	ret = heapload_chunks_alloc(g->heap, &batch->chunks, remaining,
-				    &remaining, false, g->plan->nid, cursor,
-				    heapload_alloc_budget(&g->faults, thread, off),
-				    &g->abort);
-	/* alloc_ns is the caller's thread's time (UAPI). */
-	if (thread == 1)
-		atomic64_add(ktime_get_ns() - t, &g->alloc_ns);
+	ret = heapload_batch_alloc(g, batch, remaining, &remaining, thread,
+				   cursor, &g->abort);
 	/* A thread counts once it has allocated something. */
 	if (!*used && batch->chunks.bytes) {
 		*used = true;
@@ -1023,7 +1030,7 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 		ret = heapload_wait_inflight(g, max_inflight, progress);
 		if (ret || READ_ONCE(g->abort))
 			break;
-		ret = heapload_gather_batch(heap, g, batch_bytes, &remaining,
+		ret = heapload_gather_batch(g, batch_bytes, &remaining,
 					    &cursor, &view);
 	}
 

@@ -1064,8 +1064,36 @@ static bool load_running(void)
 	return b || in;
 }
 
+/*
+ * No helper allocates once a load has returned, failed or not:
+ * alloc_workers reads 0 at once, without waiting. @when: what returned.
+ */
+static int no_alloc_workers(const char *when)
+{
+	uint64_t w;
+	int r = read_stat(HL_STAT_WORKERS, &w);
+
+	if (!r && w)
+		r = ktap_fail("alloc_workers %" PRIu64 " %s, expected 0", w, when);
+	return r;
+}
+
+/**
+ * struct kill_watch - what one kill attempt waits for and checks
+ * @running:	the load is where the kill should land
+ * @counters:	the counters hl_kill_check() names
+ * @helpers:	alloc_workers must read 0 as soon as the child is reaped
+ * @missed:	the skip reason when the load ended before the kill
+ */
+struct kill_watch {
+	bool (*running)(void);
+	const char *counters;
+	bool helpers;
+	const char *missed;
+};
+
 /* One attempt; KTAP_SKIP when the load ended before the kill landed. */
-static int kill_attempt(uint32_t flags)
+static int kill_attempt_watch(uint32_t flags, const struct kill_watch *w)
 {
 	struct hl_kill k;
 	uint64_t m0;
@@ -1073,19 +1101,32 @@ static int kill_attempt(uint32_t flags)
 
 	r = hl_memfree_before(&m0);
 	if (!r)
-		r = hl_kill_mid_load(kill_child, flags, load_running, 200, &k);
+		r = hl_kill_mid_load(kill_child, flags, w->running, 200, &k);
 	if (r)
 		return r;
 	ktap_print_msg("%s: child died %" PRIu64 " ms after SIGKILL",
 		       mode_name(flags), k.died_ms);
-	r = hl_kill_check(&k, "allocated_bytes or inflight_bytes");
+	r = hl_kill_check(&k, w->counters);
+	if (!r && w->helpers)
+		r = no_alloc_workers("once the killed loader was reaped");
 	if (!r)
 		r = wait_idle("after the kill");
 	if (r)
 		return r;
 	if (k.report == 0)
-		return ktap_skip("the load finished before the kill");
+		return ktap_skip("%s", w->missed);
 	return hl_memfree_back(m0);
+}
+
+static int kill_attempt(uint32_t flags)
+{
+	static const struct kill_watch w = {
+		.running = load_running,
+		.counters = "allocated_bytes or inflight_bytes",
+		.missed = "the load finished before the kill",
+	};
+
+	return kill_attempt_watch(flags, &w);
 }
 
 static int sigkill_mid_load(uint32_t flags)
@@ -1302,20 +1343,6 @@ static int parallel_knobs(unsigned int batch_mb, unsigned int threads)
 	return r;
 }
 
-/*
- * No helper allocates once a load has returned, failed or not:
- * alloc_workers reads 0 at once, without waiting. @when: what returned.
- */
-static int no_alloc_workers(const char *when)
-{
-	uint64_t w;
-	int r = read_stat(HL_STAT_WORKERS, &w);
-
-	if (!r && w)
-		r = ktap_fail("alloc_workers %" PRIu64 " %s, expected 0", w, when);
-	return r;
-}
-
 static int t_threads_limits(const void *arg)
 {
 	static const char *const bad[] = { "65", "-1", "x", "100", "2x" };
@@ -1493,27 +1520,14 @@ static bool helper_running(void)
  */
 static int kill_parallel_attempt(uint32_t flags)
 {
-	struct hl_kill k;
-	uint64_t m0;
-	int r;
+	static const struct kill_watch w = {
+		.running = helper_running,
+		.counters = "alloc_workers",
+		.helpers = true,
+		.missed = "no helper seen allocating before the load finished",
+	};
 
-	r = hl_memfree_before(&m0);
-	if (!r)
-		r = hl_kill_mid_load(kill_child, flags, helper_running, 200, &k);
-	if (r)
-		return r;
-	ktap_print_msg("%s: child died %" PRIu64 " ms after SIGKILL",
-		       mode_name(flags), k.died_ms);
-	r = hl_kill_check(&k, "alloc_workers");
-	if (!r)
-		r = no_alloc_workers("once the killed loader was reaped");
-	if (!r)
-		r = wait_idle("after the kill");
-	if (r)
-		return r;
-	if (k.report == 0)
-		return ktap_skip("no helper seen allocating before the load finished");
-	return hl_memfree_back(m0);
+	return kill_attempt_watch(flags, &w);
 }
 
 static int t_parallel_kill(const void *arg)

@@ -956,6 +956,27 @@ static int fault_alloc_once(int fd, const char *what, bool *ok)
 }
 
 /*
+ * The fault tests' start: alloc_threads @threads with 1 MiB batches,
+ * fault_alloc_after at FAULT_AT for thread @thread (0: any), and @heap
+ * open in *@fd.
+ */
+static int fault_setup(const char *heap, unsigned int threads,
+		       unsigned int thread, int *fd)
+{
+	int r = fault_precondition();
+
+	if (!r)
+		r = parallel_knobs(threads);
+	if (!r)
+		r = hl_knob_set(&knobs, K_FAULT_THREAD, thread);
+	if (!r)
+		r = hl_knob_set(&knobs, K_FAULT_ALLOC, FAULT_AT);
+	if (!r)
+		r = open_heap(heap, fd);
+	return r;
+}
+
+/*
  * fault_alloc_after for any thread: the caller alone (alloc_threads 1),
  * then two threads; whichever allocates the unit past FAULT_AT fails.
  */
@@ -969,15 +990,7 @@ static int t_parallel_fault(const void *arg)
 	size_t i;
 	bool ok;
 
-	r = fault_precondition();
-	if (!r)
-		r = parallel_knobs(1);
-	if (!r)
-		r = hl_knob_set(&knobs, K_FAULT_THREAD, 0);
-	if (!r)
-		r = hl_knob_set(&knobs, K_FAULT_ALLOC, FAULT_AT);
-	if (!r)
-		r = open_heap(heap, &fd);
+	r = fault_setup(heap, 1, 0, &fd);
 	if (r)
 		return r;
 	for (i = 0; !r && i < sizeof(threads) / sizeof(threads[0]); i++) {
@@ -1006,15 +1019,7 @@ static int t_parallel_fault_helper(const void *arg)
 	int fd, i, r;
 	bool ok = true;
 
-	r = fault_precondition();
-	if (!r)
-		r = parallel_knobs(2);
-	if (!r)
-		r = hl_knob_set(&knobs, K_FAULT_THREAD, 2);
-	if (!r)
-		r = hl_knob_set(&knobs, K_FAULT_ALLOC, FAULT_AT);
-	if (!r)
-		r = open_heap(heap, &fd);
+	r = fault_setup(heap, 2, 2, &fd);
 	if (r)
 		return r;
 	for (i = 0; !r && ok && i < PARALLEL_ATTEMPTS; i++) {

@@ -18,7 +18,8 @@
 # 13's, instead of Debian 12's), HL_BENCH_FILES (e.g. "bench-512k
 # bench-8m"), HL_BENCH_METHODS (e.g. "alloc-only,alloc-only-1t") and
 # HL_BENCH_RUNS (default 3) choose the kernel, the files, the methods and
-# the runs; other arguments go
+# the runs; HL_BENCH_PROFILE=1 adds the host CPU time of the emulator's
+# threads per method; other arguments go
 # to tests/qemu/run.sh (e.g. --mem 16G). Under TCG a full run takes 10 to
 # 20 minutes.
 #
@@ -60,6 +61,9 @@ base=$out/$kver-$stamp
 mkdir -p "$out"
 
 echo "# bench: Debian $kver in QEMU, results in $base.{csv,txt,png}"
+# HL_BENCH_PROFILE=1: also the host CPU time of the emulator's threads
+# per method (tests/bench/qemu-threads.sh), in $base.threads.txt.
+[ "${HL_BENCH_PROFILE:-0}" = 0 ] || export HL_BENCH_THREADS=$PWD/$base.threads.txt
 t0=$(date +%s)
 set +e
 tests/qemu/run.sh --kver "$kver" --mode bench --bench-csv "$PWD/$base.csv" "$@" |
@@ -70,6 +74,10 @@ echo "# bench: rig finished after $(($(date +%s) - t0)) s (exit $rc)"
 if [ ! -s "$base.csv" ]; then
 	echo "bench: no CSV came back; see .cache/qemu/logs/$kver-bench.*" >&2
 	exit 1
+fi
+if [ -n "${HL_BENCH_THREADS:-}" ] && [ -s "$HL_BENCH_THREADS" ]; then
+	echo "# host CPU seconds of the emulator's threads per method (all runs):"
+	column -t "$HL_BENCH_THREADS" | tee -a "$base.txt"
 fi
 tests/bench/report.sh "$base.csv" "$base.png" \
 	"Debian $kver in QEMU (TCG), median of ${HL_BENCH_RUNS:-3} runs, $stamp" || rc=1

@@ -1116,6 +1116,9 @@ static void bench_one_file(struct bench *b, struct bfile *f)
 			memset(&smp, 0, sizeof(smp));
 			if (b->cold)
 				make_cold(b, f->path);
+			/* For a profile of the host: the run starts now. */
+			fprintf(stderr, "bench: %s run %u/%u %s: start\n", f->path,
+				run + 1, a->runs, hl_bench_method_name(m));
 			ret = run_method(&r, m);
 			if (ret) {
 				/* Not available here (a module without it): skipped. */

@@ -663,6 +663,7 @@ for attempt in 1 2; do
 	# -nodefaults: no NIC (and no option ROM), no VGA, no monitor on stdio.
 	timeout -k 10 "$TIMEOUT" "${MACHINE[@]}" \
 		-accel tcg,thread=multi "${MEMORY[@]}" \
+		-name heapload,debug-threads=on \
 		-nographic -nodefaults -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz" \
 		-append "$APPEND" \
@@ -693,11 +694,20 @@ for attempt in 1 2; do
 			sed 's/^/console: /' >&2 &
 	fi
 
+	# HL_BENCH_THREADS: where the host CPU time of the emulator's
+	# threads goes, per bench method (tests/bench/qemu-threads.sh).
+	if [ "$MODE" = bench ] && [ -n "${HL_BENCH_THREADS:-}" ]; then
+		( exec {lockfd}>&-
+		  exec "$REPO/tests/bench/qemu-threads.sh" "$QEMU_PID" \
+			"$CONSOLE" "$HL_BENCH_THREADS" ) &
+		PROFILER=$!
+	fi
+
 	rc=0
 	if [ "$MODE" = bench ] && [ "$VERBOSE" = 0 ]; then
 		# The per-run lines the guest prints on its console, as they come.
 		tail -n +1 -F --pid="$QEMU_PID" -s 0.5 "$CONSOLE" 2>/dev/null |
-			sed -un 's/\r$//; /^bench: /p' >&2 &
+			sed -un 's/\r$//; /^bench: .*: start$/d; /^bench: /p' >&2 &
 	fi
 	if [ "$MODE" = check ]; then
 		tail -n +1 -F --pid="$QEMU_PID" -s 0.2 "$RESULTS" 2>/dev/null |
@@ -711,6 +721,8 @@ for attempt in 1 2; do
 	qrc=0
 	wait "$QEMU_PID" || qrc=$?
 	QEMU_PID=
+	[ -z "${PROFILER:-}" ] || wait "$PROFILER" || log "the thread profile failed"
+	PROFILER=
 	kill "$EARLY_WATCH" 2>/dev/null || true
 	wait "$EARLY_WATCH" 2>/dev/null || true
 	T_TOTAL=$(elapsed)

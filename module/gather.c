@@ -21,6 +21,16 @@
  * own follows the batches as they complete and hashes the segments'
  * bytes in the caller's order, so hashing overlaps the I/O.
  *
+ * With batch_mapping=vmap, each batch's pages are mapped with vmap() and
+ * read into an ITER_KVEC over that one range instead, the shape of the
+ * original read-file series; the mapping goes as soon as the batch's
+ * reads have ended. Direct I/O takes kvec iterators since v6.3 (see
+ * hl_kvec_direct_io()); before, a load with a direct segment reads
+ * through bvec. The restricted heap's pages get no CPU mapping, so its
+ * loads always read through bvec. Through bvec, the block layer uses the
+ * batch's bio_vec array as it is; through a vmap it walks the page table
+ * for each page (see the README for the measured difference).
+ *
  * Every read goes through vfs_iocb_iter_read(), as overlayfs and
  * cachefiles do with their kiocbs, with the caller's credentials, so the
  * LSM hooks and fanotify permission events see heapload's reads as they
@@ -54,6 +64,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/heapload.h>
@@ -66,6 +77,7 @@ static struct workqueue_struct *heapload_io_wq;
  * struct heapload_gather - one load in progress
  * @plan:	what to load, and the caller's credentials and cgroups
  * @view:	the batches are views of @plan->target, not allocated
+ * @vmap:	the batches are read through a vmap of their pages
  * @faults:	fault injection snapshot, taken when the load starts
  * @pending:	references: one of the caller, one per queued batch
  * @all_done:	completed when @pending drops to zero
@@ -99,6 +111,7 @@ static struct workqueue_struct *heapload_io_wq;
 struct heapload_gather {
 	struct heapload_plan *plan;
 	bool view;
+	bool vmap;
 	struct heapload_faults faults;
 
 	atomic_t pending;
@@ -138,6 +151,10 @@ struct heapload_gather {
  * @g:		the load
  * @chunks:	the batch's memory, also its bio_vec array
  * @off:	offset of the batch in the buffer
+ * @vaddr:	with batch_mapping=vmap, the vmap of its pages while its
+ *		reads are in flight; else NULL
+ * @unmap_work:	unmaps @vaddr once the reads have ended (the last one
+ *		may end in interrupt context, where vunmap() may not run)
  * @reqs:	read requests in flight, plus one while submitting
  * @done:	every read of the batch has ended (or was given up)
  */
@@ -147,6 +164,8 @@ struct heapload_batch {
 	struct heapload_gather *g;
 	struct heapload_chunks chunks;
 	size_t off;
+	void *vaddr;
+	struct work_struct unmap_work;
 	atomic_t reqs;
 	bool done;
 };
@@ -157,6 +176,7 @@ struct heapload_batch {
  * @batch:	the batch it reads part of
  * @seg:	the segment it reads part of
  * @need:	bytes that must come back; fewer only past the segment's end
+ * @kvec:	the range of the batch's vmap it reads into (batch_mapping=vmap)
  * @ref:	one reference of the submitter, one of the completion
  * @res:	the read's result, set by the completion
  * @completed:	@res is set
@@ -174,6 +194,7 @@ struct heapload_req {
 	struct heapload_batch *batch;
 	const struct heapload_seg *seg;
 	size_t need;
+	struct kvec kvec;
 	refcount_t ref;
 	long res;
 	bool completed;
@@ -196,13 +217,11 @@ static void heapload_gather_put(struct heapload_gather *g)
 		complete(&g->all_done);
 }
 
-/* The last reference of a batch: it is read (or given up). */
-static void heapload_batch_put(struct heapload_batch *batch)
+/* Every read of a batch has ended (or was given up). */
+static void heapload_batch_ended(struct heapload_batch *batch)
 {
 	struct heapload_gather *g = batch->g;
 
-	if (!atomic_dec_and_test(&batch->reqs))
-		return;
 	atomic64_sub(batch->chunks.bytes, &heapload_stats.inflight_bytes);
 	/* Before the load's reference goes: the caller waits for that. */
 	smp_store_release(&batch->done, true);
@@ -214,6 +233,64 @@ static void heapload_batch_put(struct heapload_batch *batch)
 		atomic_dec(&g->slots);
 	wake_up(&g->wq);
 	heapload_gather_put(g);
+}
+
+static void heapload_batch_unmap_work(struct work_struct *work)
+{
+	struct heapload_batch *batch = container_of(work, struct heapload_batch,
+						    unmap_work);
+
+	vunmap(batch->vaddr);
+	batch->vaddr = NULL;
+	heapload_batch_ended(batch);
+}
+
+/*
+ * The last reference of a batch: it is read (or given up). May run in
+ * interrupt context: a vmap'd batch is unmapped from the workqueue.
+ */
+static void heapload_batch_put(struct heapload_batch *batch)
+{
+	if (!atomic_dec_and_test(&batch->reqs))
+		return;
+	if (batch->vaddr)
+		queue_work(heapload_io_wq, &batch->unmap_work);
+	else
+		heapload_batch_ended(batch);
+}
+
+/*
+ * batch_mapping=vmap: map the batch's pages into one kernel range, which
+ * its reads fill through ITER_KVEC iterators. 0 or -ENOMEM.
+ */
+static int heapload_batch_vmap(struct heapload_gather *g,
+			       struct heapload_batch *batch)
+{
+	unsigned long n = batch->chunks.bytes >> PAGE_SHIFT, k = 0, j;
+	struct page **pages;
+	unsigned int i;
+
+	if (IS_ENABLED(HEAPLOAD_DEBUG) && g->faults.vmap_fail)
+		return -ENOMEM;
+	if (n > UINT_MAX)
+		return -ENOMEM;		/* vmap() counts pages in an int */
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	/* Chunks are whole pages at offset 0; a chunk's pages are contiguous. */
+	for (i = 0; i < batch->chunks.nr; i++) {
+		const struct bio_vec *bv = &batch->chunks.bv[i];
+		unsigned long pfn = page_to_pfn(bv->bv_page);
+
+		for (j = 0; j < bv->bv_len >> PAGE_SHIFT; j++)
+			pages[k++] = pfn_to_page(pfn + j);
+	}
+	batch->vaddr = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	if (!batch->vaddr)
+		return -ENOMEM;
+	atomic64_inc(&heapload_stats.vmapped_batches);
+	return 0;
 }
 
 /*
@@ -346,10 +423,16 @@ static void heapload_batch_submit(struct heapload_batch *batch,
 	req->completed = false;
 	refcount_set(&req->ref, 2);
 
-	iov_iter_bvec(&iter, ITER_DEST, batch->chunks.bv, batch->chunks.nr,
-		      batch->chunks.bytes);
-	iov_iter_advance(&iter, pos - batch->off);
-	iov_iter_truncate(&iter, len);
+	if (batch->vaddr) {
+		req->kvec.iov_base = batch->vaddr + (pos - batch->off);
+		req->kvec.iov_len = len;
+		iov_iter_kvec(&iter, ITER_DEST, &req->kvec, 1, len);
+	} else {
+		iov_iter_bvec(&iter, ITER_DEST, batch->chunks.bv,
+			      batch->chunks.nr, batch->chunks.bytes);
+		iov_iter_advance(&iter, pos - batch->off);
+		iov_iter_truncate(&iter, len);
+	}
 
 	/* Our choice of direct or buffered, whatever O_DIRECT the fd has. */
 	init_sync_kiocb(&req->iocb, seg->file);
@@ -379,6 +462,7 @@ static void heapload_batch_work(struct work_struct *work)
 	u64 start = batch->off, end = start + batch->chunks.bytes;
 	const struct cred *old_cred;
 	struct mem_cgroup *old_memcg;
+	int ret;
 	u32 i;
 
 	/*
@@ -392,6 +476,11 @@ static void heapload_batch_work(struct work_struct *work)
 	old_cred = override_creds(plan->cred);
 	old_memcg = set_active_memcg(plan->memcg);
 	kthread_associate_blkcg(plan->blkcg_css);
+	if (g->vmap && !READ_ONCE(g->abort)) {
+		ret = heapload_batch_vmap(g, batch);
+		if (ret)
+			heapload_gather_fail(g, ret, NULL);
+	}
 	/* Each segment the batch covers, in requests of its io_bytes. */
 	for (i = 0; i < plan->nr; i++) {
 		const struct heapload_seg *seg = &plan->segs[i];
@@ -739,6 +828,7 @@ static struct heapload_batch *heapload_batch_new(struct heapload_gather *g,
 	batch->g = g;
 	batch->off = off;
 	INIT_WORK(&batch->work, heapload_batch_work);
+	INIT_WORK(&batch->unmap_work, heapload_batch_unmap_work);
 	spin_lock(&g->lock);
 	list_for_each_entry_reverse(pos, &g->batches, node)
 		if (pos->off < off)
@@ -973,6 +1063,27 @@ static size_t heapload_gather_grid(struct heapload_gather *g,
 	return allocated;
 }
 
+/*
+ * Whether a load reads through vmaps of its batches: batch_mapping=vmap,
+ * a heap whose pages may have a CPU mapping (not the restricted heap, nor
+ * a load into one of its buffers), and a kernel that can do direct I/O
+ * into a kvec iterator if a segment is direct. Else through bvec, as when
+ * batch_mapping=bvec.
+ */
+static bool heapload_gather_vmap(struct heapload_heap *heap,
+				 const struct heapload_plan *plan)
+{
+	u32 i;
+
+	if (READ_ONCE(heapload_tunables.batch_mapping) != HEAPLOAD_MAPPING_VMAP ||
+	    heap->ops->restrict_buf)
+		return false;
+	for (i = 0; i < plan->nr; i++)
+		if (plan->segs[i].direct && !hl_kvec_direct_io())
+			return false;
+	return true;
+}
+
 /**
  * heapload_gather_load() - fill a buffer from files, allocation overlapped
  * @heap:	heap to allocate from (unused with @plan->target)
@@ -1019,6 +1130,7 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 	}
 
 	g->heap = heap;
+	g->vmap = heapload_gather_vmap(heap, plan);
 	if (!plan->target)
 		threads = heapload_alloc_threads(heap, len, batch_bytes,
 						 plan->nid, max_inflight);

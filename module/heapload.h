@@ -216,6 +216,8 @@ struct heapload_attachment {
  *		allocation right now
  * @parallel_allocs: loads and allocations in which more than one thread
  *		allocated
+ * @vmapped_batches: gather batches read through a vmap of their pages
+ *		(batch_mapping=vmap)
  */
 struct heapload_stats {
 	atomic64_t allocated_bytes;
@@ -226,6 +228,7 @@ struct heapload_stats {
 	atomic64_t inflight_bytes;
 	atomic_t alloc_workers;
 	atomic64_t parallel_allocs;
+	atomic64_t vmapped_batches;
 };
 extern struct heapload_stats heapload_stats;
 
@@ -239,6 +242,8 @@ extern struct heapload_stats heapload_stats;
  * @restricted_pool_mb: capacity of the restricted heap's pool, MiB
  * @alloc_threads: most threads one allocation uses; 0: chosen from the
  *		CPUs (see heapload_alloc_threads())
+ * @batch_mapping: how a load's reads reach a gather batch's pages,
+ *		HEAPLOAD_MAPPING_*
  */
 struct heapload_tunables {
 	unsigned int max_alloc_mb;
@@ -247,8 +252,19 @@ struct heapload_tunables {
 	unsigned int io_size_kb;
 	unsigned int restricted_pool_mb;
 	unsigned int alloc_threads;
+	unsigned int batch_mapping;
 };
 extern struct heapload_tunables heapload_tunables;
+
+/*
+ * batch_mapping: HEAPLOAD_MAPPING_BVEC reads into an ITER_BVEC over the
+ * batch's pages; HEAPLOAD_MAPPING_VMAP maps the batch with vmap() and
+ * reads into an ITER_KVEC over that range (gather.c).
+ */
+enum {
+	HEAPLOAD_MAPPING_BVEC,
+	HEAPLOAD_MAPPING_VMAP,
+};
 
 /**
  * struct heapload_faults - fault injection from debugfs, test builds only
@@ -261,6 +277,8 @@ extern struct heapload_tunables heapload_tunables;
  *		lets go of the request (see gather.c)
  * @alloc_thread: @alloc_after applies in this allocating thread only (1:
  *		the caller, 2 and up: the helpers); 0: in any
+ * @vmap_fail:	the vmap() of every gather batch fails
+ *		(batch_mapping=vmap)
  */
 struct heapload_faults {
 	u64 alloc_after;
@@ -268,6 +286,7 @@ struct heapload_faults {
 	u64 read_short_after;
 	u64 read_error_after;
 	bool race_after_submit;
+	bool vmap_fail;
 };
 #ifdef HEAPLOAD_DEBUG
 extern struct heapload_faults heapload_faults;

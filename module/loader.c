@@ -786,6 +786,15 @@ HEAPLOAD_STAT_ATTR(loaded_bytes, atomic64_read);
 HEAPLOAD_STAT_ATTR(inflight_bytes, atomic64_read);
 HEAPLOAD_STAT_ATTR(alloc_workers, atomic_read);
 HEAPLOAD_STAT_ATTR(parallel_allocs, atomic64_read);
+HEAPLOAD_STAT_ATTR(vmapped_batches, atomic64_read);
+
+/* Whether batch_mapping=vmap also applies to direct loads here. */
+static ssize_t vmap_direct_io_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", hl_kvec_direct_io());
+}
+static DEVICE_ATTR_RO(vmap_direct_io);
 
 static ssize_t registration_show(struct device *dev,
 				 struct device_attribute *attr, char *buf)
@@ -804,6 +813,8 @@ static struct attribute *heapload_attrs[] = {
 	&dev_attr_inflight_bytes.attr,
 	&dev_attr_alloc_workers.attr,
 	&dev_attr_parallel_allocs.attr,
+	&dev_attr_vmapped_batches.attr,
+	&dev_attr_vmap_direct_io.attr,
 	NULL,
 };
 

@@ -9,6 +9,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/string.h>
 
 #include "heapload.h"
 
@@ -63,6 +64,43 @@ HEAPLOAD_PARAM(alloc_threads, 0, 64, 1,
 	       "Most threads one allocation or load allocates on (0-64): 0 = chosen from the CPUs (default), 1 = the caller's only");
 
 /*
+ * batch_mapping: "bvec" (default) or "vmap", as in heapload_tunables; the
+ * names are ABI (Documentation/ABI/testing/sysfs-module-heapload).
+ */
+static const char * const heapload_mapping_names[] = {
+	[HEAPLOAD_MAPPING_BVEC] = "bvec",
+	[HEAPLOAD_MAPPING_VMAP] = "vmap",
+};
+
+static int batch_mapping_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(heapload_mapping_names, val);
+
+	if (i < 0)
+		return -EINVAL;
+	if (i == HEAPLOAD_MAPPING_VMAP && !hl_kvec_direct_io())
+		pr_notice("batch_mapping=vmap: this kernel cannot read direct I/O into a vmap'd batch; direct loads read through bvec\n");
+	WRITE_ONCE(*(unsigned int *)kp->arg, i);
+	return 0;
+}
+
+static int batch_mapping_get(char *buf, const struct kernel_param *kp)
+{
+	unsigned int i = READ_ONCE(*(unsigned int *)kp->arg);
+
+	return scnprintf(buf, PAGE_SIZE, "%s\n", heapload_mapping_names[i]);
+}
+
+static const struct kernel_param_ops batch_mapping_ops = {
+	.set = batch_mapping_set,
+	.get = batch_mapping_get,
+};
+module_param_cb(batch_mapping, &batch_mapping_ops,
+		&heapload_tunables.batch_mapping, 0644);
+MODULE_PARM_DESC(batch_mapping,
+		 "How loads read into a gather batch: bvec (default, the batch's pages) or vmap (a vmap of them)");
+
+/*
  * Init order. While the module initialises, its files can already be
  * opened (try_module_get() succeeds on a module still coming up), and a
  * failed init frees the module whatever such files still hold: so
@@ -110,14 +148,15 @@ static int __init heapload_init(void)
 			ret);
 	heapload_debug_init();
 
-	pr_info("version %s loaded: heaps through %s, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u restricted_pool_mb=%u alloc_threads=%u\n",
+	pr_info("version %s loaded: heaps through %s, max_alloc_mb=%u gather_batch_mb=%u max_inflight_batches=%u io_size_kb=%u restricted_pool_mb=%u alloc_threads=%u batch_mapping=%s\n",
 		HEAPLOAD_VERSION, heapload_heap_registration,
 		heapload_tunables.max_alloc_mb,
 		heapload_tunables.gather_batch_mb,
 		heapload_tunables.max_inflight_batches,
 		heapload_tunables.io_size_kb,
 		heapload_tunables.restricted_pool_mb,
-		heapload_tunables.alloc_threads);
+		heapload_tunables.alloc_threads,
+		heapload_mapping_names[heapload_tunables.batch_mapping]);
 	return 0;
 
 err_nodes:

@@ -55,6 +55,22 @@ static inline struct class *hl_class_create(const char *name)
 #endif
 
 /*
+ * Can direct I/O read into an ITER_KVEC over vmap'd pages? Since v6.3 the
+ * block layer takes a direct read's pages with iov_iter_extract_pages(),
+ * which accepts kvec iterators (see probes/iov_iter_extract_pages.c);
+ * before, it refused them with -EFAULT. File systems whose direct I/O
+ * does not go through the block layer (NFS, FUSE) may refuse them still.
+ */
+static inline bool hl_kvec_direct_io(void)
+{
+#ifdef HL_HAVE_IOV_ITER_EXTRACT_PAGES
+	return true;
+#else
+	return false;
+#endif
+}
+
+/*
  * Symbol namespaces: a bare identifier up to v6.12, a string literal since
  * v6.13. HL_MODULE_IMPORT_NS(NS) takes the bare name and works on both,
  * e.g. HL_MODULE_IMPORT_NS(DMA_BUF_HEAP) for dma_heap_add() where it is

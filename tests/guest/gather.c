@@ -10,6 +10,11 @@
  * checked byte for byte against its file, and its tail for zeroes,
  * through an mmap of the dma-buf.
  *
+ * The loading tests run twice: with batch_mapping=bvec, then, named
+ * vmap_*, with batch_mapping=vmap (gather batches read through a vmap of
+ * their pages); tests of their own check that vmap is used where the
+ * kernel can, and its parameter and failure.
+ *
  * Changes module parameters and debugfs knobs; each test puts back what
  * it changed when it ends, failed or not, and the last tests check that
  * they all read as before. Needs root and the files of $HL_DATA
@@ -35,6 +40,8 @@
 #define HL_STAT_INFLIGHT	HL_STATS_DIR "/inflight_bytes"
 #define HL_STAT_WORKERS		HL_STATS_DIR "/alloc_workers"
 #define HL_STAT_PARALLEL	HL_STATS_DIR "/parallel_allocs"
+#define HL_STAT_VMAPPED		HL_STATS_DIR "/vmapped_batches"
+#define HL_STAT_VMAP_DIRECT	HL_STATS_DIR "/vmap_direct_io"
 
 #define D			HEAPLOAD_LOAD_DIRECT
 #define B			HEAPLOAD_LOAD_BUFFERED
@@ -70,6 +77,8 @@ enum knob_id {
 	K_FAULT_SHORT,
 	K_FAULT_ERROR,
 	K_RACE,
+	K_MAPPING,
+	K_FAULT_VMAP,
 	K_NR
 };
 
@@ -89,6 +98,8 @@ static struct hl_knob knob_table[K_NR] = {
 	[K_FAULT_ERROR] = { "fault_read_error_after",
 			    HL_DEBUG_DIR "/fault_read_error_after" },
 	[K_RACE] = { "race_after_submit", HL_DEBUG_DIR "/race_after_submit" },
+	[K_MAPPING] = { "batch_mapping", HL_PARAM_DIR "batch_mapping" },
+	[K_FAULT_VMAP] = { "fault_vmap", HL_DEBUG_DIR "/fault_vmap" },
 };
 
 /* Older modules lack gathered loading or debugfs: a missing knob skips. */
@@ -1680,6 +1691,170 @@ static int t_counters_rejected(const void *arg)
 	return KTAP_PASS;
 }
 
+/* ---- batch_mapping ---- */
+
+/* Set batch_mapping to @mapping; a ktap result (skip on older modules). */
+static int set_mapping(const char *mapping)
+{
+	const struct hl_knob *k = &knob_table[K_MAPPING];
+	int e;
+
+	if (!k->present)
+		return ktap_skip("no %s: heapload before 0.7.0", k->path);
+	e = hl_knob_write(&knobs, K_MAPPING, mapping);
+	if (e == EACCES || e == EPERM)
+		return ktap_skip("writing batch_mapping needs root");
+	if (e)
+		return ktap_fail("writing batch_mapping=%s: %s", mapping,
+				 hl_errname(e));
+	return KTAP_PASS;
+}
+
+static int param_mapping_reads(const char *want)
+{
+	char buf[32];
+	int e = hl_read_word(knob_table[K_MAPPING].path, buf, sizeof(buf));
+
+	if (e)
+		return ktap_fail("reading batch_mapping: %s", hl_errname(e));
+	if (strcmp(buf, want))
+		return ktap_fail("batch_mapping reads \"%s\", expected \"%s\"",
+				 buf, want);
+	return KTAP_PASS;
+}
+
+static int t_param_mapping(const void *arg)
+{
+	static const char *const bad[] = { "vma", "vmapx", "BVEC", "1", "bvec vmap" };
+	size_t i;
+	int r, e;
+
+	(void)arg;
+	r = set_mapping("vmap");
+	if (!r)
+		r = param_mapping_reads("vmap");
+	for (i = 0; !r && i < ARRAY_LEN(bad); i++) {
+		e = hl_knob_write(&knobs, K_MAPPING, bad[i]);
+		if (e != EINVAL)
+			return ktap_fail("writing \"%s\" to batch_mapping: %s, expected EINVAL",
+					 bad[i], hl_errname(e));
+		r = param_mapping_reads("vmap");
+	}
+	if (!r)
+		r = set_mapping("bvec\n");
+	if (!r)
+		r = param_mapping_reads("bvec");
+	return r;
+}
+
+/*
+ * A load of 8m in 1 MiB batches with batch_mapping @arg's mapping and
+ * mode: verified, and vmapped_batches moved by its batches where vmap
+ * applies (buffered; direct where vmap_direct_io reads 1), else not.
+ */
+struct mapping_case {
+	const char *mapping;
+	uint32_t flags;
+};
+
+static int t_mapping_used(const void *arg)
+{
+	const struct mapping_case *c = arg;
+	uint64_t v0, v1, direct_ok = 0;
+	struct heapload_load l;
+	bool want;
+	int r;
+
+	r = set_mapping(c->mapping);
+	if (!r)
+		r = read_stat(HL_STAT_VMAP_DIRECT, &direct_ok);
+	if (!r)
+		r = hl_knob_set(&knobs, K_BATCH, 1);
+	if (!r)
+		r = read_stat(HL_STAT_VMAPPED, &v0);
+	if (!r)
+		r = load_verify("8m", c->flags, 0, &l);
+	if (!r)
+		r = read_stat(HL_STAT_VMAPPED, &v1);
+	if (r)
+		return r;
+	want = !strcmp(c->mapping, "vmap") && (c->flags == B || direct_ok);
+	ktap_print_msg("%s %s load: %u batches, vmapped_batches +%" PRIu64
+		       " (vmap_direct_io %" PRIu64 ")", c->mapping,
+		       mode_name(c->flags), l.batches, v1 - v0, direct_ok);
+	if (l.batches < 2)
+		return ktap_fail("%u batches for 8m with gather_batch_mb=1",
+				 l.batches);
+	if (v1 - v0 != (want ? l.batches : 0))
+		return ktap_fail("vmapped_batches +%" PRIu64 ", expected +%u",
+				 v1 - v0, want ? l.batches : 0);
+	return KTAP_PASS;
+}
+
+static const struct mapping_case map_vmap_b = { "vmap", B },
+	map_vmap_d = { "vmap", D }, map_bvec_b = { "bvec", B },
+	map_bvec_d = { "bvec", D };
+
+/* The restricted heap's pages get no CPU mapping, vmap or not. */
+static int t_mapping_restricted(const void *arg)
+{
+	uint64_t v0, v1;
+	struct heapload_load l;
+	struct data d;
+	int r, e;
+
+	(void)arg;
+	if (access("/dev/dma_heap/heapload,restricted", F_OK))
+		return ktap_skip("no heapload,restricted heap");
+	r = set_mapping("vmap");
+	if (!r)
+		r = hl_knob_set(&knobs, K_BATCH, 1);
+	if (!r)
+		r = read_stat(HL_STAT_VMAPPED, &v0);
+	if (!r)
+		r = data_open("8m", &d);
+	if (r)
+		return r;
+	hl_load_init(&l, d.fd, D, 0, 0);
+	snprintf(l.heap, sizeof(l.heap), "heapload,restricted");
+	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
+	close(d.fd);
+	if (e == ENOMEM)
+		return ktap_skip("the restricted heap has no 8 MiB free");
+	if (e)
+		return ktap_fail("direct load of 8m into heapload,restricted: %s",
+				 hl_errname(e));
+	close(l.dmabuf_fd);
+	r = read_stat(HL_STAT_VMAPPED, &v1);
+	if (!r && v1 != v0)
+		return ktap_fail("vmapped_batches +%" PRIu64 " for a restricted load, expected +0",
+				 v1 - v0);
+	return r;
+}
+
+/* vmap() of a batch fails: ENOMEM, nothing left behind, counted once. */
+static const struct fault_case fault_vmap_case =
+	FAULT("fault_vmap", K_FAULT_VMAP, 1, B, BATCH(16), EXPECT(ENOMEM));
+
+static int t_fault_vmap(const void *arg)
+{
+	int r = set_mapping("vmap");
+
+	(void)arg;
+	return r ? r : t_fault_case(&fault_vmap_case);
+}
+
+static const struct hl_test mapping_tests[] = {
+	{ "param_batch_mapping_accepts_bvec_and_vmap_only", t_param_mapping, NULL },
+	{ "vmap_buffered_load_reads_through_vmap", t_mapping_used, &map_vmap_b },
+	{ "vmap_direct_load_through_vmap_where_the_kernel_can",
+	  t_mapping_used, &map_vmap_d },
+	{ "bvec_buffered_load_maps_nothing", t_mapping_used, &map_bvec_b },
+	{ "bvec_direct_load_maps_nothing", t_mapping_used, &map_bvec_d },
+	{ "vmap_restricted_load_maps_nothing", t_mapping_restricted, NULL },
+	{ "fault_vmap_enomem_no_leak", t_fault_vmap, NULL },
+};
+
 /* ---- the end ---- */
 
 static int t_knobs_restored(const void *arg)
@@ -1740,9 +1915,49 @@ static int t_present(void)
 	return ktap_skip("%s", hl_precondition_why);
 }
 
+/*
+ * The pass of the loading tests: batch_mapping for each test, and the
+ * prefix of their names (none for the first pass).
+ */
+struct pass {
+	const char *mapping;
+	const char *prefix;
+};
+
+static const struct pass passes[] = { { "bvec", "" }, { "vmap", "vmap_" } };
+static const struct pass *pass = &passes[0];
+
+struct in_pass {
+	int (*fn)(const void *);
+	const void *arg;
+};
+
+/* A test of the pass: its batch_mapping first (an older module: as is). */
+static int t_in_pass(const void *arg)
+{
+	const struct in_pass *t = arg;
+	int r = KTAP_PASS;
+
+	if (knob_table[K_MAPPING].present || pass != &passes[0])
+		r = set_mapping(pass->mapping);
+	return r ? r : t->fn(t->arg);
+}
+
 static void run(const char *name, int (*fn)(const void *), const void *arg)
 {
-	hl_knobs_run(&knobs, name, fn, arg);
+	struct in_pass t = { fn, arg };
+	char full[128];
+
+	snprintf(full, sizeof(full), "%s%s", pass->prefix, name);
+	hl_knobs_run(&knobs, full, t_in_pass, &t);
+}
+
+static void run_table(const struct hl_test *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		run(t[i].name, t[i].fn, t[i].arg);
 }
 
 int main(void)
@@ -1752,27 +1967,35 @@ int main(void)
 	size_t i;
 
 	ktap_print_header();
-	ktap_set_plan(1 + ARRAY_LEN(gather_cases) + ARRAY_LEN(fault_cases) +
-		      ARRAY_LEN(param_cases) + ARRAY_LEN(tail_cases) +
-		      ARRAY_LEN(extra_tests) + ARRAY_LEN(parallel_cases) +
-		      ARRAY_LEN(parallel_tests) + ARRAY_LEN(final_tests));
+	ktap_set_plan(1 + ARRAY_LEN(passes) *
+		      (ARRAY_LEN(gather_cases) + ARRAY_LEN(fault_cases) +
+		       ARRAY_LEN(tail_cases) + ARRAY_LEN(extra_tests) +
+		       ARRAY_LEN(parallel_cases) + ARRAY_LEN(parallel_tests)) +
+		      ARRAY_LEN(param_cases) + ARRAY_LEN(mapping_tests) +
+		      ARRAY_LEN(final_tests));
 	ktap_print_msg("test data in %s", hl_data_dir());
 	hl_knobs_save(&knobs);
 	for (i = 0; i < ARRAY_LEN(sigs); i++)
 		signal(sigs[i], on_fatal_signal);
 	ktap_report("gathered_loading_present", t_present());
-	for (i = 0; i < ARRAY_LEN(gather_cases); i++)
-		run(gather_cases[i].name, t_gather_case, &gather_cases[i]);
 	for (i = 0; i < ARRAY_LEN(param_cases); i++)
-		run(param_cases[i].name, t_param_case, &param_cases[i]);
-	hl_knobs_run_table(&knobs, extra_tests, ARRAY_LEN(extra_tests));
-	for (i = 0; i < ARRAY_LEN(fault_cases); i++)
-		run(fault_cases[i].name, t_fault_case, &fault_cases[i]);
-	for (i = 0; i < ARRAY_LEN(tail_cases); i++)
-		run(tail_cases[i].name, t_tail_case, &tail_cases[i]);
-	for (i = 0; i < ARRAY_LEN(parallel_cases); i++)
-		run(parallel_cases[i].name, t_parallel_exact, &parallel_cases[i]);
-	hl_knobs_run_table(&knobs, parallel_tests, ARRAY_LEN(parallel_tests));
+		hl_knobs_run(&knobs, param_cases[i].name, t_param_case,
+			     &param_cases[i]);
+	for (pass = passes; pass < passes + ARRAY_LEN(passes); pass++) {
+		for (i = 0; i < ARRAY_LEN(gather_cases); i++)
+			run(gather_cases[i].name, t_gather_case, &gather_cases[i]);
+		run_table(extra_tests, ARRAY_LEN(extra_tests));
+		for (i = 0; i < ARRAY_LEN(fault_cases); i++)
+			run(fault_cases[i].name, t_fault_case, &fault_cases[i]);
+		for (i = 0; i < ARRAY_LEN(tail_cases); i++)
+			run(tail_cases[i].name, t_tail_case, &tail_cases[i]);
+		for (i = 0; i < ARRAY_LEN(parallel_cases); i++)
+			run(parallel_cases[i].name, t_parallel_exact,
+			    &parallel_cases[i]);
+		run_table(parallel_tests, ARRAY_LEN(parallel_tests));
+	}
+	pass = &passes[0];
+	hl_knobs_run_table(&knobs, mapping_tests, ARRAY_LEN(mapping_tests));
 	hl_knobs_run_table(&knobs, final_tests, ARRAY_LEN(final_tests));
 	if (loader_fd >= 0)
 		close(loader_fd);

@@ -98,7 +98,9 @@ run_ended() {
 
 # The emulator itself, if PID is its parent.
 for _ in $(seq 50); do
-	read -r kids 2>/dev/null <"/proc/$pid/task/$pid/children" || kids=
+	kids=
+	# No newline after the list: read fails at its end, yet fills kids.
+	read -r kids 2>/dev/null <"/proc/$pid/task/$pid/children"
 	[ -z "$kids" ] || { pid=${kids%% *}; break; }
 	case $(<"/proc/$pid/comm") in qemu-system-*) break ;; esac
 	sleep 0.1

@@ -62,6 +62,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "libheapload.h"
+#include "util.h"
 
 #define DROP_CACHES	"/proc/sys/vm/drop_caches"
 #define MEMINFO		"/proc/meminfo"
@@ -120,20 +121,10 @@ static void params_load(void)
 
 	for (i = 0; i < P_COUNT; i++) {
 		struct param *p = &params[i];
-		ssize_t n;
-		int fd;
+		ssize_t n = hl_read_text(p->path, p->saved, sizeof(p->saved));
 
-		p->present = false;
-		fd = open(p->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, p->saved, sizeof(p->saved) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		p->saved[n] = '\0';
-		p->saved_len = (size_t)n;
-		p->present = true;
+		p->present = n > 0;
+		p->saved_len = n > 0 ? (size_t)n : 0;
 	}
 }
 

@@ -1095,24 +1095,12 @@ static int no_dots(const struct dirent *d)
 /* Read a small text file into buf without its trailing newlines. */
 static int read_text(const char *path, char *buf, size_t size)
 {
-	ssize_t n;
-	int fd;
+	ssize_t n = hl_read_text(path, buf, size);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	do {
-		n = read(fd, buf, size - 1);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
+	if (n < 0)
 		return (int)n;
-	}
-	close(fd);
 	while (n > 0 && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
+		buf[--n] = '\0';
 	return 0;
 }
 

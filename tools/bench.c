@@ -13,9 +13,16 @@
  *   heapload-sync             the loader, gather_batch_mb >= the file: all
  *                             pages allocated, then read (direct I/O)
  *   heapload-gather-direct    the loader with the module's parameters as
- *   heapload-gather-buffered  found at start, direct and buffered
+ *   heapload-gather-buffered  found at start, direct and buffered, but
+ *                             batch_mapping=bvec: reads into the batches'
+ *                             pages (ITER_BVEC)
  *   heapload-gather-direct-1t heapload-gather-direct with alloc_threads=1:
  *                             the caller's thread alone allocates
+ *   heapload-gather-direct-vmap    heapload-gather-direct and -buffered
+ *   heapload-gather-buffered-vmap  with batch_mapping=vmap: each batch read
+ *                             through a vmap of its pages (ITER_KVEC);
+ *                             failed unless the module's vmapped_batches
+ *                             counter grew by the load's batches
  *   heapload-gather-direct-sha256  heapload-gather-direct, the kernel
  *   heapload-gather-direct-xxh64   verifying the digest of the loaded
  *                             bytes (HEAPLOAD_LOAD_VERIFY); the expected
@@ -30,6 +37,11 @@
  *
  * The -1t methods are n/a on a module without the alloc_threads parameter
  * (before version 0.6.0), where every allocation is on one thread anyway.
+ * Every loader method runs with batch_mapping set to its mapping (the -vmap
+ * methods vmap, the others bvec) where the module has that parameter; the
+ * -vmap methods are n/a without it (before version 0.7.0), on the
+ * restricted heap, and heapload-gather-direct-vmap where the kernel cannot
+ * do direct I/O into a vmap'd batch (vmap_direct_io 0).
  *
  * Each timing starts once the file is open and ends when the data is in a
  * buffer held by an fd (mappings still in place); freeing is not timed.
@@ -62,6 +74,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "libheapload.h"
+#include "util.h"
 
 #define DROP_CACHES	"/proc/sys/vm/drop_caches"
 #define MEMINFO		"/proc/meminfo"
@@ -69,6 +82,9 @@
 #define SYSTEM_HEAP	"system"
 #define IO_CHUNK	(128U << 20)	/* bytes per read() / pread() call */
 #define CHECK_BYTES	4096U		/* compared at each end of a buffer */
+#define VMAPPED_BATCHES	HEAPLOAD_SYSFS_STATS "/vmapped_batches"
+#define VMAP_DIRECT_IO	HEAPLOAD_SYSFS_STATS "/vmap_direct_io"
+#define RESTRICTED_HEAP	HEAPLOAD_HEAP_PREFIX "restricted"
 
 /* ---- module parameters, restored at exit and on signals ---- */
 
@@ -78,6 +94,7 @@ enum bench_param {
 	P_IO_SIZE,
 	P_MAX_ALLOC,
 	P_ALLOC_THREADS,
+	P_BATCH_MAPPING,
 	P_UDMABUF_LIMIT,
 	P_COUNT,
 };
@@ -97,6 +114,7 @@ static struct param params[P_COUNT] = {
 	[P_IO_SIZE] = { .name = "io_size_kb", .path = HEAPLOAD_SYSFS_PARAMS "/io_size_kb" },
 	[P_MAX_ALLOC] = { .name = "max_alloc_mb", .path = HEAPLOAD_SYSFS_PARAMS "/max_alloc_mb" },
 	[P_ALLOC_THREADS] = { .name = "alloc_threads", .path = HEAPLOAD_SYSFS_PARAMS "/alloc_threads" },
+	[P_BATCH_MAPPING] = { .name = "batch_mapping", .path = HEAPLOAD_SYSFS_PARAMS "/batch_mapping" },
 	[P_UDMABUF_LIMIT] = { .name = "udmabuf size_limit_mb", .path = "/sys/module/udmabuf/parameters/size_limit_mb" },
 };
 
@@ -114,26 +132,29 @@ static int write_sysfs(const char *path, const char *val, size_t len)
 	return ret;
 }
 
+/* A number in sysfs; -ENODATA if the file holds none. */
+static int read_sysfs_u64(const char *path, uint64_t *val)
+{
+	char buf[32], *end;
+	ssize_t n = hl_read_text(path, buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	errno = 0;
+	*val = strtoull(buf, &end, 10);
+	return end == buf || errno ? -ENODATA : 0;
+}
+
 static void params_load(void)
 {
 	int i;
 
 	for (i = 0; i < P_COUNT; i++) {
 		struct param *p = &params[i];
-		ssize_t n;
-		int fd;
+		ssize_t n = hl_read_text(p->path, p->saved, sizeof(p->saved));
 
-		p->present = false;
-		fd = open(p->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, p->saved, sizeof(p->saved) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		p->saved[n] = '\0';
-		p->saved_len = (size_t)n;
-		p->present = true;
+		p->present = n > 0;
+		p->saved_len = n > 0 ? (size_t)n : 0;
 	}
 }
 
@@ -142,16 +163,27 @@ static uint64_t param_value(enum bench_param i)
 	return params[i].present ? strtoull(params[i].saved, NULL, 10) : 0;
 }
 
-static int param_set(enum bench_param i, uint64_t val)
+/* Write @val, a word such as "vmap", to parameter @i. */
+static int param_set_str(enum bench_param i, const char *val)
 {
 	char buf[32];
 	int n;
 
 	if (!params[i].present)
 		return -ENOENT;
-	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", val);
+	n = snprintf(buf, sizeof(buf), "%s\n", val);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -EINVAL;
 	params[i].changed = 1;
 	return write_sysfs(params[i].path, buf, (size_t)n);
+}
+
+static int param_set(enum bench_param i, uint64_t val)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, val);
+	return param_set_str(i, buf);
 }
 
 /* Async-signal-safe: only open, write and close, of values saved before. */
@@ -240,6 +272,7 @@ struct bench {
 	const char *normal_heap;
 	bool drop_all;		/* --drop-caches: the whole page cache */
 	bool cold;		/* each run starts without the file cached */
+	bool no_vmap_direct;	/* vmap_direct_io reads 0 */
 	char drop_note[192];
 	FILE *csv;
 	double *store;
@@ -695,14 +728,22 @@ static int m_load(struct run *r, bool direct, uint32_t alg)
  * Set module parameter @i to @val for one run (outside its timing); on
  * failure it is set back at once. param_end() sets it back after the run.
  */
-static int param_begin(struct run *r, enum bench_param i, uint64_t val)
+static int param_begin_str(struct run *r, enum bench_param i, const char *val)
 {
-	int ret = param_set(i, val);
+	int ret = param_set_str(i, val);
 
 	if (!ret)
 		return 0;
 	param_restore(i);
-	return rfail(r, -ret, "setting %s", params[i].name);
+	return rfail(r, -ret, "setting %s to %s", params[i].name, val);
+}
+
+static int param_begin(struct run *r, enum bench_param i, uint64_t val)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, val);
+	return param_begin_str(r, i, buf);
 }
 
 /* Set @i back; a run that went well (@ret 0) fails if that did not work. */
@@ -764,6 +805,35 @@ static int m_one_thread(struct run *r, enum hl_bench_method m)
 	return param_end(r, P_ALLOC_THREADS, ret);
 }
 
+/*
+ * heapload-gather-*-vmap, run with batch_mapping=vmap (run_method()): the
+ * module's count of vmap'd batches must grow by the load's batches, so
+ * that a load that quietly read through bvec does not pass for vmap.
+ */
+static int m_load_vmap(struct run *r, bool direct)
+{
+	uint64_t before, after;
+	uint32_t batches;
+	int ret;
+
+	ret = read_sysfs_u64(VMAPPED_BATCHES, &before);
+	if (ret)
+		return rfail(r, -ret, "reading " VMAPPED_BATCHES);
+	ret = m_load(r, direct, HEAPLOAD_DIGEST_NONE);
+	if (ret)
+		return ret;
+	ret = read_sysfs_u64(VMAPPED_BATCHES, &after);
+	if (ret)
+		return rfail(r, -ret, "reading " VMAPPED_BATCHES);
+	batches = r->s->res.batches;
+	if (!batches)
+		return rfail(r, 0, "batch_mapping=vmap, but the module did not report the load's batches");
+	if (after - before < batches)
+		return rfail(r, 0, "batch_mapping=vmap, yet %" PRIu64 " of %" PRIu32
+			     " batches were vmap'd", after - before, batches);
+	return 0;
+}
+
 static int m_odirect_floor(struct run *r)
 {
 	const struct bfile *f = r->f;
@@ -792,7 +862,7 @@ out_close:
 	return ret;
 }
 
-static int run_method(struct run *r, enum hl_bench_method m)
+static int run_method_as_set(struct run *r, enum hl_bench_method m)
 {
 	switch (m) {
 	case HL_BM_NORMAL:
@@ -808,12 +878,16 @@ static int run_method(struct run *r, enum hl_bench_method m)
 	case HL_BM_GATHER_DIRECT_1T:
 	case HL_BM_ALLOC_ONLY_1T:
 		return m_one_thread(r, m);
+	case HL_BM_GATHER_DIRECT_VMAP:
+		return m_load_vmap(r, true);
 	case HL_BM_GATHER_SHA256:
 		return m_load(r, true, HEAPLOAD_DIGEST_SHA256);
 	case HL_BM_GATHER_XXH64:
 		return m_load(r, true, HEAPLOAD_DIGEST_XXH64);
 	case HL_BM_GATHER_BUFFERED:
 		return m_load(r, false, HEAPLOAD_DIGEST_NONE);
+	case HL_BM_GATHER_BUFFERED_VMAP:
+		return m_load_vmap(r, false);
 	case HL_BM_ALLOC_ONLY:
 		return m_alloc_only(r);
 	case HL_BM_ODIRECT_FLOOR:
@@ -821,6 +895,48 @@ static int run_method(struct run *r, enum hl_bench_method m)
 	default:
 		return rfail(r, EINVAL, "method %d", m);
 	}
+}
+
+/*
+ * How method @m's loads reach the batches' pages: "vmap" for the -vmap
+ * methods, "bvec" for the other loader methods (and every load of a
+ * module without batch_mapping), NULL for the methods without the loader.
+ */
+static const char *method_mapping(enum hl_bench_method m)
+{
+	switch (m) {
+	case HL_BM_GATHER_DIRECT_VMAP:
+	case HL_BM_GATHER_BUFFERED_VMAP:
+		return "vmap";
+	case HL_BM_SYNC:
+	case HL_BM_GATHER_DIRECT:
+	case HL_BM_GATHER_DIRECT_1T:
+	case HL_BM_GATHER_SHA256:
+	case HL_BM_GATHER_XXH64:
+	case HL_BM_GATHER_BUFFERED:
+		return "bvec";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Run method @m, a loader method with batch_mapping set to its mapping
+ * for the run and set back after, so that a module loaded with
+ * batch_mapping=vmap does not change what the bvec methods measure.
+ */
+static int run_method(struct run *r, enum hl_bench_method m)
+{
+	const char *mapping = method_mapping(m);
+	int ret;
+
+	if (!mapping || !params[P_BATCH_MAPPING].present)
+		return run_method_as_set(r, m);
+	ret = param_begin_str(r, P_BATCH_MAPPING, mapping);
+	if (ret)
+		return ret;
+	ret = run_method_as_set(r, m);
+	return param_end(r, P_BATCH_MAPPING, ret);
 }
 
 /* ---- results ---- */
@@ -876,6 +992,14 @@ static void put_num(double v, int width, int decimals)
 	printf(" %*s", width, text[0] ? text : "-");
 }
 
+/* The mapping column: bvec or vmap for the loader's methods, else "-". */
+static const char *mapping_column(enum hl_bench_method m)
+{
+	const char *mapping = method_mapping(m);
+
+	return mapping ? mapping : "-";
+}
+
 static const char *status_name(enum cell_status st)
 {
 	return st == ST_OK ? "ok" : st == ST_NA ? "n/a" : "failed";
@@ -912,17 +1036,17 @@ static void print_table(const struct bench *b, const struct bfile *f)
 
 	printf("\n== %s: %" PRIu64 " bytes (%.1f MiB), %u run%s ==\n", f->path, f->len,
 	       (double)f->len / 1048576.0, b->a->runs, b->a->runs == 1 ? "" : "s");
-	printf("%-25s %8s %8s %8s %8s %7s %7s %9s %9s %7s %7s %7s %7s %8s %7s\n",
+	printf("%-29s %8s %8s %8s %8s %7s %7s %9s %9s %7s %7s %7s %7s %8s %7s %7s\n",
 	       "method", "median_s", "min_s", "max_s", "MB/s", "xnormal", "xfloor",
 	       "cache_MiB", "shmem_MiB", "alloc_s", "io_s", "total_s", "batches",
-	       "inflight", "threads");
+	       "inflight", "threads", "mapping");
 	for (m = 0; m < HL_BM_COUNT; m++) {
 		const struct cell *c = &f->cells[m];
 		double t = c->sum[S_SECS].median;
 
 		if (c->status == ST_UNUSED)
 			continue;
-		printf("%-25s", hl_bench_method_name(m));
+		printf("%-29s", hl_bench_method_name(m));
 		if (c->status == ST_NA) {
 			printf(" n/a (%s)\n", c->note);
 			continue;
@@ -945,6 +1069,7 @@ static void print_table(const struct bench *b, const struct bfile *f)
 		put_num(c->sum[S_BATCHES].median, 7, 0);
 		put_num(c->sum[S_INFLIGHT].median, 8, 0);
 		put_num(c->sum[S_THREADS].median, 7, 0);
+		printf(" %7s", mapping_column(m));
 		if (c->note[0])
 			printf("  (%s)", c->note);
 		printf("\n");
@@ -955,10 +1080,11 @@ static void print_table(const struct bench *b, const struct bfile *f)
 	fflush(stdout);
 }
 
+/* The note stays last: it alone may hold commas (quoted). */
 static const char *const csv_columns =
 	"file,bytes,method,status,runs,median_s,min_s,max_s,mb_s,ratio_normal,"
 	"ratio_floor,floor_s,cache_mib,shmem_mib,alloc_s,io_s,total_s,batches,"
-	"max_inflight,alloc_threads,verified,cache_dropped,note";
+	"max_inflight,alloc_threads,verified,cache_dropped,mapping,note";
 
 static void csv_put(FILE *out, const char *text, bool last)
 {
@@ -1009,6 +1135,7 @@ static void write_csv(const struct bench *b, const struct bfile *f)
 				s <= S_SHMEM ? 1 : s <= S_TOTAL ? 6 : 1);
 		csv_put(out, !ok ? "" : c->verified ? "yes" : "no", false);
 		csv_put(out, b->cold ? "yes" : "no", false);
+		csv_put(out, mapping_column(m), false);
 		csv_put(out, c->note, true);
 	}
 	fflush(out);
@@ -1019,6 +1146,24 @@ static void write_csv(const struct bench *b, const struct bfile *f)
 static bool file_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
+}
+
+/* Why a parameter is missing: @why, or that the module is not loaded. */
+static const char *no_param(const char *why)
+{
+	return file_exists(HEAPLOAD_SYSFS_PARAMS) ? why : "heapload module not loaded";
+}
+
+/* Why a -vmap method (@direct: heapload-gather-direct-vmap) cannot run, or NULL. */
+static const char *vmap_unavailable(const struct bench *b, bool direct)
+{
+	if (!params[P_BATCH_MAPPING].present)
+		return no_param("the module has no batch_mapping parameter (before 0.7.0)");
+	if (!strcmp(b->a->heap, RESTRICTED_HEAP))
+		return "the restricted heap always reads through bvec";
+	if (direct && b->no_vmap_direct)
+		return "this kernel cannot do direct I/O into a vmap'd batch: direct loads read through bvec";
+	return NULL;
 }
 
 static int bench_file_setup(struct bench *b, struct bfile *f, const char *path,
@@ -1065,8 +1210,15 @@ static int bench_file_setup(struct bench *b, struct bfile *f, const char *path,
 		    !params[P_ALLOC_THREADS].present) {
 			c->status = ST_NA;
 			snprintf(c->note, sizeof(c->note), "skipped: %s",
-				 !file_exists(HEAPLOAD_SYSFS_PARAMS) ? "heapload module not loaded" :
-				 "the module has no alloc_threads parameter (before 0.6.0; one allocating thread anyway)");
+				 no_param("the module has no alloc_threads parameter (before 0.6.0; one allocating thread anyway)"));
+		}
+		if (m == HL_BM_GATHER_DIRECT_VMAP || m == HL_BM_GATHER_BUFFERED_VMAP) {
+			const char *why = vmap_unavailable(b, m == HL_BM_GATHER_DIRECT_VMAP);
+
+			if (why) {
+				c->status = ST_NA;
+				snprintf(c->note, sizeof(c->note), "skipped: %s", why);
+			}
 		}
 	}
 	return 0;
@@ -1195,6 +1347,7 @@ int hl_cmd_bench(const struct hl_args *a)
 	struct bfile *files;
 	unsigned int i, m;
 	int ret = HL_EXIT_OK;
+	uint64_t val;
 
 	files = calloc(a->nfiles, sizeof(*files));
 	b.store = calloc((size_t)a->nfiles * HL_BM_COUNT * S_COUNT * a->runs,
@@ -1206,6 +1359,7 @@ int hl_cmd_bench(const struct hl_args *a)
 	}
 	params_load();
 	params_guard();
+	b.no_vmap_direct = read_sysfs_u64(VMAP_DIRECT_IO, &val) == 0 && val == 0;
 
 	b.normal_heap = file_exists(HEAPLOAD_HEAP_DIR "/" SYSTEM_HEAP) ?
 			SYSTEM_HEAP : HEAPLOAD_DEFAULT_HEAP;

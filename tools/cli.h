@@ -231,12 +231,17 @@ void hl_json_num(struct hl_json *j, const char *key, double val, int decimals);
  * @HL_BM_UDMABUF_PRESTART: the same, the read thread started before
  *			UDMABUF_CREATE.
  * @HL_BM_SYNC:		the loader, one batch (allocate all, then read), direct.
- * @HL_BM_GATHER_DIRECT: the loader with the module's defaults, direct.
+ * @HL_BM_GATHER_DIRECT: the loader with the module's defaults, direct,
+ *			reading through bvec (batch_mapping=bvec).
  * @HL_BM_GATHER_DIRECT_1T: the same with alloc_threads=1: one allocating
  *			thread, the caller's.
+ * @HL_BM_GATHER_DIRECT_VMAP: the same with batch_mapping=vmap: each batch
+ *			read through a vmap of its pages.
  * @HL_BM_GATHER_SHA256: the same, the kernel verifying a SHA-256 digest.
  * @HL_BM_GATHER_XXH64: the same, the kernel verifying an XXH64 digest.
- * @HL_BM_GATHER_BUFFERED: the loader with the module's defaults, buffered.
+ * @HL_BM_GATHER_BUFFERED: the loader with the module's defaults, buffered,
+ *			reading through bvec (batch_mapping=bvec).
+ * @HL_BM_GATHER_BUFFERED_VMAP: the same with batch_mapping=vmap.
  * @HL_BM_ALLOC_ONLY:	floor: DMA_HEAP_IOCTL_ALLOC of the size alone, on the
  *			loader's heap, the module's parameters as found.
  * @HL_BM_ALLOC_ONLY_1T: the same with alloc_threads=1.
@@ -250,9 +255,11 @@ enum hl_bench_method {
 	HL_BM_SYNC,
 	HL_BM_GATHER_DIRECT,
 	HL_BM_GATHER_DIRECT_1T,
+	HL_BM_GATHER_DIRECT_VMAP,
 	HL_BM_GATHER_SHA256,
 	HL_BM_GATHER_XXH64,
 	HL_BM_GATHER_BUFFERED,
+	HL_BM_GATHER_BUFFERED_VMAP,
 	HL_BM_ALLOC_ONLY,
 	HL_BM_ALLOC_ONLY_1T,
 	HL_BM_ODIRECT_FLOOR,
@@ -261,6 +268,10 @@ enum hl_bench_method {
 
 /** HL_BM_ALL - bit mask of every bench method */
 #define HL_BM_ALL	((1U << HL_BM_COUNT) - 1)
+
+/* Method masks are 1U << method in an unsigned int (struct hl_args). */
+_Static_assert(HL_BM_COUNT < sizeof(unsigned int) * 8,
+	       "bench methods do not fit a mask of unsigned int");
 
 /**
  * struct hl_args - a parsed command line

@@ -72,7 +72,8 @@ static void usage(FILE *f)
 	      "  info          show the module, its parameters and statistics, and the heaps\n"
 	      "  bench FILE... compare, per FILE, the loader (one batch, gathered direct\n"
 	      "                with and without a verified digest, gathered direct on\n"
-	      "                one allocating thread, gathered buffered) with dma-heap\n"
+	      "                one allocating thread, gathered buffered, gathered direct\n"
+	      "                and buffered through a vmap of each batch) with dma-heap\n"
 	      "                alloc + mmap + read(), memfd + O_DIRECT + udmabuf, and\n"
 	      "                the floors (allocation alone, also on one thread, O_DIRECT\n"
 	      "                read alone); median, min and max of --runs runs\n"
@@ -115,10 +116,12 @@ static void usage(FILE *f)
 	      "                stdout)\n"
 	      "  --methods L   only these methods, comma-separated: normal, udmabuf,\n"
 	      "                udmabuf-prestart, heapload-sync, heapload-gather-direct,\n"
-	      "                heapload-gather-direct-1t, heapload-gather-direct-sha256,\n"
-	      "                heapload-gather-direct-xxh64, heapload-gather-buffered,\n"
+	      "                heapload-gather-direct-1t, heapload-gather-direct-vmap,\n"
+	      "                heapload-gather-direct-sha256, heapload-gather-direct-xxh64,\n"
+	      "                heapload-gather-buffered, heapload-gather-buffered-vmap,\n"
 	      "                alloc-only, alloc-only-1t, odirect-floor (default: all;\n"
-	      "                -1t: with the module parameter alloc_threads=1)\n"
+	      "                -1t: with the module parameter alloc_threads=1; -vmap:\n"
+	      "                with batch_mapping=vmap)\n"
 	      "  --drop-caches before each run drop the whole page cache (root) instead\n"
 	      "                of evicting only the measured file\n"
 	      "\n"
@@ -1095,24 +1098,12 @@ static int no_dots(const struct dirent *d)
 /* Read a small text file into buf without its trailing newlines. */
 static int read_text(const char *path, char *buf, size_t size)
 {
-	ssize_t n;
-	int fd;
+	ssize_t n = hl_read_text(path, buf, size);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	do {
-		n = read(fd, buf, size - 1);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
+	if (n < 0)
 		return (int)n;
-	}
-	close(fd);
 	while (n > 0 && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
+		buf[--n] = '\0';
 	return 0;
 }
 

@@ -385,6 +385,10 @@ static bool args_bench_files_csv_methods(void)
 		    "heapload-gather-direct-1t,alloc-only,alloc-only-1t") == 0 &&
 	      a.methods == ((1U << HL_BM_GATHER_DIRECT_1T) | (1U << HL_BM_ALLOC_ONLY) |
 			    (1U << HL_BM_ALLOC_ONLY_1T)));
+	CHECK(PARSE(&a, "bench", "a", "--methods",
+		    "heapload-gather-direct-vmap,heapload-gather-buffered-vmap") == 0 &&
+	      a.methods == ((1U << HL_BM_GATHER_DIRECT_VMAP) |
+			    (1U << HL_BM_GATHER_BUFFERED_VMAP)));
 	CHECK(PARSE(&a, "bench", "a", "--methods", "normal,") == -EINVAL);
 	CHECK(PARSE(&a, "bench", "a", "--methods", "fast") == -EINVAL &&
 	      strstr(err, "--methods"));
@@ -437,6 +441,13 @@ static bool methods_names_round_trip(void)
 	CHECK(hl_parse_methods("alloc-only-2t", &mask) == -EINVAL && mask == 7);
 	CHECK(hl_parse_methods("alloc-only-1", &mask) == -EINVAL && mask == 7);
 	CHECK(hl_parse_methods("heapload-gather-direct-1t-sha256", &mask) == -EINVAL);
+	CHECK(hl_parse_methods("heapload-gather-direct-vmap", &mask) == 0 &&
+	      mask == 1U << HL_BM_GATHER_DIRECT_VMAP);
+	CHECK(hl_parse_methods("heapload-gather-buffered-vmap", &mask) == 0 &&
+	      mask == 1U << HL_BM_GATHER_BUFFERED_VMAP);
+	mask = 7;
+	CHECK(hl_parse_methods("heapload-gather-vmap", &mask) == -EINVAL && mask == 7);
+	CHECK(hl_parse_methods("heapload-gather-direct-vma", &mask) == -EINVAL && mask == 7);
 	return ok;
 }
 

@@ -71,8 +71,7 @@ static void kmod_log_quiet(void *data, int priority, const char *file, int line,
 	(void)format; (void)args;
 }
 
-/* Read a one-line sysfs attribute without its newline; "" on any failure. */
-static void read_attr(const char *path, char *buf, size_t size)
+ssize_t hl_read_text(const char *path, char *buf, size_t size)
 {
 	ssize_t n;
 	int fd;
@@ -80,12 +79,21 @@ static void read_attr(const char *path, char *buf, size_t size)
 	buf[0] = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
-	n = read(fd, buf, size - 1);
-	close(fd);
+		return -errno;
+	do {
+		n = read(fd, buf, size - 1);
+	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		n = 0;
-	buf[n] = '\0';
+		n = -errno;
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+/* Read a one-line sysfs attribute without its newline; "" on any failure. */
+static void read_attr(const char *path, char *buf, size_t size)
+{
+	hl_read_text(path, buf, size);
 	buf[strcspn(buf, "\n")] = '\0';
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Helpers of the heapload command that need libcrypto (SHA-256) or libkmod
- * (module state and the installed module file). Not part of libheapload.
+ * (module state and the installed module file), and the reading of sysfs
+ * files they share with it. Not part of libheapload.
  */
 #ifndef HEAPLOAD_UTIL_H
 #define HEAPLOAD_UTIL_H
@@ -9,6 +10,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /** HL_SHA256_LEN - bytes of a SHA-256 digest */
 #define HL_SHA256_LEN		32
@@ -96,6 +98,18 @@ int hl_dmabuf_sha256(int dmabuf_fd, uint64_t len, unsigned char out[32]);
  * when the state cannot be read (-EIO, -EACCES, ...).
  */
 int hl_module_info(struct hl_module_info *out);
+
+/**
+ * hl_read_text() - read a small text file, such as a sysfs attribute
+ * @path:	the file.
+ * @buf:	receives at most @size - 1 bytes of it, NUL-terminated, the
+ *		newline kept; "" on failure.
+ * @size:	size of @buf, at least 1.
+ *
+ * Return: the number of bytes read, or the negative errno of open(2) or
+ * read(2).
+ */
+ssize_t hl_read_text(const char *path, char *buf, size_t size);
 
 /**
  * hl_module_state_str() - name of a module state

@@ -22,6 +22,11 @@
 # Each target is printed MET, MISSED or n/a with its numbers; they do not
 # change the exit status.
 #
+# Batch mapping, no targets: for each file with a -vmap method, the
+# medians of heapload-gather-direct-vmap against heapload-gather-direct
+# and of heapload-gather-buffered-vmap against heapload-gather-buffered
+# (batch_mapping=vmap against bvec) as ratios, or n/a with the reason.
+#
 # The chart (PNG, default: CSV with .png) needs gnuplot: grouped bars of
 # the median time per method for each file size, log scale, with each
 # file's floor drawn as a dashed line across its group. Exit status 1 only
@@ -33,10 +38,19 @@ png=${2:-${csv%.csv}.png}
 subtitle=${3:-}
 [ -s "$csv" ] || { echo "report: $csv: missing or empty" >&2; exit 1; }
 
+# awk: a file size in bytes as "512 KiB", "8 MiB", "1 GiB".
+awk_size='
+	function size(b) {
+		if (b >= 1073741824) return sprintf("%g GiB", b / 1073741824)
+		if (b >= 1048576) return sprintf("%g MiB", b / 1048576)
+		return sprintf("%g KiB", b / 1024)
+	}'
+
 # The columns before the note (the last, which may be quoted) never hold
-# a comma, so plain splitting on commas is enough for them.
+# a comma, so plain splitting on commas is enough for them; the note is
+# the rest of the line.
 targets() {
-	awk -F, '
+	awk -F, "$awk_size"'
 	NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 	{
 		f = $c["file"]; m = $c["method"]
@@ -46,7 +60,18 @@ targets() {
 		med[f, m] = $c["median_s"] + 0
 		cache[f, m] = $c["cache_mib"]
 		stat[f, m] = $c["status"]
+		note[f, m] = note_of($0, c["note"])
 		if ($c["floor_s"] != "") floor[f] = $c["floor_s"] + 0
+	}
+	# Field k of line and all after it, unquoted: the note.
+	function note_of(line, k,    i) {
+		for (i = 1; i < k; i++)
+			line = substr(line, index(line, ",") + 1)
+		if (line ~ /^".*"$/) {
+			line = substr(line, 2, length(line) - 2)
+			gsub(/""/, "\"", line)
+		}
+		return line
 	}
 	function verdict(good) { return good ? "MET" : "MISSED" }
 	function name(f,    s) { s = f; sub(/.*\//, "", s); return s }
@@ -119,6 +144,39 @@ targets() {
 		}
 		if (!shown)
 			print "  n/a: no 512 KiB, 8 MiB, 1 GiB or 3 GiB file in this run"
+
+		print ""
+		print "batch mapping (medians, vmap vs bvec):"
+		shown = 0
+		for (i = 1; i <= n; i++) {
+			f = order[i]
+			if (stat[f, g "-vmap"] == "" && stat[f, "heapload-gather-buffered-vmap"] == "")
+				continue
+			printf "  %s (%s):\n", name(f), size(bytes[f])
+			vs(f, g "-vmap", g)
+			vs(f, "heapload-gather-buffered-vmap", "heapload-gather-buffered")
+			shown++
+		}
+		if (!shown)
+			print "  n/a: no heapload-gather-*-vmap method in this run"
+	}
+	# One line: median of method m of file f / median of base, or n/a with
+	# the status and note of the one that has no result.
+	function vs(f, m, base,    label, what) {
+		label = sprintf("%s / %s:", short(m), short(base))
+		what = !ok[f, m] ? m : !ok[f, base] ? base : ""
+		if (what != "") {
+			printf "    %-40s n/a (%s: %s%s)\n", label, short(what), \
+				stat[f, what] == "" ? "not measured" : stat[f, what], \
+				note[f, what] == "" ? "" : ": " note[f, what]
+			return
+		}
+		if (med[f, base] <= 0) {
+			printf "    %-40s n/a (%s: median 0 s)\n", label, short(base)
+			return
+		}
+		printf "    %-40s %8.4f s / %8.4f s = %.2f x\n", label, med[f, m], \
+			med[f, base], med[f, m] / med[f, base]
 	}
 	# One line: median of method m of file f <= k x median of base (+ add
 	# seconds; with add, in milliseconds). Labels drop the "heapload-" of
@@ -148,7 +206,7 @@ targets() {
 # One line per file, smallest first: label, a median per method that has
 # any result ("?" where missing), the floor. First line: the header.
 pivot() {
-	awk -F, '
+	awk -F, "$awk_size"'
 	NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 	{
 		f = $c["file"]; m = $c["method"]
@@ -158,11 +216,6 @@ pivot() {
 			v[f, m] = $c["median_s"]; used[m] = 1
 		}
 		if ($c["floor_s"] != "") floor[f] = $c["floor_s"]
-	}
-	function label(b) {
-		if (b >= 1073741824) return sprintf("%g GiB", b / 1073741824)
-		if (b >= 1048576) return sprintf("%g MiB", b / 1048576)
-		return sprintf("%g KiB", b / 1024)
 	}
 	END {
 		for (i = 1; i <= nf; i++)	# sort by size
@@ -175,7 +228,7 @@ pivot() {
 		print " floor"
 		for (i = 1; i <= nf; i++) {
 			f = files[i]
-			printf "\"%s\"", label(bytes[f])
+			printf "\"%s\"", size(bytes[f])
 			for (k = 1; k <= nm; k++) {
 				m = methods[k]
 				if (!used[m]) continue

@@ -19,7 +19,11 @@
 # bench-8m"), HL_BENCH_METHODS (e.g. "alloc-only,alloc-only-1t") and
 # HL_BENCH_RUNS (default 3) choose the kernel, the files, the methods and
 # the runs; HL_BENCH_PROFILE=1 adds the host CPU time of the emulator's
-# threads per method; other arguments go
+# threads per method, HL_BENCH_TRACE (e.g. "vmap,vunmap") the calls and
+# time of those guest kernel functions over the whole run, through the
+# function_graph tracer (which slows them: compare traced runs with
+# traced runs only; turning it on patches kernel text, and under emulation
+# one 6.1 boot stalled there: keep the list short); other arguments go
 # to tests/qemu/run.sh (e.g. --mem 16G). Under TCG a full run takes 10 to
 # 20 minutes.
 #

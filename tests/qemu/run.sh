@@ -28,6 +28,10 @@
 #   HL_BENCH_RUNS    runs per method and file in bench mode (3)
 #   HL_BENCH_METHODS bench methods, comma-separated (default: all; the
 #                    names heapload bench --methods takes)
+#   HL_BENCH_TRACE   guest kernel functions, comma-separated, to trace
+#                    with function_graph during the bench (calls, time)
+#   HL_BENCH_THREADS file for the host CPU time of the emulator's threads
+#                    per bench method (tests/bench/qemu-threads.sh)
 #   HL_EARLY_TIMEOUT seconds a kernel may take to start our init (300,
 #                    600 for arm64); a boot that dies or hangs before is
 #                    tried once more
@@ -649,6 +653,10 @@ if [ "$MODE" = bench ]; then
 	case "${HL_BENCH_METHODS:-}" in
 	*[!a-z0-9,-]*) die "HL_BENCH_METHODS: method names and commas only: '$HL_BENCH_METHODS'" ;;
 	?*) APPEND+=" hlrig.bench_methods=$HL_BENCH_METHODS" ;;
+	esac
+	case "${HL_BENCH_TRACE:-}" in
+	*[!A-Za-z0-9_,]*) die "HL_BENCH_TRACE: kernel function names and commas only: '$HL_BENCH_TRACE'" ;;
+	?*) APPEND+=" hlrig.bench_trace=$HL_BENCH_TRACE" ;;
 	esac
 fi
 [ -z "$APPEND_EXTRA" ] || APPEND+=" $APPEND_EXTRA"

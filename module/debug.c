@@ -2,7 +2,7 @@
 /*
  * Test builds only (HEAPLOAD_DEBUG=y): debugfs heapload/ with the fault
  * injection knobs fault_alloc_after (with fault_alloc_thread),
- * fault_read_short_after, fault_read_error_after and fault_vmap (see
+ * fault_read_short_after, fault_read_error_after and fault_vmap_after (see
  * heapload_faults); heapload/inspect shows what
  * the exporter knows of a heapload dma-buf, so that tests can check a
  * restricted buffer without any CPU mapping of it; heapload/
@@ -530,8 +530,8 @@ void heapload_debug_init(void)
 	debugfs_create_file("inspect", 0600, dir, NULL, &inspect_fops);
 	debugfs_create_bool("race_after_submit", 0600, dir,
 			    &heapload_faults.race_after_submit);
-	debugfs_create_bool("fault_vmap", 0600, dir,
-			    &heapload_faults.vmap_fail);
+	debugfs_create_u64("fault_vmap_after", 0600, dir,
+			   &heapload_faults.vmap_after);
 	debugfs_create_file("planted_bug", 0200, dir, NULL, &planted_fops);
 
 	importer_pdev = platform_device_register_simple("heapload-test-importer",

@@ -24,10 +24,11 @@
  * With batch_mapping=vmap, each batch's pages are mapped with vmap() and
  * read into an ITER_KVEC over that one range instead, the shape of the
  * original read-file series; the mapping goes as soon as the batch's
- * reads have ended. Direct I/O takes kvec iterators since v6.3 (see
- * hl_kvec_direct_io()); before, a load with a direct segment reads
- * through bvec. The restricted heap's pages get no CPU mapping, so its
- * loads always read through bvec. Through bvec, the block layer uses the
+ * reads have ended. The block layer's direct I/O takes kvec iterators
+ * since v6.5 (see hl_kvec_direct_io()); before, and for a direct segment
+ * on a file system without a block device (NFS), a load reads through
+ * bvec. The restricted heap's pages get no CPU mapping, so its loads
+ * always read through bvec. Through bvec, the block layer uses the
  * batch's bio_vec array as it is; through a vmap it walks the page table
  * for each page (see the README for the measured difference).
  *
@@ -61,6 +62,7 @@
 #include <linux/refcount.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -235,28 +237,54 @@ static void heapload_batch_ended(struct heapload_batch *batch)
 	heapload_gather_put(g);
 }
 
+/*
+ * Remove a batch's vmap. Buffered reads wrote through it: on caches with
+ * virtual aliases those lines must reach memory before the pages are
+ * used through other mappings (a no-op elsewhere).
+ */
+static void heapload_batch_unmap(struct heapload_batch *batch)
+{
+	size_t off, n;
+
+	/* It takes an int size. */
+	for (off = 0; off < batch->chunks.bytes; off += n) {
+		n = min_t(size_t, batch->chunks.bytes - off, SZ_1G);
+		flush_kernel_vmap_range(batch->vaddr + off, n);
+	}
+	vunmap(batch->vaddr);
+	batch->vaddr = NULL;
+}
+
 static void heapload_batch_unmap_work(struct work_struct *work)
 {
 	struct heapload_batch *batch = container_of(work, struct heapload_batch,
 						    unmap_work);
 
-	vunmap(batch->vaddr);
-	batch->vaddr = NULL;
+	heapload_batch_unmap(batch);
 	heapload_batch_ended(batch);
 }
 
 /*
  * The last reference of a batch: it is read (or given up). May run in
- * interrupt context: a vmap'd batch is unmapped from the workqueue.
+ * interrupt context, unless @can_sleep: a vmap'd batch is then unmapped
+ * here, else from the workqueue (vunmap() may sleep).
  */
-static void heapload_batch_put(struct heapload_batch *batch)
+static void __heapload_batch_put(struct heapload_batch *batch, bool can_sleep)
 {
 	if (!atomic_dec_and_test(&batch->reqs))
 		return;
-	if (batch->vaddr)
+	if (batch->vaddr && !can_sleep) {
 		queue_work(heapload_io_wq, &batch->unmap_work);
-	else
-		heapload_batch_ended(batch);
+		return;
+	}
+	if (batch->vaddr)
+		heapload_batch_unmap(batch);
+	heapload_batch_ended(batch);
+}
+
+static void heapload_batch_put(struct heapload_batch *batch)
+{
+	__heapload_batch_put(batch, false);
 }
 
 /*
@@ -270,11 +298,13 @@ static int heapload_batch_vmap(struct heapload_gather *g,
 	struct page **pages;
 	unsigned int i;
 
-	if (IS_ENABLED(HEAPLOAD_DEBUG) && g->faults.vmap_fail)
+	if (IS_ENABLED(HEAPLOAD_DEBUG) && g->faults.vmap_after &&
+	    batch->off + batch->chunks.bytes > g->faults.vmap_after)
 		return -ENOMEM;
 	if (n > UINT_MAX)
-		return -ENOMEM;		/* vmap() counts pages in an int */
-	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+		return -ENOMEM;		/* vmap() counts pages in an unsigned int */
+	/* The caller's memory cgroup is the active one (heapload_batch_work()). */
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!pages)
 		return -ENOMEM;
 	/* Chunks are whole pages at offset 0; a chunk's pages are contiguous. */
@@ -497,7 +527,7 @@ static void heapload_batch_work(struct work_struct *work)
 	set_active_memcg(old_memcg);
 	revert_creds(old_cred);
 
-	heapload_batch_put(batch);	/* the submission reference */
+	__heapload_batch_put(batch, true);	/* the submission reference */
 }
 
 /* Tell user space how far the load is; only from the caller's thread. */
@@ -1066,9 +1096,10 @@ static size_t heapload_gather_grid(struct heapload_gather *g,
 /*
  * Whether a load reads through vmaps of its batches: batch_mapping=vmap,
  * a heap whose pages may have a CPU mapping (not the restricted heap, nor
- * a load into one of its buffers), and a kernel that can do direct I/O
- * into a kvec iterator if a segment is direct. Else through bvec, as when
- * batch_mapping=bvec.
+ * a load into one of its buffers), and, for every direct segment, a
+ * kernel whose block layer does direct I/O into kvec iterators and a file
+ * on a block device (NFS's direct I/O refuses them on every kernel). Else
+ * through bvec, as when batch_mapping=bvec.
  */
 static bool heapload_gather_vmap(struct heapload_heap *heap,
 				 const struct heapload_plan *plan)
@@ -1078,9 +1109,13 @@ static bool heapload_gather_vmap(struct heapload_heap *heap,
 	if (READ_ONCE(heapload_tunables.batch_mapping) != HEAPLOAD_MAPPING_VMAP ||
 	    heap->ops->restrict_buf)
 		return false;
-	for (i = 0; i < plan->nr; i++)
-		if (plan->segs[i].direct && !hl_kvec_direct_io())
+	for (i = 0; i < plan->nr; i++) {
+		const struct heapload_seg *seg = &plan->segs[i];
+
+		if (seg->direct && (!hl_kvec_direct_io() ||
+				    !file_inode(seg->file)->i_sb->s_bdev))
 			return false;
+	}
 	return true;
 }
 

@@ -277,8 +277,8 @@ enum {
  *		lets go of the request (see gather.c)
  * @alloc_thread: @alloc_after applies in this allocating thread only (1:
  *		the caller, 2 and up: the helpers); 0: in any
- * @vmap_fail:	the vmap() of every gather batch fails
- *		(batch_mapping=vmap)
+ * @vmap_after: with batch_mapping=vmap, the vmap() of a gather batch
+ *		that reaches past this many bytes of the buffer fails
  */
 struct heapload_faults {
 	u64 alloc_after;
@@ -286,7 +286,7 @@ struct heapload_faults {
 	u64 read_short_after;
 	u64 read_error_after;
 	bool race_after_submit;
-	bool vmap_fail;
+	u64 vmap_after;
 };
 #ifdef HEAPLOAD_DEBUG
 extern struct heapload_faults heapload_faults;

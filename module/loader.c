@@ -3,10 +3,10 @@
  * heapload loader: /dev/heapload and HEAPLOAD_IOC_LOAD.
  *
  * Checks the request and the file, has gather.c allocate and fill the
- * buffer (kernel kiocbs over ITER_BVECs of the buffer's pages: IOCB_DIRECT
- * for direct I/O, since ITER_KVEC direct I/O fails on v6.1 while bvecs
- * work everywhere, as the loop driver and nvmet show; the page cache
- * otherwise), and makes it a dma-buf and an fd only when it is complete.
+ * buffer (kernel kiocbs over ITER_BVECs of the buffer's pages, or with
+ * batch_mapping=vmap ITER_KVECs over vmaps of them: IOCB_DIRECT for
+ * direct I/O, the page cache otherwise), and makes it a dma-buf and an fd
+ * only when it is complete.
  */
 #include <linux/anon_inodes.h>
 #include <linux/blkdev.h>

@@ -79,7 +79,7 @@ static int batch_mapping_set(const char *val, const struct kernel_param *kp)
 	if (i < 0)
 		return -EINVAL;
 	if (i == HEAPLOAD_MAPPING_VMAP && !hl_kvec_direct_io())
-		pr_notice("batch_mapping=vmap: this kernel cannot read direct I/O into a vmap'd batch; direct loads read through bvec\n");
+		pr_notice_once("batch_mapping=vmap: this kernel cannot do direct I/O into a vmap'd batch; direct loads read through bvec\n");
 	WRITE_ONCE(*(unsigned int *)kp->arg, i);
 	return 0;
 }

@@ -55,15 +55,15 @@ static inline struct class *hl_class_create(const char *name)
 #endif
 
 /*
- * Can direct I/O read into an ITER_KVEC over vmap'd pages? Since v6.3 the
- * block layer takes a direct read's pages with iov_iter_extract_pages(),
- * which accepts kvec iterators (see probes/iov_iter_extract_pages.c);
- * before, it refused them with -EFAULT. File systems whose direct I/O
- * does not go through the block layer (NFS, FUSE) may refuse them still.
+ * Can the block layer's direct I/O read into an ITER_KVEC over vmap'd
+ * pages? Since v6.5 it takes a request's pages with
+ * iov_iter_extract_pages(), which accepts kvec iterators; before, it
+ * refused them with -EFAULT (see probes/bio_page_pinned.c). Direct I/O
+ * that does not go through the block layer (NFS) may refuse them still.
  */
 static inline bool hl_kvec_direct_io(void)
 {
-#ifdef HL_HAVE_IOV_ITER_EXTRACT_PAGES
+#ifdef HL_HAVE_BIO_PAGE_PINNED
 	return true;
 #else
 	return false;

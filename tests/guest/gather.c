@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/klog.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "hl_test.h"
@@ -99,7 +100,7 @@ static struct hl_knob knob_table[K_NR] = {
 			    HL_DEBUG_DIR "/fault_read_error_after" },
 	[K_RACE] = { "race_after_submit", HL_DEBUG_DIR "/race_after_submit" },
 	[K_MAPPING] = { "batch_mapping", HL_PARAM_DIR "batch_mapping" },
-	[K_FAULT_VMAP] = { "fault_vmap", HL_DEBUG_DIR "/fault_vmap" },
+	[K_FAULT_VMAP] = { "fault_vmap_after", HL_DEBUG_DIR "/fault_vmap_after" },
 };
 
 /* Older modules lack gathered loading or debugfs: a missing knob skips. */
@@ -1725,7 +1726,8 @@ static int param_mapping_reads(const char *want)
 
 static int t_param_mapping(const void *arg)
 {
-	static const char *const bad[] = { "vma", "vmapx", "BVEC", "1", "bvec vmap" };
+	static const char *const bad[] = { "vma", "vmapx", "BVEC", "1", "bvec vmap",
+					   "vmap\n\n" };
 	size_t i;
 	int r, e;
 
@@ -1806,6 +1808,12 @@ static int t_mapping_restricted(const void *arg)
 	(void)arg;
 	if (access("/dev/dma_heap/heapload,restricted", F_OK))
 		return ktap_skip("no heapload,restricted heap");
+	r = read_stat(HL_STAT_VMAP_DIRECT, &v0);
+	if (r)
+		return r;
+	/* Its loads are direct: without vmap_direct_io they map nothing anyway. */
+	if (!v0)
+		return ktap_skip("vmap_direct_io is 0: no direct load reads through a vmap here, restricted or not");
 	r = set_mapping("vmap");
 	if (!r)
 		r = hl_knob_set(&knobs, K_BATCH, 1);
@@ -1832,16 +1840,86 @@ static int t_mapping_restricted(const void *arg)
 	return r;
 }
 
-/* vmap() of a batch fails: ENOMEM, nothing left behind, counted once. */
-static const struct fault_case fault_vmap_case =
-	FAULT("fault_vmap", K_FAULT_VMAP, 1, B, BATCH(16), EXPECT(ENOMEM));
+/*
+ * vmap() of a batch fails, the first or one in the middle of a load with
+ * batches before it read: ENOMEM, nothing left behind, counted once.
+ * Direct loads read through vmaps only where vmap_direct_io is 1.
+ */
+static const struct fault_case fault_vmap_cases[] = {
+	FAULT("fault_vmap_first_batch_buffered_enomem_no_leak", K_FAULT_VMAP,
+	      1, B, BATCH(16), EXPECT(ENOMEM)),
+	FAULT("fault_vmap_mid_load_buffered_enomem_no_leak", K_FAULT_VMAP,
+	      FAULT_AT, B, BATCH(16), EXPECT(ENOMEM)),
+	FAULT("fault_vmap_mid_load_direct_enomem_no_leak", K_FAULT_VMAP,
+	      FAULT_AT, D, BATCH(16), EXPECT(ENOMEM)),
+};
 
 static int t_fault_vmap(const void *arg)
 {
-	int r = set_mapping("vmap");
+	const struct fault_case *c = arg;
+	uint64_t direct_ok;
+	int r = read_stat(HL_STAT_VMAP_DIRECT, &direct_ok);
+
+	if (!r && c->flags == D && !direct_ok)
+		return ktap_skip("vmap_direct_io is 0: direct loads do not read through vmaps here");
+	if (!r)
+		r = set_mapping("vmap");
+	return r ? r : t_fault_case(c);
+}
+
+/*
+ * vmap_direct_io says what the kernel's version does: the block layer
+ * takes kvec iterators for direct I/O from Linux 6.5 on.
+ */
+static int t_vmap_direct_io_kernel(const void *arg)
+{
+	unsigned int major = 0, minor = 0;
+	struct utsname u;
+	uint64_t v;
+	int r;
 
 	(void)arg;
-	return r ? r : t_fault_case(&fault_vmap_case);
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return ktap_fail("kernel release \"%s\" unreadable", u.release);
+	r = read_stat(HL_STAT_VMAP_DIRECT, &v);
+	if (r)
+		return r;
+	if (v != (major > 6 || (major == 6 && minor >= 5)))
+		return ktap_fail("vmap_direct_io reads %" PRIu64 " on Linux %s", v,
+				 u.release);
+	return KTAP_PASS;
+}
+
+/*
+ * Every batch's vmap is gone: /proc/vmallocinfo names the caller of each
+ * mapping, and with no buffer left none may be in heapload (kmemleak
+ * does not see vmaps).
+ */
+static int t_no_vmap_left(const void *arg)
+{
+	char line[512];
+	bool named = false;
+	int left = 0;
+	FILE *f;
+
+	(void)arg;
+	f = fopen("/proc/vmallocinfo", "re");
+	if (!f)
+		return ktap_skip("/proc/vmallocinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		named |= strstr(line, "+0x") != NULL;
+		if (strstr(line, " [heapload]")) {
+			if (!left++)
+				ktap_print_msg("left: %s", line);
+		}
+	}
+	fclose(f);
+	if (left)
+		return ktap_fail("%d vmaps of heapload's left after the loads",
+				 left);
+	if (!named)
+		return ktap_skip("/proc/vmallocinfo names no callers here (no kallsyms, or not root)");
+	return KTAP_PASS;
 }
 
 static const struct hl_test mapping_tests[] = {
@@ -1852,7 +1930,7 @@ static const struct hl_test mapping_tests[] = {
 	{ "bvec_buffered_load_maps_nothing", t_mapping_used, &map_bvec_b },
 	{ "bvec_direct_load_maps_nothing", t_mapping_used, &map_bvec_d },
 	{ "vmap_restricted_load_maps_nothing", t_mapping_restricted, NULL },
-	{ "fault_vmap_enomem_no_leak", t_fault_vmap, NULL },
+	{ "vmap_direct_io_from_linux_6_5", t_vmap_direct_io_kernel, NULL },
 };
 
 /* ---- the end ---- */
@@ -1892,6 +1970,7 @@ static const struct hl_test extra_tests[] = {
 static const struct hl_test final_tests[] = {
 	{ "params_and_knobs_restored", t_knobs_restored, NULL },
 	{ "no_leak_after_tests", t_no_leak, NULL },
+	{ "no_batch_vmap_left_after_tests", t_no_vmap_left, NULL },
 };
 
 static int t_present(void)
@@ -1972,7 +2051,7 @@ int main(void)
 		       ARRAY_LEN(tail_cases) + ARRAY_LEN(extra_tests) +
 		       ARRAY_LEN(parallel_cases) + ARRAY_LEN(parallel_tests)) +
 		      ARRAY_LEN(param_cases) + ARRAY_LEN(mapping_tests) +
-		      ARRAY_LEN(final_tests));
+		      ARRAY_LEN(fault_vmap_cases) + ARRAY_LEN(final_tests));
 	ktap_print_msg("test data in %s", hl_data_dir());
 	hl_knobs_save(&knobs);
 	for (i = 0; i < ARRAY_LEN(sigs); i++)
@@ -1996,6 +2075,9 @@ int main(void)
 	}
 	pass = &passes[0];
 	hl_knobs_run_table(&knobs, mapping_tests, ARRAY_LEN(mapping_tests));
+	for (i = 0; i < ARRAY_LEN(fault_vmap_cases); i++)
+		hl_knobs_run(&knobs, fault_vmap_cases[i].name, t_fault_vmap,
+			     &fault_vmap_cases[i]);
 	hl_knobs_run_table(&knobs, final_tests, ARRAY_LEN(final_tests));
 	if (loader_fd >= 0)
 		close(loader_fd);

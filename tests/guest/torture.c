@@ -11,8 +11,8 @@
  *  - a killer SIGKILLs random workers (the churner too), preferably in
  *    the middle of an operation; the parent respawns them;
  *  - a parameter writer sets gather_batch_mb, max_inflight_batches,
- *    io_size_kb, restricted_pool_mb and alloc_threads to valid values
- *    mid-load;
+ *    io_size_kb, restricted_pool_mb, alloc_threads and batch_mapping to
+ *    valid values mid-load;
  *  - an unloader calls delete_module("heapload", O_NONBLOCK), which must
  *    fail with EBUSY or EAGAIN whenever anything of the module is
  *    provably in use; if it succeeds with nothing in use, the module is
@@ -312,6 +312,7 @@ enum knob_id {
 	K_IO_KB,
 	K_POOL,
 	K_THREADS,
+	K_MAPPING,
 	K_KNOBS
 };
 
@@ -322,6 +323,7 @@ static struct hl_knob knob_table[K_KNOBS] = {
 	[K_IO_KB] = { "io_size_kb", HL_PARAM_DIR "io_size_kb" },
 	[K_POOL] = { "restricted_pool_mb", HL_PARAM_DIR "restricted_pool_mb" },
 	[K_THREADS] = { "alloc_threads", HL_PARAM_DIR "alloc_threads" },
+	[K_MAPPING] = { "batch_mapping", HL_PARAM_DIR "batch_mapping" },
 };
 
 static struct hl_knobs knobs = { knob_table, K_KNOBS, false };
@@ -333,16 +335,20 @@ static const unsigned int io_kb_values[] = { 4, 64, 512, 1024, 4096, 8192,
 					     65536 };
 static const unsigned int pool_values[] = { 8, 32, 64, 256, 512, 1024 };
 static const unsigned int threads_values[] = { 0, 1, 2, 4 };
+static const char *const mapping_words[] = { "bvec", "vmap" };
 
+/* Numbers @v, or words @w (each reads back as written). */
 static const struct {
 	const unsigned int *v;
+	const char *const *w;
 	size_t n;
 } knob_values[K_KNOBS] = {
-	[K_BATCH] = { batch_values, ARRAY_LEN(batch_values) },
-	[K_INFLIGHT] = { inflight_values, ARRAY_LEN(inflight_values) },
-	[K_IO_KB] = { io_kb_values, ARRAY_LEN(io_kb_values) },
-	[K_POOL] = { pool_values, ARRAY_LEN(pool_values) },
-	[K_THREADS] = { threads_values, ARRAY_LEN(threads_values) },
+	[K_BATCH] = { .v = batch_values, .n = ARRAY_LEN(batch_values) },
+	[K_INFLIGHT] = { .v = inflight_values, .n = ARRAY_LEN(inflight_values) },
+	[K_IO_KB] = { .v = io_kb_values, .n = ARRAY_LEN(io_kb_values) },
+	[K_POOL] = { .v = pool_values, .n = ARRAY_LEN(pool_values) },
+	[K_THREADS] = { .v = threads_values, .n = ARRAY_LEN(threads_values) },
+	[K_MAPPING] = { .w = mapping_words, .n = ARRAY_LEN(mapping_words) },
 };
 
 /* Put every parameter back; only open, write and close. */
@@ -978,9 +984,9 @@ static void __attribute__((noreturn)) killer_main(void)
 
 static void __attribute__((noreturn)) params_main(void)
 {
-	uint64_t rng = rnd_stream(200, 0), mgen0, got;
-	unsigned int ids[K_KNOBS], n = 0, id, v;
-	char buf[32];
+	uint64_t rng = rnd_stream(200, 0), mgen0, got = 0;
+	unsigned int ids[K_KNOBS], n = 0, id, v, i;
+	char buf[32], back[32];
 	int e;
 
 	for (id = 0; id < K_KNOBS; id++)
@@ -989,11 +995,17 @@ static void __attribute__((noreturn)) params_main(void)
 	while (n && !stopping()) {
 		hl_sleep_ms(30 + rnd_below(&rng, 270));
 		id = ids[rnd_below(&rng, n)];
-		v = knob_values[id].v[rnd_below(&rng, knob_values[id].n)];
-		snprintf(buf, sizeof(buf), "%u", v);
+		i = rnd_below(&rng, knob_values[id].n);
+		v = knob_values[id].v ? knob_values[id].v[i] : 0;
+		if (knob_values[id].w)
+			snprintf(buf, sizeof(buf), "%s", knob_values[id].w[i]);
+		else
+			snprintf(buf, sizeof(buf), "%u", v);
 		mgen0 = at_load(&sh->module_gen);
 		e = hl_write_str(knob_table[id].path, buf);
-		if (!e)
+		if (!e && knob_values[id].w)
+			e = hl_read_word(knob_table[id].path, back, sizeof(back));
+		else if (!e)
 			e = hl_read_u64(knob_table[id].path, &got);
 		if (e) {
 			if (!module_away(mgen0, e))
@@ -1002,7 +1014,12 @@ static void __attribute__((noreturn)) params_main(void)
 			continue;
 		}
 		at_add(&sh->param_writes, 1);
-		if (got != v && at_load(&sh->module_gen) == mgen0)
+		if (at_load(&sh->module_gen) != mgen0)
+			continue;
+		if (knob_values[id].w && strcmp(back, buf))
+			tfail(CAT_PARAMS, "%s reads %s just after writing %s",
+			      knob_table[id].name, back, buf);
+		else if (!knob_values[id].w && got != v)
 			tfail(CAT_PARAMS, "%s reads %" PRIu64 " just after writing %u",
 			      knob_table[id].name, got, v);
 	}

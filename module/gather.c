@@ -993,43 +993,58 @@ static int heapload_gather_unit(struct heapload_gather *g, unsigned int idx,
 }
 
 /*
- * One allocating thread of a load on several (thread 1 is the caller,
- * with @progress): a slot, then a unit, until none is left. The slot
- * goes with the batch to the readers, and comes back when it is read.
+ * A slot and the next unit for allocating thread @thread (1: the caller,
+ * killably, reporting to @progress): 1 with *@idx claimed and a slot
+ * held, 0 when no unit is left (or the load aborted), or -EINTR or
+ * -EFAULT. The slot goes with the batch to the readers and comes back
+ * when the batch is read.
+ */
+static int heapload_unit_claim(struct heapload_gather *g, unsigned int thread,
+			       u64 __user *progress, unsigned int *idx)
+{
+	int got = -EAGAIN;
+
+	if (thread == 1)
+		got = heapload_slot_wait(g, progress);
+	else
+		wait_event_idle(g->wq, (got = heapload_slot_try(g)) != -EAGAIN);
+	if (got <= 0)
+		return got;
+	*idx = atomic_inc_return(&g->next_unit) - 1;
+	/* The last unit: threads waiting for a slot have none to use. */
+	if (*idx + 1 >= g->nr_units)
+		wake_up(&g->wq);
+	if (*idx < g->nr_units)
+		return 1;
+	atomic_dec(&g->slots);
+	wake_up(&g->wq);
+	return 0;
+}
+
+/*
+ * One allocating thread of a load on several: units until none is left.
+ * The caller's first, unit 0, was claimed with its slot before the
+ * helpers started (heapload_gather_grid()).
  */
 static int heapload_gather_units(struct heapload_gather *g,
 				 unsigned int thread, u64 __user *progress)
 {
-	unsigned int cursor = 0, idx;
+	unsigned int cursor = 0, idx = 0;
 	bool used = false;
-	int got = -EAGAIN, ret;
+	int got = thread == 1 ? 1 : heapload_unit_claim(g, thread, progress,
+							  &idx);
+	int ret;
 
-	for (;;) {
-		if (thread == 1) {
-			got = heapload_slot_wait(g, progress);
-			if (got < 0)
-				return got;
-		} else {
-			wait_event_idle(g->wq,
-					(got = heapload_slot_try(g)) != -EAGAIN);
-		}
-		if (!got)
-			return 0;
-		idx = atomic_inc_return(&g->next_unit) - 1;
-		/* The last unit: threads waiting for a slot have none to use. */
-		if (idx + 1 >= g->nr_units)
-			wake_up(&g->wq);
-		if (idx >= g->nr_units) {
-			ret = 0;
-			break;
-		}
+	while (got > 0) {
 		ret = heapload_gather_unit(g, idx, thread, &cursor, &used);
-		if (ret)
-			break;
+		if (ret) {
+			atomic_dec(&g->slots);
+			wake_up(&g->wq);
+			return ret;
+		}
+		got = heapload_unit_claim(g, thread, progress, &idx);
 	}
-	atomic_dec(&g->slots);
-	wake_up(&g->wq);
-	return ret;
+	return got;
 }
 
 /*
@@ -1080,6 +1095,13 @@ static size_t heapload_gather_grid(struct heapload_gather *g,
 		.abort = &g->abort,
 		.wq = &g->wq,
 	};
+	/*
+	 * Unit 0 and a slot for it are the caller's before any helper runs:
+	 * the caller always allocates (its time is alloc_ns), and helpers
+	 * woken on its CPU cannot take every unit while it waits to run.
+	 */
+	atomic_set(&g->slots, 1);
+	atomic_set(&g->next_unit, 1);
 	heapload_allocators_start(&g->al);
 	ret = heapload_gather_units(g, 1, progress);
 	if (!ret)

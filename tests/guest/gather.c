@@ -1657,25 +1657,39 @@ static int t_counters_success(const void *arg)
 }
 
 /* An unknown heap is refused before a load starts: no counter moves. */
+/*
+ * Load data file @file into heap @heap with @flags, and close the new
+ * dma-buf: the load's errno in *@e; a ktap result (the file's).
+ */
+static int load_into_heap(const char *file, uint32_t flags, const char *heap,
+			  int *e)
+{
+	struct heapload_load l;
+	struct data d;
+	int r = data_open(file, &d);
+
+	if (r)
+		return r;
+	hl_load_init(&l, d.fd, flags, 0, 0);
+	snprintf(l.heap, sizeof(l.heap), "%s", heap);
+	*e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
+	close(d.fd);
+	if (!*e)
+		close(l.dmabuf_fd);
+	return KTAP_PASS;
+}
+
 static int t_counters_rejected(const void *arg)
 {
 	struct counters c0, c1;
-	struct heapload_load l;
-	struct data d;
-	int r, e;
+	int r, e = 0;
 
 	(void)arg;
-	r = data_open("one", &d);
+	r = read_counters(&c0);
 	if (!r)
-		r = read_counters(&c0);
+		r = load_into_heap("one", B, "heapload,no-such-heap", &e);
 	if (r)
 		return r;
-	hl_load_init(&l, d.fd, B, 0, 0);
-	snprintf(l.heap, sizeof(l.heap), "heapload,no-such-heap");
-	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
-	close(d.fd);
-	if (!e)
-		close(l.dmabuf_fd);
 	if (e != ENODEV)
 		return ktap_fail("load from an unknown heap: %s, expected ENODEV",
 				 hl_errname(e));
@@ -1801,9 +1815,7 @@ static const struct mapping_case map_vmap_b = { "vmap", B },
 static int t_mapping_restricted(const void *arg)
 {
 	uint64_t v0, v1;
-	struct heapload_load l;
-	struct data d;
-	int r, e;
+	int r, e = 0;
 
 	(void)arg;
 	if (access("/dev/dma_heap/heapload,restricted", F_OK))
@@ -1820,19 +1832,14 @@ static int t_mapping_restricted(const void *arg)
 	if (!r)
 		r = read_stat(HL_STAT_VMAPPED, &v0);
 	if (!r)
-		r = data_open("8m", &d);
+		r = load_into_heap("8m", D, "heapload,restricted", &e);
 	if (r)
 		return r;
-	hl_load_init(&l, d.fd, D, 0, 0);
-	snprintf(l.heap, sizeof(l.heap), "heapload,restricted");
-	e = hl_ioctl(loader_fd, HEAPLOAD_IOC_LOAD, &l);
-	close(d.fd);
 	if (e == ENOMEM)
 		return ktap_skip("the restricted heap has no 8 MiB free");
 	if (e)
 		return ktap_fail("direct load of 8m into heapload,restricted: %s",
 				 hl_errname(e));
-	close(l.dmabuf_fd);
 	r = read_stat(HL_STAT_VMAPPED, &v1);
 	if (!r && v1 != v0)
 		return ktap_fail("vmapped_batches +%" PRIu64 " for a restricted load, expected +0",

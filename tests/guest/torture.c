@@ -78,9 +78,13 @@
 #define STOP_MS			120000
 /* Counters and the pool must read 0 again within this at the end. */
 #define IDLE_MS			30000
-/* MemAvailable may end this much lower: max(32 MiB, 2 % of MemTotal). */
-#define MEMAVAIL_SLACK_KB	(32 * 1024)
-#define MEMAVAIL_SLACK_PCT	2
+/*
+ * MemAvailable (plus the per-CPU lists) may end this much lower:
+ * max(16 MiB, 1 % of MemTotal). Measured over the matrix's kernels, it
+ * ended within 2.5 MiB of the start.
+ */
+#define MEMAVAIL_SLACK_KB	(16 * 1024)
+#define MEMAVAIL_SLACK_PCT	1
 /* ... at the end of a wait of at most this for memory freed late. */
 #define MEMAVAIL_WAIT_MS	15000
 /* Failures printed as they happen; the rest are only counted. */

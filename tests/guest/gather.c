@@ -1656,7 +1656,6 @@ static int t_counters_success(const void *arg)
 	return KTAP_PASS;
 }
 
-/* An unknown heap is refused before a load starts: no counter moves. */
 /*
  * Load data file @file into heap @heap with @flags, and close the new
  * dma-buf: the load's errno in *@e; a ktap result (the file's).
@@ -1679,6 +1678,7 @@ static int load_into_heap(const char *file, uint32_t flags, const char *heap,
 	return KTAP_PASS;
 }
 
+/* An unknown heap is refused before a load starts: no counter moves. */
 static int t_counters_rejected(const void *arg)
 {
 	struct counters c0, c1;

@@ -1478,34 +1478,12 @@ static size_t meminfo_read(struct meminfo_line *m)
 	return n;
 }
 
-/*
- * kB of free pages on the per-CPU lists (/proc/zoneinfo's "count:"
- * lines), which MemFree and MemAvailable leave out. Since Linux 6.7 the
- * lists grow while a CPU frees many pages and shrink only by a batch a
- * second: with 16 KiB pages over 200 MiB were seen held long after the
- * torture had ended. 0 if the file cannot be read.
- */
-static uint64_t pcp_free_kb(void)
-{
-	FILE *f = fopen("/proc/zoneinfo", "re");
-	char line[256];
-	uint64_t pages = 0, n;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " count: %" SCNu64, &n) == 1)
-			pages += n;
-	fclose(f);
-	return pages * (uint64_t)(HL_PAGE / 1024);
-}
-
-/* MemAvailable plus pcp_free_kb(), in kB. */
+/* MemAvailable plus hl_pcp_free_kb(), in kB. */
 static int mem_available_kb(uint64_t *kb)
 {
 	if (hl_proc_value("/proc/meminfo", "MemAvailable", kb))
 		return ktap_fail("no MemAvailable in /proc/meminfo");
-	*kb += pcp_free_kb();
+	*kb += hl_pcp_free_kb();
 	return KTAP_PASS;
 }
 
@@ -1671,7 +1649,7 @@ static int t_prerequisites(void)
 	nr_meminfo0 = meminfo_read(meminfo0);
 	ktap_print_msg("torture: MemAvailable and per-CPU lists %" PRIu64
 		       " kB (%" PRIu64 " kB on the lists), oom_kill %" PRIu64
-		       " at the start", memavail0_kb, pcp_free_kb(), oom0);
+		       " at the start", memavail0_kb, hl_pcp_free_kb(), oom0);
 	return KTAP_PASS;
 }
 
@@ -1852,7 +1830,7 @@ static int t_memavailable(const void *arg)
 	ktap_print_msg("torture: MemAvailable and per-CPU lists %" PRIu64
 		       " kB at the start, %" PRIu64 " kB at the end (%" PRIu64
 		       " kB on the lists; slack %" PRIu64 " kB)", memavail0_kb,
-		       m1, pcp_free_kb(), slack);
+		       m1, hl_pcp_free_kb(), slack);
 	/* Where it went (or came from): the lines that moved by 4 MiB. */
 	meminfo_print_moved(4096);
 	if (m1 + slack < memavail0_kb) {

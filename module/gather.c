@@ -956,6 +956,13 @@ static int heapload_slot_try(struct heapload_gather *g)
 	return atomic_add_unless(&g->slots, 1, g->max_slots) ? 1 : -EAGAIN;
 }
 
+/* Give back a slot that no batch will use, to a thread waiting for one. */
+static void heapload_slot_put(struct heapload_gather *g)
+{
+	atomic_dec(&g->slots);
+	wake_up(&g->wq);
+}
+
 /* heapload_slot_try() for the caller: killable, reporting progress. */
 static int heapload_slot_wait(struct heapload_gather *g, u64 __user *progress)
 {
@@ -1016,8 +1023,7 @@ static int heapload_unit_claim(struct heapload_gather *g, unsigned int thread,
 		wake_up(&g->wq);
 	if (*idx < g->nr_units)
 		return 1;
-	atomic_dec(&g->slots);
-	wake_up(&g->wq);
+	heapload_slot_put(g);
 	return 0;
 }
 
@@ -1038,8 +1044,7 @@ static int heapload_gather_units(struct heapload_gather *g,
 	while (got > 0) {
 		ret = heapload_gather_unit(g, idx, thread, &cursor, &used);
 		if (ret) {
-			atomic_dec(&g->slots);
-			wake_up(&g->wq);
+			heapload_slot_put(g);
 			return ret;
 		}
 		got = heapload_unit_claim(g, thread, progress, &idx);
@@ -1163,13 +1168,13 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 			 struct heapload_buffer **bufferp)
 {
 	u64 __user *progress = u64_to_user_ptr(req->progress_addr);
-	size_t batch_bytes = (size_t)READ_ONCE(heapload_tunables.gather_batch_mb) << 20;
-	int max_inflight = READ_ONCE(heapload_tunables.max_inflight_batches);
+	size_t batch_bytes = plan->batch_bytes;
+	int max_inflight = plan->max_inflight;
 	size_t len = plan->len, remaining = len;
 	struct heapload_view_cursor view = {};
 	struct heapload_buffer *buffer;
 	struct heapload_gather *g;
-	unsigned int cursor = 0, threads = 1;
+	unsigned int cursor = 0, threads = plan->alloc_threads;
 	int ret = 0;
 
 	*bufferp = NULL;
@@ -1188,9 +1193,6 @@ int heapload_gather_load(struct heapload_heap *heap, struct heapload_plan *plan,
 
 	g->heap = heap;
 	g->vmap = heapload_gather_vmap(heap, plan);
-	if (!plan->target)
-		threads = heapload_alloc_threads(heap, len, batch_bytes,
-						 plan->nid, max_inflight);
 	if (threads > 1) {
 		remaining -= heapload_gather_grid(g, threads, batch_bytes,
 						  max_inflight, progress);

@@ -373,6 +373,12 @@ struct heapload_seg {
  * @memcg:	the caller's memory cgroup, charged for what the load
  *		allocates (also from other threads), or NULL
  * @blkcg_css:	the caller's block cgroup, charged for the I/O, or NULL
+ * @batch_bytes: gather_batch_mb in bytes, read when the plan was made
+ * @max_inflight: max_inflight_batches, read when the plan was made
+ * @alloc_threads: threads that allocate the load (1 into a target),
+ *		chosen by heapload_alloc_threads() in the caller's thread:
+ *		an asynchronous load's worker has neither the caller's CPUs
+ *		nor its memory policy
  * @done_bytes:	bytes of the segments read so far
  * @error_seg:	out: caller's index of the segment an error is about, or -1
  * @placed_node: out: node of every page of the buffer, or -1
@@ -391,6 +397,9 @@ struct heapload_plan {
 	const struct cred *cred;
 	struct mem_cgroup *memcg;
 	struct cgroup_subsys_state *blkcg_css;
+	size_t batch_bytes;
+	int max_inflight;
+	unsigned int alloc_threads;
 	atomic64_t done_bytes;
 	int error_seg;
 	int placed_node;

@@ -180,14 +180,29 @@ static int heapload_seg_cmp(const void *a, const void *b)
 	return 0;
 }
 
-/* The caller's thread's context, which every part of a load acts in. */
-static void heapload_plan_caller(struct heapload_plan *plan)
+/*
+ * The caller's thread's context, which every part of a load acts in, and
+ * what is decided from it: the gather batch and inflight tunables as they
+ * are now, and the allocating threads, from the caller's CPUs and memory
+ * policy (an asynchronous load's worker has neither).
+ */
+static void heapload_plan_caller(struct heapload_plan *plan,
+				 struct heapload_heap *heap)
 {
 	plan->cred = get_current_cred();
 	plan->memcg = get_mem_cgroup_from_mm(current->mm);
 #ifdef CONFIG_BLK_CGROUP
 	plan->blkcg_css = task_get_css(current, io_cgrp_id);
 #endif
+	plan->batch_bytes =
+		(size_t)READ_ONCE(heapload_tunables.gather_batch_mb) << 20;
+	plan->max_inflight = READ_ONCE(heapload_tunables.max_inflight_batches);
+	plan->alloc_threads = 1;
+	if (!plan->target)
+		plan->alloc_threads =
+			heapload_alloc_threads(heap, plan->len,
+					       plan->batch_bytes, plan->nid,
+					       plan->max_inflight);
 }
 
 /* The load into the target has ended: devices may map it again. */
@@ -392,7 +407,7 @@ static struct heapload_plan *heapload_plan_new(const struct heapload_load *req,
 			goto err;
 	}
 	plan->error_seg = -1;
-	heapload_plan_caller(plan);
+	heapload_plan_caller(plan, *heapp);
 	return plan;
 
 err:

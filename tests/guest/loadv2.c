@@ -35,6 +35,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/syscall.h>
 
 #include "hl_test.h"
 #include "hl_inspect.h"
@@ -58,7 +59,7 @@ static int system_heap_fd = -1;
 
 /* ---- knobs ---- */
 
-enum knob_id { K_BATCH, K_INFLIGHT, K_IO, K_NR };
+enum knob_id { K_BATCH, K_INFLIGHT, K_IO, K_THREADS, K_NR };
 
 static struct hl_knob knob_table[K_NR] = {
 	[K_BATCH] = { .name = "gather_batch_mb",
@@ -66,20 +67,29 @@ static struct hl_knob knob_table[K_NR] = {
 	[K_INFLIGHT] = { .name = "max_inflight_batches",
 			 .path = HL_PARAM_DIR "max_inflight_batches" },
 	[K_IO] = { .name = "io_size_kb", .path = HL_PARAM_DIR "io_size_kb" },
+	[K_THREADS] = { .name = "alloc_threads",
+			.path = HL_PARAM_DIR "alloc_threads" },
 };
 
 static struct hl_knobs knobs = { knob_table, K_NR, true };
 
-/* Small batches, one at a time, small reads: a 256 MiB load takes a while. */
-static int knobs_slow(void)
+/* 1 MiB batches, @inflight of them at a time, and knob @id at @v. */
+static int knobs_small_batches(unsigned int inflight, enum knob_id id,
+			       unsigned int v)
 {
 	int r = hl_knob_set(&knobs, K_BATCH, 1);
 
 	if (!r)
-		r = hl_knob_set(&knobs, K_INFLIGHT, 1);
+		r = hl_knob_set(&knobs, K_INFLIGHT, inflight);
 	if (!r)
-		r = hl_knob_set(&knobs, K_IO, 64);
+		r = hl_knob_set(&knobs, id, v);
 	return r;
+}
+
+/* Small batches, one at a time, small reads: a 256 MiB load takes a while. */
+static int knobs_slow(void)
+{
+	return knobs_small_batches(1, K_IO, 64);
 }
 
 /* ---- SHA-256 (FIPS 180-4) ---- */
@@ -1629,6 +1639,25 @@ static int finish_async(int load_fd, struct heapload_load *out)
 	return KTAP_PASS;
 }
 
+/* Load @l, from this thread or @async'ly; @l holds the result. */
+static int load_sync_or_async(struct heapload_load *l, bool async)
+{
+	struct heapload_load res;
+	int r, e;
+
+	if (!async) {
+		e = load(l);
+		return e ? ktap_fail("load: %s", hl_errname(e)) : KTAP_PASS;
+	}
+	r = load_async(l);
+	if (r)
+		return r;
+	r = finish_async(l->load_fd, &res);
+	close(l->load_fd);
+	*l = res;
+	return r;
+}
+
 static int t_async_poll(const void *arg)
 {
 	static const struct seg_spec specs[] = {
@@ -2544,15 +2573,18 @@ out:
 
 /* ---- NUMA ---- */
 
-/* A load of 8m on node @nid: placed_node and inspect's nodes line. */
-static int numa_load_on(int nid, bool async)
+/*
+ * A load of 8m on node @nid: placed_node and inspect's nodes line, and
+ * alloc_threads_max when @threads is not 0.
+ */
+static int numa_load_on(int nid, bool async, unsigned int threads)
 {
 	static const struct seg_spec spec = { "8m", 0, 0, 0 };
 	uint64_t bytes[MAX_NODES], size, other = 0;
-	struct heapload_load l, res;
+	struct heapload_load l;
 	struct plan p;
 	bool have;
-	int r, e, i;
+	int r, i;
 
 	r = plan_open(&p, &spec, 1);
 	if (r)
@@ -2560,26 +2592,17 @@ static int numa_load_on(int nid, bool async)
 	req_init(&l, &p, D);
 	l.flags |= HEAPLOAD_LOAD_NUMA_NODE;
 	l.numa_node = nid;
-	if (async) {
-		r = load_async(&l);
-		if (!r) {
-			r = finish_async(l.load_fd, &res);
-			close(l.load_fd);
-			l = res;
-		}
-		if (r)
-			goto out;
-	} else {
-		e = load(&l);
-		if (e) {
-			r = ktap_fail("load on node %d: %s", nid, hl_errname(e));
-			goto out;
-		}
-	}
+	r = load_sync_or_async(&l, async);
+	if (r)
+		goto out;
 	r = check_new_buffer(&l, &p);
 	if (!r && l.placed_node != nid)
 		r = ktap_fail("placed_node %d, asked for node %d", l.placed_node,
 			      nid);
+	if (!r && threads && l.alloc_threads_max != threads)
+		r = ktap_fail("%s load on node %d: alloc_threads_max %u, expected %u",
+			      async ? "async" : "sync", nid, l.alloc_threads_max,
+			      threads);
 	if (!r)
 		r = inspect_nodes(l.dmabuf_fd, bytes, &have, &size);
 	if (!r && !have)
@@ -2600,36 +2623,123 @@ out:
 	return r;
 }
 
-static const int node0 = 0, node1 = 1;
+/* 8 batches of 1 MiB on up to 2 threads: a load of 8m is parallel. */
+static int knobs_parallel(void)
+{
+	return knobs_small_batches(4, K_THREADS, 2);
+}
+
+/*
+ * Loads on node @nid, synchronous and/or asynchronous; with @threads,
+ * allocated on that many threads (every page on the node, the helpers'
+ * included).
+ */
+struct numa_case {
+	int nid;
+	bool sync, async;
+	unsigned int threads;
+};
+
+static const struct numa_case node0 = { 0, true, false, 0 },
+	node1 = { 1, true, false, 0 }, node1_async = { 1, false, true, 0 },
+	node1_parallel = { 1, true, true, 2 };
 
 static int t_numa_node(const void *arg)
 {
-	const int nid = *(const int *)arg;
+	const struct numa_case *c = arg;
 	struct baseline b;
 	int r = numa_need(2);
 
 	if (r)
 		return r;
-	if (!mem_node[nid])
-		return ktap_skip("node %d has no memory", nid);
-	r = baseline_take(&b);
+	if (!mem_node[c->nid])
+		return ktap_skip("node %d has no memory", c->nid);
+	if (c->threads)
+		r = knobs_parallel();
 	if (!r)
-		r = numa_load_on(nid, false);
+		r = baseline_take(&b);
+	if (!r && c->sync)
+		r = numa_load_on(c->nid, false, c->threads);
+	if (!r && c->async)
+		r = numa_load_on(c->nid, true, c->threads);
 	return r ? r : baseline_back(&b, "after closing the buffer");
 }
 
-static int t_numa_async(const void *arg)
+#ifndef MPOL_DEFAULT
+#define MPOL_DEFAULT	0
+#define MPOL_PREFERRED	1
+#endif
+
+/* The caller's memory policy: MPOL_PREFERRED for @node, or none (-1). */
+static int mempolicy_set(int node)
 {
+	unsigned long mask = node < 0 ? 0 : 1UL << node;
+
+	if (syscall(SYS_set_mempolicy, node < 0 ? MPOL_DEFAULT : MPOL_PREFERRED,
+		    node < 0 ? NULL : &mask, node < 0 ? 0 : 8 * sizeof(mask)))
+		return ktap_fail("set_mempolicy for node %d: %s", node,
+				 strerror(errno));
+	return KTAP_PASS;
+}
+
+/* A load of 8m, sync or async: its alloc_threads_max into *@threads. */
+static int load_8m_threads(bool async, unsigned int *threads)
+{
+	static const struct seg_spec spec = { "8m", 0, 0, 0 };
+	struct heapload_load l;
+	struct plan p;
+	int r;
+
+	r = plan_open(&p, &spec, 1);
+	if (r)
+		return r;
+	req_init(&l, &p, D);
+	r = load_sync_or_async(&l, async);
+	if (!r)
+		r = check_new_buffer(&l, &p);
+	if (!r) {
+		*threads = l.alloc_threads_max;
+		close(l.dmabuf_fd);
+	}
+	plan_close(&p);
+	return r;
+}
+
+/*
+ * A caller with a memory policy of its own allocates on its thread
+ * alone, helpers would escape the policy: for an asynchronous load too,
+ * whose worker thread has no policy (nor the caller's CPUs), so the
+ * threads are chosen when the load is submitted. Without the policy the
+ * same loads use 2 threads.
+ */
+static int t_mempolicy_one_thread(const void *arg)
+{
+	unsigned int threads, want;
 	struct baseline b;
-	int r = numa_need(2);
+	int r = numa_need(1), pol, async;
 
 	(void)arg;
 	if (r)
 		return r;
-	r = baseline_take(&b);
+	r = knobs_parallel();
 	if (!r)
-		r = numa_load_on(1, true);
-	return r ? r : baseline_back(&b, "after closing the buffer");
+		r = baseline_take(&b);
+	for (pol = -1; !r && pol <= 0; pol++) {
+		want = pol < 0 ? 2 : 1;
+		r = mempolicy_set(pol);
+		for (async = 0; !r && async < 2; async++) {
+			r = load_8m_threads(async, &threads);
+			if (!r && threads != want)
+				r = ktap_fail("%s load, %s: alloc_threads_max %u, expected %u",
+					      async ? "async" : "sync",
+					      pol < 0 ? "no memory policy" :
+					      "MPOL_PREFERRED node 0",
+					      threads, want);
+		}
+	}
+	if (mempolicy_set(-1) && !r)
+		r = KTAP_FAIL;
+	return r ? r : baseline_back(&b, "after closing the buffers");
 }
 
 /* Nodes that do not exist, or have no memory: EINVAL. */
@@ -2921,7 +3031,10 @@ static const struct hl_test tests[] = {
 	{ "digest_async_verified_and_wrong", t_digest_async, NULL },
 	{ "numa_node_1_placed", t_numa_node, &node1 },
 	{ "numa_node_0_placed", t_numa_node, &node0 },
-	{ "numa_node_1_async_placed", t_numa_async, NULL },
+	{ "numa_node_1_async_placed", t_numa_node, &node1_async },
+	{ "numa_node_1_two_threads_placed_sync_and_async", t_numa_node,
+	  &node1_parallel },
+	{ "mempolicy_caller_one_thread_sync_and_async", t_mempolicy_one_thread, NULL },
 	{ "numa_missing_or_memoryless_node_einval", t_numa_bad_node, NULL },
 	{ "numa_restricted_eopnotsupp", t_numa_restricted, NULL },
 	{ "numa_default_placed_node_valid", t_numa_default, NULL },

@@ -11,7 +11,8 @@
  * helpers claim one at a time, and the caller works too. The helpers are
  * work items on an unbound workqueue of their own, queued on the NUMA
  * node the memory should come from; a unit is one gather batch
- * (gather_batch_mb) of the buffer.
+ * (gather_batch_mb) of the buffer, a quarter of one near the end
+ * (heapload_units_init()).
  *
  * The memory stays the caller's: each helper charges the caller's
  * memory cgroup (set_active_memcg(), as the loop driver's workers do;
@@ -30,6 +31,7 @@
 #include <linux/nodemask.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/topology.h>
 #include <linux/workqueue.h>
@@ -38,6 +40,8 @@
 
 /* The default most threads (alloc_threads=0): see heapload_alloc_threads(). */
 #define HEAPLOAD_ALLOC_THREADS_AUTO	4
+/* The tail's units are this much smaller: see heapload_units_init(). */
+#define HEAPLOAD_TAIL_SPLIT		4
 
 static struct workqueue_struct *heapload_alloc_wq;
 
@@ -126,6 +130,65 @@ unsigned int heapload_alloc_threads(struct heapload_heap *heap, size_t len,
 }
 
 /**
+ * heapload_units_init() - cut an allocation into units for its threads
+ * @u:		the cut
+ * @len:	bytes to allocate, a multiple of PAGE_SIZE
+ * @unit:	bytes of a unit (gather_batch_mb), a multiple of 1 MiB
+ * @threads:	threads that claim the units in turn
+ *
+ * Units of @unit bytes, except the last @threads units' worth (the
+ * tail), which is cut into units of a quarter of that where a quarter is
+ * 1 MiB or more: the threads then end their last units at nearly the
+ * same time, and a load's last batches, whose reads nothing overlaps
+ * any more, are small. padata_do_multithreaded() cuts a job into four
+ * chunks per thread for the same reason (its load_balance_factor). With
+ * one thread, or small units, every unit is @unit bytes. Fewer threads
+ * never cut more units: each one more adds at least three.
+ */
+void heapload_units_init(struct heapload_units *u, size_t len, size_t unit,
+			 unsigned int threads)
+{
+	unsigned int whole = DIV_ROUND_UP(len, unit);
+
+	/* A quarter of a whole number of MiB is whole pages. */
+	BUILD_BUG_ON(PAGE_SIZE > SZ_256K);
+	*u = (struct heapload_units) {
+		.len = len, .unit = unit, .tail_unit = unit, .head = whole,
+		.nr = whole,
+	};
+	if (threads < 2 || unit < HEAPLOAD_TAIL_SPLIT * SZ_1M)
+		return;
+	u->head = whole > threads ? whole - threads : 0;
+	u->tail_unit = unit / HEAPLOAD_TAIL_SPLIT;
+	u->nr = u->head + DIV_ROUND_UP(len - (size_t)u->head * unit,
+				       u->tail_unit);
+}
+
+/**
+ * heapload_unit_off() - where unit @idx of a cut is
+ * @u:		the cut (heapload_units_init())
+ * @idx:	the unit, below @u->nr
+ * @bytes:	out: its size
+ *
+ * Return: its offset in the buffer.
+ */
+size_t heapload_unit_off(const struct heapload_units *u, unsigned int idx,
+			 size_t *bytes)
+{
+	size_t off;
+
+	if (idx < u->head) {
+		off = (size_t)idx * u->unit;
+		*bytes = min(u->unit, u->len - off);
+	} else {
+		off = (size_t)u->head * u->unit +
+		      (size_t)(idx - u->head) * u->tail_unit;
+		*bytes = min(u->tail_unit, u->len - off);
+	}
+	return off;
+}
+
+/**
  * heapload_alloc_budget() - fault injection: bytes a unit may allocate
  * @faults:	the allocation's snapshot of the debugfs knobs
  * @thread:	the allocating thread, 1 for the caller
@@ -172,41 +235,50 @@ static void heapload_alloc_work(struct work_struct *work)
 
 /**
  * heapload_allocators_start() - queue the helpers of an allocation
- * @al:		fn, memcg, node, threads, abort and wq set; the rest zero
+ * @al:		fn, memcg, node, threads, units.len, units.unit, abort and
+ *		wq set; the rest zero
  *
  * Queues @al->threads - 1 helpers, fewer when all allocations together
  * already have one per online CPU; @al->threads is then lowered to what
  * was queued (1 when nothing was, or when the work items could not be
- * allocated: the caller allocates alone).
+ * allocated: the caller allocates alone). @al->units is then cut for
+ * those threads (heapload_units_init()), before any helper runs.
  * The caller then allocates as thread 1, and calls
  * heapload_allocators_stop() on every path.
  */
 void heapload_allocators_start(struct heapload_allocators *al)
 {
-	unsigned int i;
+	unsigned int i, helpers = 0;
 
 	atomic_set(&al->running, 0);
 	atomic_set(&al->used, 0);
 #if defined(HEAPLOAD_DEBUG) && defined(CONFIG_FAULT_INJECTION)
 	al->make_it_fail = current->make_it_fail;
 #endif
-	al->workers = NULL;
-	if (al->threads < 2)
-		return;
-	al->workers = kcalloc(al->threads - 1, sizeof(*al->workers),
-			      GFP_KERNEL);
-	if (!al->workers) {
-		al->threads = 1;
-		return;
-	}
-	for (i = 0; i < al->threads - 1; i++) {
-		struct heapload_alloc_worker *w = &al->workers[i];
-
+	while (helpers + 1 < al->threads) {
 		if (atomic_inc_return(&heapload_alloc_helpers) >
 		    num_online_cpus()) {
 			atomic_dec(&heapload_alloc_helpers);
 			break;
 		}
+		helpers++;
+	}
+	al->workers = NULL;
+	if (helpers) {
+		al->workers = kcalloc(helpers, sizeof(*al->workers),
+				      GFP_KERNEL);
+		if (!al->workers) {
+			atomic_sub(helpers, &heapload_alloc_helpers);
+			helpers = 0;
+		}
+	}
+	al->threads = helpers + 1;
+	heapload_units_init(&al->units, al->units.len, al->units.unit,
+			    al->threads);
+
+	for (i = 0; i < helpers; i++) {
+		struct heapload_alloc_worker *w = &al->workers[i];
+
 		w->al = al;
 		w->thread = i + 2;
 		INIT_WORK(&w->work, heapload_alloc_work);
@@ -214,11 +286,6 @@ void heapload_allocators_start(struct heapload_allocators *al)
 			queue_work_node(al->node, heapload_alloc_wq, &w->work);
 		else
 			queue_work(heapload_alloc_wq, &w->work);
-	}
-	al->threads = i + 1;
-	if (!i) {
-		kfree(al->workers);
-		al->workers = NULL;
 	}
 }
 

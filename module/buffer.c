@@ -289,10 +289,9 @@ struct heapload_buffer *heapload_buffer_create(struct heapload_heap *heap,
  * struct heapload_grid - a buffer allocated on several threads
  * @al:		the threads
  * @heap:	the heap
- * @parts:	one chunk list per unit, in buffer order
- * @len:	buffer size
- * @unit:	bytes per unit (gather_batch_mb); the last unit may be smaller
- * @nr_units:	units in all
+ * @parts:	one chunk list per unit of @al.units, in buffer order
+ * @nr_parts:	room in @parts: the units of the threads asked for, which
+ *		fewer threads never exceed (heapload_units_init())
  * @next_unit:	the next unit to claim
  * @faults:	fault injection snapshot
  * @abort:	stop allocating: a thread failed, or the caller was killed
@@ -303,9 +302,7 @@ struct heapload_grid {
 	struct heapload_allocators al;
 	struct heapload_heap *heap;
 	struct heapload_chunks *parts;
-	size_t len;
-	size_t unit;
-	unsigned int nr_units;
+	unsigned int nr_parts;
 	atomic_t next_unit;
 	struct heapload_faults faults;
 	bool abort;
@@ -331,10 +328,11 @@ static int heapload_grid_units(struct heapload_grid *grid, unsigned int thread)
 		size_t off, remaining;
 
 		idx = atomic_inc_return(&grid->next_unit) - 1;
-		if (idx >= grid->nr_units)
+		if (idx >= grid->al.units.nr)
 			break;
-		off = (size_t)idx * grid->unit;
-		remaining = min(grid->unit, grid->len - off);
+		if (WARN_ON_ONCE(idx >= grid->nr_parts))
+			return -EINVAL;
+		off = heapload_unit_off(&grid->al.units, idx, &remaining);
 		ret = heapload_chunks_alloc(grid->heap, &grid->parts[idx],
 					    remaining, &remaining, true,
 					    NUMA_NO_NODE, &cursor,
@@ -372,23 +370,22 @@ heapload_buffer_alloc_grid(struct heapload_heap *heap, size_t len,
 {
 	struct heapload_buffer *buffer = ERR_PTR(-ENOMEM);
 	struct heapload_chunks **ptrs = NULL;
+	struct heapload_units most;
 	struct heapload_grid *grid;
 	size_t allocated = 0;
-	unsigned int i;
+	unsigned int i, nr;
 	int ret;
 
 	grid = kzalloc(sizeof(*grid), GFP_KERNEL);
 	if (!grid)
 		goto out_unreserve;
 	grid->heap = heap;
-	grid->len = len;
-	grid->unit = unit;
-	grid->nr_units = DIV_ROUND_UP(len, unit);
+	heapload_units_init(&most, len, unit, threads);
+	grid->nr_parts = most.nr;
 	grid->faults = heapload_faults;
 	init_waitqueue_head(&grid->wq);
-	grid->parts = kvcalloc(grid->nr_units, sizeof(*grid->parts),
-			       GFP_KERNEL);
-	ptrs = kvmalloc_array(grid->nr_units, sizeof(*ptrs), GFP_KERNEL);
+	grid->parts = kvcalloc(most.nr, sizeof(*grid->parts), GFP_KERNEL);
+	ptrs = kvmalloc_array(most.nr, sizeof(*ptrs), GFP_KERNEL);
 	if (!grid->parts || !ptrs)
 		goto out_free;
 
@@ -397,6 +394,7 @@ heapload_buffer_alloc_grid(struct heapload_heap *heap, size_t len,
 		.memcg = get_mem_cgroup_from_mm(current->mm),
 		.node = numa_node_id(),
 		.threads = threads,
+		.units = { .len = len, .unit = unit },
 		.abort = &grid->abort,
 		.wq = &grid->wq,
 	};
@@ -409,15 +407,16 @@ heapload_buffer_alloc_grid(struct heapload_heap *heap, size_t len,
 	heapload_allocators_stop(&grid->al);
 	mem_cgroup_put(grid->al.memcg);
 
-	for (i = 0; i < grid->nr_units; i++) {
+	nr = min(grid->al.units.nr, grid->nr_parts);
+	for (i = 0; i < nr; i++) {
 		allocated += grid->parts[i].bytes;
 		ptrs[i] = &grid->parts[i];
 	}
 	heapload_unreserve(len - allocated);
 	ret = READ_ONCE(grid->error);
 	buffer = ret ? ERR_PTR(ret) :
-		 heapload_buffer_create(heap, len, ptrs, grid->nr_units);
-	for (i = 0; i < grid->nr_units; i++) {
+		 heapload_buffer_create(heap, len, ptrs, nr);
+	for (i = 0; i < nr; i++) {
 		if (IS_ERR(buffer))
 			heapload_chunks_free_pages(heap, &grid->parts[i]);
 		heapload_chunks_destroy(&grid->parts[i]);
@@ -443,7 +442,8 @@ out_unreserve:
  *
  * What DMA_HEAP_IOCTL_ALLOC does. A buffer of two gather batches
  * (gather_batch_mb) or more is allocated on several threads where the
- * heap can (see heapload_alloc_threads()), a batch at a time each; the
+ * heap can (see heapload_alloc_threads()), a unit at a time each: a
+ * batch, a quarter of one near the end (heapload_units_init()); the
  * debugfs fault_alloc_after applies as it does to loads.
  *
  * Return: the buffer, or ERR_PTR(-ENOMEM) or ERR_PTR(-EINTR).

@@ -100,10 +100,9 @@ static struct workqueue_struct *heapload_io_wq;
  * @heap:	the heap the batches come from
  * @nr_batches:	batches in @batches
  * @grid:	several threads allocate, a unit at a time:
- * @al:		the threads
- * @unit:	then each batch is @unit bytes (the last one less) ...
- * @nr_units:	... of @nr_units,
- * @next_unit:	claimed in turn, the next one being @next_unit
+ * @al:		the threads, and the units of the buffer: then each batch
+ *		is one unit ...
+ * @next_unit:	... claimed in turn, the next one being @next_unit
  * @slots:	batches being allocated or not completely read, at most
  *		@max_slots (max_inflight_batches) at a time
  * @max_slots:	see @slots
@@ -137,8 +136,6 @@ struct heapload_gather {
 	unsigned int nr_batches;
 	bool grid;
 	struct heapload_allocators al;
-	size_t unit;
-	unsigned int nr_units;
 	atomic_t next_unit;
 	atomic_t slots;
 	int max_slots;
@@ -951,7 +948,7 @@ static int heapload_gather_batch(struct heapload_gather *g,
 static int heapload_slot_try(struct heapload_gather *g)
 {
 	if (READ_ONCE(g->abort) ||
-	    atomic_read(&g->next_unit) >= g->nr_units)
+	    atomic_read(&g->next_unit) >= g->al.units.nr)
 		return 0;
 	return atomic_add_unless(&g->slots, 1, g->max_slots) ? 1 : -EAGAIN;
 }
@@ -978,11 +975,11 @@ static int heapload_gather_unit(struct heapload_gather *g, unsigned int idx,
 				unsigned int thread, unsigned int *cursor,
 				bool *used)
 {
-	size_t off = (size_t)idx * g->unit;
-	size_t remaining = min(g->unit, g->plan->len - off);
 	struct heapload_batch *batch;
+	size_t remaining, off;
 	int ret;
 
+	off = heapload_unit_off(&g->al.units, idx, &remaining);
 	batch = heapload_batch_new(g, off);
 	if (!batch)
 		return -ENOMEM;
@@ -1019,9 +1016,9 @@ static int heapload_unit_claim(struct heapload_gather *g, unsigned int thread,
 		return got;
 	*idx = atomic_inc_return(&g->next_unit) - 1;
 	/* The last unit: threads waiting for a slot have none to use. */
-	if (*idx + 1 >= g->nr_units)
+	if (*idx + 1 >= g->al.units.nr)
 		wake_up(&g->wq);
-	if (*idx < g->nr_units)
+	if (*idx < g->al.units.nr)
 		return 1;
 	heapload_slot_put(g);
 	return 0;
@@ -1089,14 +1086,13 @@ static size_t heapload_gather_grid(struct heapload_gather *g,
 	int ret;
 
 	g->grid = true;
-	g->unit = unit;
-	g->nr_units = DIV_ROUND_UP(plan->len, unit);
 	g->max_slots = max_slots;
 	g->al = (struct heapload_allocators) {
 		.fn = heapload_gather_helper,
 		.memcg = plan->memcg,
 		.node = plan->nid != NUMA_NO_NODE ? plan->nid : numa_node_id(),
 		.threads = threads,
+		.units = { .len = plan->len, .unit = unit },
 		.abort = &g->abort,
 		.wq = &g->wq,
 	};

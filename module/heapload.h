@@ -407,6 +407,23 @@ struct heapload_plan {
 };
 
 /**
+ * struct heapload_units - an allocation cut into the units its threads
+ *		claim in turn (heapload_units_init())
+ * @len:	bytes in all
+ * @unit:	bytes of a unit before the tail (gather_batch_mb)
+ * @tail_unit:	bytes of a unit of the tail (@unit where nothing is cut)
+ * @head:	units before the tail
+ * @nr:		units in all; the last one may be smaller
+ */
+struct heapload_units {
+	size_t len;
+	size_t unit;
+	size_t tail_unit;
+	unsigned int head;
+	unsigned int nr;
+};
+
+/**
  * struct heapload_allocators - the threads that allocate for one load or
  *		allocation: the caller and its helpers (alloc.c)
  * @fn:		what each helper runs, with its thread number (2 and up;
@@ -415,6 +432,9 @@ struct heapload_plan {
  * @node:	the NUMA node whose CPUs should run the helpers, or
  *		NUMA_NO_NODE
  * @threads:	threads in all, the caller's included
+ * @units:	the bytes to allocate (@units.len) cut into units of
+ *		@units.unit (gather_batch_mb) for @threads threads, by
+ *		heapload_allocators_start()
  * @abort:	the allocation's stop flag
  * @wq:		woken when a helper ends
  * @running:	helpers inside @fn
@@ -428,6 +448,7 @@ struct heapload_allocators {
 	struct mem_cgroup *memcg;
 	int node;
 	unsigned int threads;
+	struct heapload_units units;
 	const bool *abort;
 	wait_queue_head_t *wq;
 	atomic_t running;
@@ -441,6 +462,10 @@ int heapload_alloc_init(void);
 void heapload_alloc_exit(void);
 unsigned int heapload_alloc_threads(struct heapload_heap *heap, size_t len,
 				    size_t unit, int nid, unsigned int max);
+void heapload_units_init(struct heapload_units *u, size_t len, size_t unit,
+			 unsigned int threads);
+size_t heapload_unit_off(const struct heapload_units *u, unsigned int idx,
+			 size_t *bytes);
 void heapload_allocators_start(struct heapload_allocators *al);
 int heapload_allocators_wait(struct heapload_allocators *al);
 void heapload_allocators_stop(struct heapload_allocators *al);

@@ -324,13 +324,33 @@ static int lowest_free_fd(void)
 /* ---- batches, in-flight limit and request size ---- */
 
 /*
+ * The batches of a load allocated on @threads threads, one per unit of
+ * the module's cut (heapload_units_init()): whole gather_batch_mb, but
+ * the last @threads batches' worth is cut in quarters where a quarter is
+ * 1 MiB or more, so that the threads end together and the last reads
+ * are short.
+ */
+static uint64_t grid_batches(uint64_t len, uint64_t batch_mb,
+			     unsigned int threads)
+{
+	uint64_t unit = batch_mb * HL_MIB, tail = unit / 4;
+	uint64_t whole = (len + unit - 1) / unit, head;
+
+	if (threads < 2 || tail < HL_MIB)
+		return whole;
+	head = whole > threads ? whole - threads : 0;
+	return head + (len - head * unit + tail - 1) / tail;
+}
+
+/*
  * Batches are whole gather_batch_mb, except the last: the heap's chunks
  * (pages of order 8, 4 and 0: 1 MiB, 64 KiB and 4 KiB with 4 KiB pages)
  * come largest first, so they end exactly on MiB boundaries. A batch holds
  * at least one chunk, though: with 16 KiB pages an order-8 chunk is
  * 4 MiB, and batches of 1 or 2 MiB are 4 MiB where order 8 succeeds.
- * max_inflight is at least 1 and at most both the setting and the number
- * of batches.
+ * A load on several threads (alloc_threads_max) has grid_batches()
+ * batches exactly. max_inflight is at least 1 and at most both the
+ * setting and the number of batches.
  */
 static int check_gather(const struct heapload_load *l, uint64_t batch_mb,
 			uint64_t inflight)
@@ -339,13 +359,17 @@ static int check_gather(const struct heapload_load *l, uint64_t batch_mb,
 	uint64_t want = (l->buf_size + bytes - 1) / bytes;
 	uint64_t big = bytes > chunk ? bytes : chunk;
 	uint64_t least = (l->buf_size + big - 1) / big;
-	uint64_t most = inflight < want ? inflight : want;
+	uint64_t most;
 
+	if (l->alloc_threads_max > 1)
+		least = want = grid_batches(l->buf_size, batch_mb,
+					    l->alloc_threads_max);
+	most = inflight < want ? inflight : want;
 	if (l->batches < least || l->batches > want)
 		return ktap_fail("%u batches for a %llu-byte buffer with gather_batch_mb=%"
-				 PRIu64 ", expected %" PRIu64 "..%" PRIu64,
-				 l->batches, (ull)l->buf_size, batch_mb, least,
-				 want);
+				 PRIu64 " on %u threads, expected %" PRIu64 "..%" PRIu64,
+				 l->batches, (ull)l->buf_size, batch_mb,
+				 l->alloc_threads_max, least, want);
 	if (l->max_inflight < 1 || l->max_inflight > most)
 		return ktap_fail("max_inflight %u, expected 1..%" PRIu64
 				 " (max_inflight_batches=%" PRIu64 ", %" PRIu64 " batches)",

@@ -712,12 +712,13 @@ static int read_stat(const char *path, uint64_t *v)
 }
 
 /*
- * gather_batch_mb 1 (the unit) and alloc_threads @threads; the counters
- * alloc_workers and parallel_allocs, which this module has, must be there.
+ * gather_batch_mb @unit_mb (the unit) and alloc_threads @threads; the
+ * counters alloc_workers and parallel_allocs, which this module has, must
+ * be there.
  */
-static int parallel_knobs(unsigned int threads)
+static int parallel_knobs(unsigned int unit_mb, unsigned int threads)
 {
-	int r = hl_knob_set(&knobs, K_BATCH, 1);
+	int r = hl_knob_set(&knobs, K_BATCH, unit_mb);
 
 	if (!r)
 		r = hl_knob_set(&knobs, K_THREADS, threads);
@@ -844,18 +845,17 @@ static int parallel_alloc_once(int fd, uint64_t *delta)
 }
 
 /*
- * 64 units on two threads. Where the caller claims every unit before
- * the helper runs (a busy machine), parallel_allocs does not grow: try
- * again, and skip after PARALLEL_ATTEMPTS allocations.
+ * PARALLEL_LEN in units of @unit_mb on two threads. Where the caller
+ * claims every unit before the helper runs (a busy machine),
+ * parallel_allocs does not grow: try again, and skip after
+ * PARALLEL_ATTEMPTS allocations.
  */
-/* @arg: the heap's name. */
-static int t_parallel_zeroed(const void *arg)
+static int parallel_zeroed(const char *heap, unsigned int unit_mb)
 {
-	const char *heap = arg;
 	uint64_t delta = 0;
 	int fd, i, r;
 
-	r = parallel_knobs(2);
+	r = parallel_knobs(unit_mb, 2);
 	if (!r)
 		r = open_heap(heap, &fd);
 	if (r)
@@ -873,6 +873,21 @@ static int t_parallel_zeroed(const void *arg)
 	return r;
 }
 
+/* 64 units of 1 MiB. @arg: the heap's name. */
+static int t_parallel_zeroed(const void *arg)
+{
+	return parallel_zeroed(arg, 1);
+}
+
+/*
+ * Units of 16 MiB: the last two are cut into 4 MiB units (the module's
+ * tail), 10 units in all. @arg: the heap's name.
+ */
+static int t_parallel_zeroed_tail(const void *arg)
+{
+	return parallel_zeroed(arg, 16);
+}
+
 /* One unit or less: the caller alone, however many threads are allowed. */
 /* @arg: the heap's name. */
 static int t_below_batch(const void *arg)
@@ -883,7 +898,7 @@ static int t_below_batch(const void *arg)
 	int fd, dfd, e, r;
 	size_t i;
 
-	r = parallel_knobs(2);
+	r = parallel_knobs(1, 2);
 	if (!r)
 		r = open_heap(heap, &fd);
 	if (r)
@@ -966,7 +981,7 @@ static int fault_setup(const char *heap, unsigned int threads,
 	int r = fault_precondition();
 
 	if (!r)
-		r = parallel_knobs(threads);
+		r = parallel_knobs(1, threads);
 	if (!r)
 		r = hl_knob_set(&knobs, K_FAULT_THREAD, thread);
 	if (!r)
@@ -1038,6 +1053,8 @@ static int t_parallel_fault_helper(const void *arg)
 
 static const struct hl_test parallel_tests[] = {
 	{ "alloc_parallel_zeroed_exact", t_parallel_zeroed, NULL },
+	{ "alloc_parallel_16m_units_tail_zeroed_exact", t_parallel_zeroed_tail,
+	  NULL },
 	{ "alloc_below_batch_single", t_below_batch, NULL },
 	{ "alloc_parallel_fault_enomem_no_leak", t_parallel_fault, NULL },
 	{ "alloc_parallel_fault_in_helper_enomem_no_leak",

@@ -386,8 +386,9 @@ static int no_alloc_workers(void)
 }
 
 /*
- * A PARALLEL_MB buffer of 12 units on two threads is the caller's: the
- * helper's units count in memory.current as the caller's do. Page cache
+ * A PARALLEL_MB buffer of 18 units on two threads (4 MiB ones, the last
+ * two cut in 1 MiB ones) is the caller's: the helper's units count in
+ * memory.current as the caller's do. Page cache
  * left by earlier tests is dropped first, so that what the allocation
  * reclaims does not hide a charge. Where the caller allocates every unit
  * before the helper runs (parallel_allocs does not grow), try again;
@@ -486,7 +487,7 @@ static int alloc_parallel_over_limit(void)
 	return over_limit_result(e, "allocation on two threads", oom0);
 }
 
-/* OVER_MB of 256m: a load of 24 units on two threads. */
+/* OVER_MB of 256m: a load of 30 units on two threads (22 of 4 MiB, 8 of 1). */
 static int load_parallel_over_limit(void)
 {
 	struct heapload_load l;

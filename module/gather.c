@@ -1090,7 +1090,7 @@ static size_t heapload_gather_grid(struct heapload_gather *g,
 	g->al = (struct heapload_allocators) {
 		.fn = heapload_gather_helper,
 		.memcg = plan->memcg,
-		.node = plan->nid != NUMA_NO_NODE ? plan->nid : numa_node_id(),
+		.node = plan->alloc_node,
 		.threads = threads,
 		.units = { .len = plan->len, .unit = unit },
 		.abort = &g->abort,

@@ -379,6 +379,8 @@ struct heapload_seg {
  *		chosen by heapload_alloc_threads() in the caller's thread:
  *		an asynchronous load's worker has neither the caller's CPUs
  *		nor its memory policy
+ * @alloc_node:	the node whose CPUs run the helpers: @nid, or the one the
+ *		caller ran on
  * @done_bytes:	bytes of the segments read so far
  * @error_seg:	out: caller's index of the segment an error is about, or -1
  * @placed_node: out: node of every page of the buffer, or -1
@@ -400,6 +402,7 @@ struct heapload_plan {
 	size_t batch_bytes;
 	int max_inflight;
 	unsigned int alloc_threads;
+	int alloc_node;
 	atomic64_t done_bytes;
 	int error_seg;
 	int placed_node;

@@ -184,7 +184,8 @@ static int heapload_seg_cmp(const void *a, const void *b)
  * The caller's thread's context, which every part of a load acts in, and
  * what is decided from it: the gather batch and inflight tunables as they
  * are now, and the allocating threads, from the caller's CPUs and memory
- * policy (an asynchronous load's worker has neither).
+ * policy, and the node whose CPUs run the helpers, the caller's (an
+ * asynchronous load's worker may run anywhere).
  */
 static void heapload_plan_caller(struct heapload_plan *plan,
 				 struct heapload_heap *heap)
@@ -197,6 +198,8 @@ static void heapload_plan_caller(struct heapload_plan *plan,
 	plan->batch_bytes =
 		(size_t)READ_ONCE(heapload_tunables.gather_batch_mb) << 20;
 	plan->max_inflight = READ_ONCE(heapload_tunables.max_inflight_batches);
+	plan->alloc_node = plan->nid != NUMA_NO_NODE ? plan->nid :
+			   numa_node_id();
 	plan->alloc_threads = 1;
 	if (!plan->target)
 		plan->alloc_threads =

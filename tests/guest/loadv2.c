@@ -33,6 +33,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -1654,7 +1655,8 @@ static int load_sync_or_async(struct heapload_load *l, bool async)
 		return r;
 	r = finish_async(l->load_fd, &res);
 	close(l->load_fd);
-	*l = res;
+	if (!r)
+		*l = res;
 	return r;
 }
 
@@ -2667,6 +2669,8 @@ static int t_numa_node(const void *arg)
 
 #ifndef MPOL_DEFAULT
 #define MPOL_DEFAULT	0
+#endif
+#ifndef MPOL_PREFERRED
 #define MPOL_PREFERRED	1
 #endif
 
@@ -2695,12 +2699,12 @@ static int load_8m_threads(bool async, unsigned int *threads)
 		return r;
 	req_init(&l, &p, D);
 	r = load_sync_or_async(&l, async);
-	if (!r)
-		r = check_new_buffer(&l, &p);
-	if (!r) {
-		*threads = l.alloc_threads_max;
-		close(l.dmabuf_fd);
-	}
+	if (r)
+		goto out;
+	r = check_new_buffer(&l, &p);
+	*threads = l.alloc_threads_max;
+	close(l.dmabuf_fd);
+out:
 	plan_close(&p);
 	return r;
 }
@@ -2716,29 +2720,74 @@ static int t_mempolicy_one_thread(const void *arg)
 {
 	unsigned int threads, want;
 	struct baseline b;
-	int r = numa_need(1), pol, async;
+	int r = numa_need(1), node = 0, pol, async;
 
 	(void)arg;
 	if (r)
 		return r;
+	while (node < MAX_NODES - 1 && !mem_node[node])
+		node++;
 	r = knobs_parallel();
 	if (!r)
 		r = baseline_take(&b);
-	for (pol = -1; !r && pol <= 0; pol++) {
-		want = pol < 0 ? 2 : 1;
-		r = mempolicy_set(pol);
+	for (pol = 0; !r && pol < 2; pol++) {
+		want = pol ? 1 : 2;
+		r = mempolicy_set(pol ? node : -1);
 		for (async = 0; !r && async < 2; async++) {
 			r = load_8m_threads(async, &threads);
 			if (!r && threads != want)
-				r = ktap_fail("%s load, %s: alloc_threads_max %u, expected %u",
+				r = ktap_fail("%s load, %s node %d: alloc_threads_max %u, expected %u",
 					      async ? "async" : "sync",
-					      pol < 0 ? "no memory policy" :
-					      "MPOL_PREFERRED node 0",
-					      threads, want);
+					      pol ? "MPOL_PREFERRED" : "no policy, on",
+					      node, threads, want);
 		}
 	}
 	if (mempolicy_set(-1) && !r)
 		r = KTAP_FAIL;
+	return r ? r : baseline_back(&b, "after closing the buffers");
+}
+
+/*
+ * alloc_threads=0 takes the CPUs the caller may run on in its node: a
+ * caller bound to one CPU allocates alone, for an asynchronous load too,
+ * whose worker may run on every CPU. Skipped where the caller's node has
+ * one CPU (tests/qemu/run.sh's two nodes): both counts are 1 there.
+ */
+static int t_affinity_one_thread(const void *arg)
+{
+	unsigned int threads, control;
+	cpu_set_t all, one;
+	struct baseline b;
+	int r, cpu, async;
+
+	(void)arg;
+	if (sched_getaffinity(0, sizeof(all), &all))
+		return ktap_fail("sched_getaffinity: %s", strerror(errno));
+	r = knobs_small_batches(4, K_THREADS, 0);
+	if (!r)
+		r = baseline_take(&b);
+	if (!r)
+		r = load_8m_threads(false, &control);
+	if (r)
+		return r;
+	if (control < 2)
+		return ktap_skip("alloc_threads=0 gives %u thread here: one CPU in the caller's node",
+				 control);
+	cpu = sched_getcpu();
+	CPU_ZERO(&one);
+	CPU_SET(cpu < 0 ? 0 : cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return ktap_fail("sched_setaffinity to CPU %d: %s", cpu,
+				 strerror(errno));
+	for (async = 0; !r && async < 2; async++) {
+		r = load_8m_threads(async, &threads);
+		if (!r && threads != 1)
+			r = ktap_fail("%s load bound to CPU %d: alloc_threads_max %u, expected 1 (%u unbound)",
+				      async ? "async" : "sync", cpu, threads,
+				      control);
+	}
+	if (sched_setaffinity(0, sizeof(all), &all) && !r)
+		r = ktap_fail("sched_setaffinity back: %s", strerror(errno));
 	return r ? r : baseline_back(&b, "after closing the buffers");
 }
 
@@ -3035,6 +3084,7 @@ static const struct hl_test tests[] = {
 	{ "numa_node_1_two_threads_placed_sync_and_async", t_numa_node,
 	  &node1_parallel },
 	{ "mempolicy_caller_one_thread_sync_and_async", t_mempolicy_one_thread, NULL },
+	{ "caller_on_one_cpu_one_thread_sync_and_async", t_affinity_one_thread, NULL },
 	{ "numa_missing_or_memoryless_node_einval", t_numa_bad_node, NULL },
 	{ "numa_restricted_eopnotsupp", t_numa_restricted, NULL },
 	{ "numa_default_placed_node_valid", t_numa_default, NULL },

@@ -49,7 +49,7 @@
 
 /* Counters must read 0 again within this after the last fd is closed. */
 #define IDLE_MS			30000
-/* Kills tried before a kill test gives up (skips): each load may finish first. */
+/* Kills tried before a kill test skips: each load may finish first. */
 #define KILL_ATTEMPTS		3
 #define CONCURRENT		4
 #define DIRTY_MB		512
@@ -1579,10 +1579,10 @@ static int t_parallel_kill(const void *arg)
 }
 
 /*
- * fault_alloc_after at FAULT_AT of a 256m load of 16 units on two
- * threads, aimed at thread @arg (1: the caller, 2: the helper): the load
- * fails with ENOMEM, which a failing helper hands to the caller, and
- * everything is freed. That thread may allocate no unit past FAULT_AT
+ * fault_alloc_after at FAULT_AT of a 256m load of 22 units on two
+ * threads (14 of 16 MiB, 8 of 4 MiB), aimed at thread @arg (1: the
+ * caller, 2: the helper): the load fails with ENOMEM, which a failing
+ * helper hands to the caller, and everything is freed. That thread may allocate no unit past FAULT_AT
  * when the other takes them all: the load then succeeds, and is tried
  * again, up to KILL_ATTEMPTS times.
  */

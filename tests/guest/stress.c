@@ -21,7 +21,7 @@
 
 /* A limit check must answer long before 1 GiB could be zeroed. */
 #define FAST_MS			2000
-/* Kills tried before a kill test gives up (skips): each load may finish first. */
+/* Kills tried before a kill test skips: each load may finish first. */
 #define KILL_ATTEMPTS		3
 #define SMALL_LIMIT_MB		4
 #define HUGE_LIMIT_MB		"1000000"

@@ -1582,9 +1582,9 @@ static int t_parallel_kill(const void *arg)
  * fault_alloc_after at FAULT_AT of a 256m load of 22 units on two
  * threads (14 of 16 MiB, 8 of 4 MiB), aimed at thread @arg (1: the
  * caller, 2: the helper): the load fails with ENOMEM, which a failing
- * helper hands to the caller, and everything is freed. That thread may allocate no unit past FAULT_AT
- * when the other takes them all: the load then succeeds, and is tried
- * again, up to KILL_ATTEMPTS times.
+ * helper hands to the caller, and everything is freed. That thread may
+ * allocate no unit past FAULT_AT when the other takes them all: the load
+ * then succeeds, and is tried again, up to KILL_ATTEMPTS times.
  */
 static int t_fault_thread(const void *arg)
 {

@@ -388,11 +388,11 @@ static int no_alloc_workers(void)
 /*
  * A PARALLEL_MB buffer of 18 units on two threads (4 MiB ones, the last
  * two cut in 1 MiB ones) is the caller's: the helper's units count in
- * memory.current as the caller's do. Page cache
- * left by earlier tests is dropped first, so that what the allocation
- * reclaims does not hide a charge. Where the caller allocates every unit
- * before the helper runs (parallel_allocs does not grow), try again;
- * skip after PARALLEL_ATTEMPTS.
+ * memory.current as the caller's do. Page cache left by earlier tests is
+ * dropped first, so that what the allocation reclaims does not hide a
+ * charge. Where the caller allocates every unit before the helper runs
+ * (parallel_allocs does not grow), try again; skip after
+ * PARALLEL_ATTEMPTS.
  */
 static int alloc_parallel_charged(void)
 {
